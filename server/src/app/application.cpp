@@ -1,0 +1,153 @@
+#include "app/application.h"
+
+#include "app/logging.h"
+#include "core/workerpool.h"
+#include "metrics/metrics.h"
+#include "net/frontdoor.h"
+#include "net/router.h"
+#include "storage/database.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QHostAddress>
+#include <QJsonObject>
+
+namespace tianyi {
+
+namespace {
+constexpr int kShutdownPollMs = 20;
+constexpr int kMaxQueuedCpuJobs = 1000;
+constexpr int kMaxQueuedStorageJobs = 20000;
+} // namespace
+
+Application::Application(Config config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+    , m_metrics(std::make_unique<Metrics>())
+    , m_router(std::make_unique<Router>())
+{
+    m_shutdownPoll.setInterval(kShutdownPollMs);
+    connect(&m_shutdownPoll, &QTimer::timeout, this, [this]() {
+        const bool drained = m_frontDoor->busyHttpConnections() == 0 && m_workers->queued() == 0 && m_database->queued() == 0;
+        if (drained || QDateTime::currentMSecsSinceEpoch() >= m_shutdownDeadline)
+            finishShutdown();
+    });
+}
+
+Application::~Application()
+{
+    if (m_frontDoor)
+        m_frontDoor->close();
+    delete m_frontDoor;
+    m_frontDoor = nullptr;
+    if (m_workers)
+        m_workers->waitForDone();
+    if (m_database)
+        m_database->close();
+}
+
+bool Application::start(QString *error)
+{
+    QDir dataDir(m_config.server.dataDir);
+    if (!dataDir.exists() && !QDir().mkpath(dataDir.absolutePath())) {
+        *error = QStringLiteral("server.data_dir: cannot create %1").arg(dataDir.absolutePath());
+        return false;
+    }
+    // The data directory holds the database and secrets: owner only.
+    QFile::setPermissions(dataDir.absolutePath(), QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+
+    m_workers = std::make_unique<WorkerPool>(m_config.server.workerThreads, kMaxQueuedCpuJobs);
+    m_database = std::make_unique<Database>(m_config.sqlitePath(), m_config.storage.busyTimeoutMs, kMaxQueuedStorageJobs);
+    if (!m_database->open(error))
+        return false;
+
+    m_metrics->declareGaugeCallback(QStringLiteral("tianyi_queue_depth"), QStringLiteral("Jobs waiting, by queue."), [this]() {
+        return QList<QPair<Labels, double>>{{{{QStringLiteral("queue"), QStringLiteral("storage")}}, double(m_database->queued())},
+                                            {{{QStringLiteral("queue"), QStringLiteral("cpu")}}, double(m_workers->queued())}};
+    });
+
+    m_frontDoor = new FrontDoor(m_config.limits, *m_router, *m_metrics);
+    registerOperationalRoutes();
+
+    QHostAddress address;
+    if (!address.setAddress(m_config.server.listenAddress)) {
+        *error = QStringLiteral("server.listen_address: \"%1\" is not an IP address").arg(m_config.server.listenAddress);
+        return false;
+    }
+    if (!m_frontDoor->listen(address, quint16(m_config.server.port))) {
+        *error = QStringLiteral("server.port: cannot listen on %1:%2: %3")
+                     .arg(m_config.server.listenAddress).arg(m_config.server.port).arg(m_frontDoor->errorString());
+        return false;
+    }
+    qCInfo(lcApp).noquote() << "listening on" << baseUrl();
+    return true;
+}
+
+quint16 Application::port() const
+{
+    return m_frontDoor ? m_frontDoor->serverPort() : 0;
+}
+
+QString Application::baseUrl() const
+{
+    if (!m_config.server.publicUrl.isEmpty())
+        return m_config.server.publicUrl;
+    QString host = m_config.server.listenAddress;
+    if (host == QLatin1String("0.0.0.0") || host == QLatin1String("::"))
+        host = QStringLiteral("127.0.0.1");
+    if (host.contains(QLatin1Char(':')))
+        host = QLatin1Char('[') + host + QLatin1Char(']');
+    return QStringLiteral("http://%1:%2").arg(host).arg(port());
+}
+
+void Application::registerOperationalRoutes()
+{
+    m_router->add("GET", QStringLiteral("/healthz"), [](const HttpRequest &, Responder r) {
+        r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")}}));
+    });
+    m_router->add("GET", QStringLiteral("/readyz"), [this](const HttpRequest &, Responder r) {
+        m_database->read<int>(this, [](SqlSession &s) { return s.scalar(QStringLiteral("SELECT 1"))->toInt(); },
+                              [r](DbResult<int> result) {
+                                  const bool dbOk = result.ok() && *result.value == 1;
+                                  QJsonObject checks{{QStringLiteral("database"), dbOk ? QStringLiteral("ok") : result.error}};
+                                  r.send(HttpResponse::json(dbOk ? 200 : 503,
+                                                            QJsonObject{{QStringLiteral("status"), dbOk ? QStringLiteral("ready") : QStringLiteral("not_ready")},
+                                                                        {QStringLiteral("checks"), checks}}));
+                              });
+    });
+    m_router->add("GET", QStringLiteral("/metrics"), [this](const HttpRequest &, Responder r) {
+        r.send(HttpResponse::text(200, m_metrics->render(), "text/plain; version=0.0.4; charset=utf-8"));
+    });
+}
+
+void Application::shutdown()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    if (!m_frontDoor) {
+        emit stopped();
+        return;
+    }
+    qCInfo(lcApp) << "shutting down: no new connections; waiting up to" << m_config.server.shutdownTimeoutMs << "ms for in-flight work";
+    m_frontDoor->stopAccepting();
+    m_frontDoor->closeIdleHttpConnections();
+    m_shutdownDeadline = QDateTime::currentMSecsSinceEpoch() + m_config.server.shutdownTimeoutMs;
+    m_shutdownPoll.start();
+}
+
+void Application::finishShutdown()
+{
+    m_shutdownPoll.stop();
+    const int unfinished = m_frontDoor->busyHttpConnections();
+    if (unfinished > 0)
+        qCWarning(lcApp) << "shutdown timeout: aborting" << unfinished << "unfinished requests";
+    m_frontDoor->abortAll();
+    m_workers->waitForDone();
+    m_database->close();
+    qCInfo(lcApp) << "stopped";
+    emit stopped();
+}
+
+} // namespace tianyi

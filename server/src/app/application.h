@@ -1,0 +1,59 @@
+#pragma once
+// Composition root: builds every component from the Config, wires routes, starts and stops them.
+// Used by main() and, in-process, by the tests, so both run the same server.
+
+#include "app/config.h"
+
+#include <QObject>
+#include <QTimer>
+#include <memory>
+
+namespace tianyi {
+
+class Database;
+class FrontDoor;
+class Metrics;
+class Router;
+class WorkerPool;
+
+class Application : public QObject
+{
+    Q_OBJECT
+public:
+    explicit Application(Config config, QObject *parent = nullptr);
+    ~Application() override;
+
+    // Prepares the data directory, opens the database, listens. Returns false with a message on failure.
+    bool start(QString *error);
+    // Graceful stop: no new connections, in-flight requests get up to server.shutdown_timeout_ms,
+    // then the database is closed. Emits stopped() when done.
+    void shutdown();
+
+    quint16 port() const;
+    QString baseUrl() const;   // where to point a browser or curl
+    const Config &config() const { return m_config; }
+    Router &router() { return *m_router; }
+    FrontDoor &frontDoor() { return *m_frontDoor; }
+    Database &database() { return *m_database; }
+    Metrics &metrics() { return *m_metrics; }
+    WorkerPool &workers() { return *m_workers; }
+
+signals:
+    void stopped();
+
+private:
+    void registerOperationalRoutes();
+    void finishShutdown();
+
+    Config m_config;
+    std::unique_ptr<Metrics> m_metrics;
+    std::unique_ptr<Router> m_router;
+    std::unique_ptr<WorkerPool> m_workers;
+    std::unique_ptr<Database> m_database;
+    FrontDoor *m_frontDoor = nullptr;
+    QTimer m_shutdownPoll;
+    qint64 m_shutdownDeadline = 0;
+    bool m_stopping = false;
+};
+
+} // namespace tianyi

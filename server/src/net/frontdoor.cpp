@@ -1,0 +1,137 @@
+#include "net/frontdoor.h"
+
+#include "app/logging.h"
+#include "metrics/metrics.h"
+#include "net/httpconnection.h"
+
+#include <QTcpSocket>
+#include <QWebSocketServer>
+#include <chrono>
+
+namespace tianyi {
+
+FrontDoor::FrontDoor(const LimitSettings &limits, Router &router, Metrics &metrics, QObject *parent)
+    : QTcpServer(parent)
+    , m_limits(limits)
+    , m_router(router)
+    , m_metrics(metrics)
+{
+    m_metrics.declareCounter(QStringLiteral("tianyi_http_requests_total"), QStringLiteral("HTTP requests by route pattern and status."));
+    m_metrics.declareHistogram(QStringLiteral("tianyi_http_request_duration_seconds"),
+                               QStringLiteral("Time from a complete request to its response, by route pattern."), Metrics::latencyBuckets());
+    m_metrics.declareCounter(QStringLiteral("tianyi_connections_refused_total"), QStringLiteral("Connections refused at the front door, by reason."));
+    m_metrics.declareGaugeCallback(QStringLiteral("tianyi_open_connections"), QStringLiteral("Open TCP connections (HTTP and WebSocket)."),
+                                   [this]() { return QList<QPair<Labels, double>>{{{}, double(m_open)}}; });
+}
+
+FrontDoor::~FrontDoor()
+{
+    close();
+    // Our sockets and connections are children; they go with us. Unhook first so the
+    // destroyed() bookkeeping does not touch a half-destroyed object.
+    for (QTcpSocket *s : std::as_const(m_sockets))
+        disconnect(s, nullptr, this, nullptr);
+}
+
+QWebSocketServer *FrontDoor::addWebSocketEndpoint(const QString &path)
+{
+    auto *server = new QWebSocketServer(QStringLiteral("tianyi"), QWebSocketServer::NonSecureMode, this);
+    server->setHandshakeTimeout(std::chrono::milliseconds(m_limits.wsHandshakeTimeoutMs));
+    m_wsEndpoints.insert(path, server);
+    return server;
+}
+
+int FrontDoor::busyHttpConnections() const
+{
+    int n = 0;
+    for (HttpConnection *c : m_http)
+        if (c->busy())
+            ++n;
+    return n;
+}
+
+void FrontDoor::incomingConnection(qintptr descriptor)
+{
+    auto *socket = new QTcpSocket(this);
+    if (!socket->setSocketDescriptor(descriptor)) {
+        delete socket;
+        return;
+    }
+    const QString ip = socket->peerAddress().toString();
+    if (m_open >= m_limits.maxConnections) {
+        m_metrics.increment(QStringLiteral("tianyi_connections_refused_total"), {{QStringLiteral("reason"), QStringLiteral("total")}});
+        refuse(socket, QStringLiteral("the server has too many open connections"));
+        return;
+    }
+    if (m_perIp.value(ip) >= m_limits.maxConnectionsPerIp) {
+        m_metrics.increment(QStringLiteral("tianyi_connections_refused_total"), {{QStringLiteral("reason"), QStringLiteral("per_ip")}});
+        refuse(socket, QStringLiteral("too many open connections from your address"));
+        return;
+    }
+    track(socket);
+
+    auto isUpgradePath = [this](const QString &path) { return m_wsEndpoints.contains(path); };
+    auto handler = [this](HttpRequest request, Responder responder) { m_router.dispatch(std::move(request), responder); };
+    auto *connection = new HttpConnection(socket, m_limits, m_metrics, handler, isUpgradePath, this);
+    m_http.insert(connection);
+    connect(connection, &HttpConnection::upgradeRequested, this, [this](QTcpSocket *s, const QString &path) {
+        QWebSocketServer *endpoint = m_wsEndpoints.value(path);
+        s->setParent(this);
+        if (endpoint)
+            endpoint->handleConnection(s); // QWebSocketServer answers the handshake (or its errors) itself
+        else
+            s->abort();
+    });
+    connect(connection, &HttpConnection::finished, this, [this, connection]() {
+        m_http.remove(connection);
+        connection->deleteLater();
+    });
+}
+
+void FrontDoor::track(QTcpSocket *socket)
+{
+    const QString ip = socket->peerAddress().toString();
+    ++m_open;
+    ++m_perIp[ip];
+    m_sockets.insert(socket);
+    // Counted until the socket object is gone, whoever owns it by then (HTTP or WebSocket).
+    connect(socket, &QObject::destroyed, this, [this, socket, ip]() {
+        m_sockets.remove(socket);
+        --m_open;
+        if (--m_perIp[ip] <= 0)
+            m_perIp.remove(ip);
+    });
+}
+
+void FrontDoor::refuse(QTcpSocket *socket, const QString &message)
+{
+    qCInfo(lcHttp) << "refused connection from" << socket->peerAddress().toString() << ":" << message;
+    const HttpResponse r = HttpResponse::error(503, QStringLiteral("too_many_connections"), message);
+    socket->write("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: "
+                  + QByteArray::number(r.body.size()) + "\r\n\r\n" + r.body);
+    connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+    socket->disconnectFromHost();
+    if (socket->state() == QAbstractSocket::UnconnectedState)
+        socket->deleteLater();
+}
+
+void FrontDoor::stopAccepting()
+{
+    close();
+}
+
+void FrontDoor::closeIdleHttpConnections()
+{
+    for (HttpConnection *c : std::as_const(m_http))
+        c->closeWhenIdle();
+}
+
+void FrontDoor::abortAll()
+{
+    for (HttpConnection *c : std::as_const(m_http))
+        c->abort();
+    for (QTcpSocket *s : std::as_const(m_sockets))
+        s->abort();
+}
+
+} // namespace tianyi

@@ -1,0 +1,327 @@
+#include "net/httpconnection.h"
+
+#include "app/logging.h"
+#include "metrics/metrics.h"
+
+#include <QUrl>
+#include <atomic>
+
+namespace tianyi {
+
+namespace {
+
+constexpr int kMaxHeaderCount = 100;
+
+QString nextRequestId()
+{
+    static std::atomic<quint64> counter{0};
+    return QStringLiteral("r%1").arg(++counter, 6, 36, QLatin1Char('0'));
+}
+
+bool isTokenChar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || QByteArray("!#$%&'*+-.^_`|~").contains(c);
+}
+
+} // namespace
+
+// ---- Responder ----
+
+Responder::Responder(HttpConnection *connection, quint64 serial)
+    : m_state(std::make_shared<State>())
+{
+    m_state->connection = connection;
+    m_state->serial = serial;
+    m_state->started.start();
+}
+
+void Responder::send(HttpResponse response) const
+{
+    if (!m_state || m_state->answered)
+        return;
+    m_state->answered = true;
+    if (m_state->connection)
+        m_state->connection->respond(m_state->serial, response, m_state->route, m_state->started.nsecsElapsed());
+}
+
+bool Responder::answered() const
+{
+    return m_state && m_state->answered;
+}
+
+bool Responder::clientConnected() const
+{
+    return m_state && m_state->connection;
+}
+
+void Responder::setRoute(const QString &route) const
+{
+    if (m_state)
+        m_state->route = route;
+}
+
+Responder::State::~State()
+{
+    if (!answered && connection) {
+        qCWarning(lcHttp) << "request dropped without an answer on route" << route;
+        connection->respond(serial, HttpResponse::error(500, QStringLiteral("internal"), QStringLiteral("the request was not answered")),
+                            route, started.nsecsElapsed());
+    }
+}
+
+// ---- HttpConnection ----
+
+HttpConnection::HttpConnection(QTcpSocket *socket, const LimitSettings &limits, Metrics &metrics, RequestHandler handler,
+                               UpgradeFilter isUpgradePath, QObject *parent)
+    : QObject(parent)
+    , m_socket(socket)
+    , m_limits(limits)
+    , m_metrics(metrics)
+    , m_handler(std::move(handler))
+    , m_isUpgradePath(std::move(isUpgradePath))
+{
+    m_socket->setParent(this);
+    // Qt stops reading from the kernel once this much is buffered: a fast sender is throttled by TCP
+    // instead of growing our memory. Enough for one maximal request.
+    m_socket->setReadBufferSize(qint64(m_limits.maxHeaderBytes) + m_limits.maxBodyBytes + 4096);
+    m_requestTimer.setSingleShot(true);
+    connect(&m_requestTimer, &QTimer::timeout, this, &HttpConnection::onRequestTimeout);
+    connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::disconnected, this, [this]() {
+        m_state = State::Gone;
+        m_requestTimer.stop();
+        emit finished();
+    });
+    startWaitingForRequest();
+    if (m_socket->bytesAvailable() > 0)
+        QMetaObject::invokeMethod(this, &HttpConnection::onReadyRead, Qt::QueuedConnection);
+}
+
+HttpConnection::~HttpConnection() = default;
+
+void HttpConnection::startWaitingForRequest()
+{
+    m_state = State::ReadingHead;
+    m_request = HttpRequest();
+    m_requestTimer.start(m_limits.idleTimeoutMs);
+}
+
+void HttpConnection::onReadyRead()
+{
+    if (m_state == State::ReadingHead) {
+        if (!readHead())
+            return;
+    }
+    if (m_state == State::ReadingBody)
+        readBody();
+}
+
+bool HttpConnection::readHead()
+{
+    const qint64 available = m_socket->bytesAvailable();
+    if (available <= 0)
+        return false;
+    const QByteArray peeked = m_socket->peek(qMin<qint64>(available, qint64(m_limits.maxHeaderBytes) + 4));
+    const int end = peeked.indexOf("\r\n\r\n");
+    if (end < 0) {
+        if (peeked.size() >= m_limits.maxHeaderBytes)
+            failAndClose(431, QStringLiteral("headers_too_large"),
+                         QStringLiteral("request line and headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+        return false;
+    }
+    if (end + 4 > m_limits.maxHeaderBytes) {
+        failAndClose(431, QStringLiteral("headers_too_large"),
+                     QStringLiteral("request line and headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+        return false;
+    }
+
+    const QList<QByteArray> lines = peeked.left(end).split('\n');
+    HttpRequest req;
+    req.peer = m_socket->peerAddress();
+    req.requestId = nextRequestId();
+    const QList<QByteArray> parts = lines.first().trimmed().split(' ');
+    if (parts.size() != 3 || !parts[2].startsWith("HTTP/1.") || !parts[1].startsWith('/')) {
+        failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed request line"));
+        return false;
+    }
+    req.method = parts[0];
+    for (char c : req.method)
+        if (!isTokenChar(c)) {
+            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed method"));
+            return false;
+        }
+    const QByteArray target = parts[1];
+    const int q = target.indexOf('?');
+    req.path = QUrl::fromPercentEncoding(q < 0 ? target : target.left(q));
+    if (q >= 0)
+        req.query = QUrlQuery(QString::fromUtf8(target.mid(q + 1)));
+    const bool http10 = parts[2] == "HTTP/1.0";
+
+    if (lines.size() - 1 > kMaxHeaderCount) {
+        failAndClose(431, QStringLiteral("headers_too_large"), QStringLiteral("more than %1 header fields").arg(kMaxHeaderCount));
+        return false;
+    }
+    for (int i = 1; i < lines.size(); ++i) {
+        const QByteArray line = lines[i].endsWith('\r') ? lines[i].chopped(1) : lines[i];
+        const int colon = line.indexOf(':');
+        if (colon <= 0 || line.startsWith(' ') || line.startsWith('\t')) {
+            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed header line"));
+            return false;
+        }
+        const QByteArray name = line.left(colon).toLower();
+        for (char c : name)
+            if (!isTokenChar(c)) {
+                failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed header name"));
+                return false;
+            }
+        req.headers.append({name, line.mid(colon + 1).trimmed()});
+    }
+
+    // A WebSocket upgrade goes to its endpoint with the handshake bytes still unread.
+    if (req.method == "GET" && req.header("upgrade").toLower().contains("websocket") && m_isUpgradePath && m_isUpgradePath(req.path)) {
+        release(req.path);
+        return false;
+    }
+
+    m_socket->read(end + 4); // consume the head
+    const QByteArray connection = req.header("connection").toLower();
+    m_keepAlive = http10 ? connection.contains("keep-alive") : !connection.contains("close");
+
+    if (!req.header("transfer-encoding").isEmpty()) {
+        m_request = req;
+        failAndClose(501, QStringLiteral("not_implemented"), QStringLiteral("chunked request bodies are not supported; send Content-Length"));
+        return false;
+    }
+    m_bodyLength = 0;
+    const QByteArray lengthText = req.header("content-length");
+    if (!lengthText.isEmpty()) {
+        bool ok = false;
+        m_bodyLength = lengthText.toLongLong(&ok);
+        if (!ok || m_bodyLength < 0) {
+            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("invalid Content-Length"));
+            return false;
+        }
+    }
+    if (m_bodyLength > m_limits.maxBodyBytes) {
+        m_request = req;
+        failAndClose(413, QStringLiteral("too_large"),
+                     QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes").arg(m_bodyLength).arg(m_limits.maxBodyBytes));
+        return false;
+    }
+    m_request = req;
+    m_state = State::ReadingBody;
+    if (m_bodyLength > m_socket->bytesAvailable() && req.header("expect").toLower() == "100-continue")
+        m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+    return true;
+}
+
+void HttpConnection::readBody()
+{
+    if (m_socket->bytesAvailable() < m_bodyLength)
+        return;
+    m_request.body = m_socket->read(m_bodyLength);
+    dispatch();
+}
+
+void HttpConnection::dispatch()
+{
+    m_state = State::Handling;
+    m_requestTimer.stop();
+    ++m_serial;
+    Responder responder(this, m_serial);
+    CorrelationScope scope(m_request.requestId);
+    m_handler(std::move(m_request), responder);
+}
+
+void HttpConnection::respond(quint64 serial, const HttpResponse &response, const QString &route, qint64 elapsedNs)
+{
+    if (m_state != State::Handling || serial != m_serial)
+        return;
+    m_metrics.increment(QStringLiteral("tianyi_http_requests_total"),
+                        {{QStringLiteral("route"), route}, {QStringLiteral("status"), QString::number(response.status)}});
+    m_metrics.observe(QStringLiteral("tianyi_http_request_duration_seconds"), {{QStringLiteral("route"), route}}, double(elapsedNs) / 1e9);
+    const bool keepAlive = m_keepAlive && !m_closeAfterResponse && !response.closeConnection;
+    write(response, keepAlive);
+    if (!keepAlive) {
+        m_state = State::Closing;
+        m_socket->disconnectFromHost();
+        return;
+    }
+    startWaitingForRequest();
+    if (m_socket->bytesAvailable() > 0) // a pipelined request is already here
+        QMetaObject::invokeMethod(this, &HttpConnection::onReadyRead, Qt::QueuedConnection);
+}
+
+void HttpConnection::write(const HttpResponse &response, bool keepAlive)
+{
+    QByteArray out;
+    out.reserve(256 + response.body.size());
+    out += "HTTP/1.1 " + QByteArray::number(response.status) + ' ' + httpReasonPhrase(response.status) + "\r\n";
+    if (response.status != 204 && response.status != 304)
+        out += "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n";
+    if (!response.contentType.isEmpty() && !response.body.isEmpty())
+        out += "Content-Type: " + response.contentType + "\r\n";
+    out += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    if (!m_request.requestId.isEmpty())
+        out += "X-Request-Id: " + m_request.requestId.toLatin1() + "\r\n";
+    out += "Cache-Control: no-store\r\n";
+    for (const auto &h : response.headers)
+        out += h.first + ": " + h.second + "\r\n";
+    out += "\r\n";
+    out += response.body;
+    m_socket->write(out);
+}
+
+void HttpConnection::failAndClose(int status, const QString &code, const QString &message)
+{
+    qCInfo(lcHttp) << "refused request from" << m_socket->peerAddress().toString() << status << code;
+    m_metrics.increment(QStringLiteral("tianyi_http_requests_total"),
+                        {{QStringLiteral("route"), QStringLiteral("front_door")}, {QStringLiteral("status"), QString::number(status)}});
+    write(HttpResponse::error(status, code, message), false);
+    m_state = State::Closing;
+    m_requestTimer.stop();
+    m_socket->disconnectFromHost();
+}
+
+void HttpConnection::onRequestTimeout()
+{
+    if (m_state == State::ReadingHead && m_socket->bytesAvailable() == 0) {
+        // An idle keep-alive connection (or one that never spoke): close quietly.
+        m_state = State::Closing;
+        m_socket->disconnectFromHost();
+        return;
+    }
+    if (m_state == State::ReadingHead || m_state == State::ReadingBody)
+        failAndClose(408, QStringLiteral("timeout"), QStringLiteral("the request was not received in time"));
+}
+
+void HttpConnection::closeWhenIdle()
+{
+    m_closeAfterResponse = true;
+    if (m_state == State::ReadingHead || m_state == State::ReadingBody) {
+        m_state = State::Closing;
+        m_requestTimer.stop();
+        m_socket->disconnectFromHost();
+    }
+}
+
+void HttpConnection::abort()
+{
+    if (m_socket && m_state != State::Gone)
+        m_socket->abort();
+}
+
+void HttpConnection::release(const QString &path)
+{
+    m_requestTimer.stop();
+    QTcpSocket *socket = m_socket;
+    disconnect(socket, nullptr, this, nullptr);
+    socket->setParent(nullptr);
+    socket->setReadBufferSize(0);
+    m_socket = nullptr;
+    m_state = State::Gone;
+    emit upgradeRequested(socket, path);
+    emit finished();
+}
+
+} // namespace tianyi

@@ -1,0 +1,71 @@
+#pragma once
+// One HTTP/1.1 connection: reads a request within the front-door limits, hands it to the
+// request handler, writes the response, keeps the connection alive or closes it.
+// Limits are checked on peeked bytes, so a WebSocket upgrade can be handed over untouched.
+
+#include "app/config.h"
+#include "net/httpmessage.h"
+#include "net/responder.h"
+
+#include <QObject>
+#include <QTcpSocket>
+#include <QTimer>
+#include <functional>
+
+namespace tianyi {
+
+class Metrics;
+
+class HttpConnection : public QObject
+{
+    Q_OBJECT
+public:
+    using RequestHandler = std::function<void(HttpRequest, Responder)>;
+    using UpgradeFilter = std::function<bool(const QString &path)>;
+
+    HttpConnection(QTcpSocket *socket, const LimitSettings &limits, Metrics &metrics, RequestHandler handler,
+                   UpgradeFilter isUpgradePath, QObject *parent);
+    ~HttpConnection() override;
+
+    // A request is being handled (counts as in-flight work at shutdown).
+    bool busy() const { return m_state == State::Handling; }
+    // Shutdown: close now if between requests, else after the current response.
+    void closeWhenIdle();
+    void abort();
+
+    // Called by Responder.
+    void respond(quint64 serial, const HttpResponse &response, const QString &route, qint64 elapsedNs);
+
+signals:
+    // The socket now belongs to the receiver; it has not been read from.
+    void upgradeRequested(QTcpSocket *socket, const QString &path);
+    void finished();
+
+private:
+    enum class State { ReadingHead, ReadingBody, Handling, Closing, Gone };
+
+    void onReadyRead();
+    bool readHead();
+    void readBody();
+    void dispatch();
+    void failAndClose(int status, const QString &code, const QString &message);
+    void write(const HttpResponse &response, bool keepAlive);
+    void startWaitingForRequest();
+    void onRequestTimeout();
+    void release(const QString &path);
+
+    QTcpSocket *m_socket;
+    const LimitSettings &m_limits;
+    Metrics &m_metrics;
+    RequestHandler m_handler;
+    UpgradeFilter m_isUpgradePath;
+    QTimer m_requestTimer;
+    State m_state = State::ReadingHead;
+    HttpRequest m_request;
+    qint64 m_bodyLength = 0;
+    bool m_keepAlive = true;
+    bool m_closeAfterResponse = false;
+    quint64 m_serial = 0;
+};
+
+} // namespace tianyi

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <QString>
+#include <QStringList>
+#include <vector>
+
+namespace tianyi {
+
+class SqlSession;
+
+// One numbered schema step. Steps are applied in order, each in its own transaction,
+// and recorded in schema_version; a step is never edited once released: add a new one.
+struct Migration {
+    int version;
+    QString name;
+    QStringList statements;
+};
+
+const std::vector<Migration> &migrations();
+
+// Applies pending migrations; throws DbError. Refuses a database newer than this build.
+void runMigrations(SqlSession &session);
+
+int latestSchemaVersion();
+
+} // namespace tianyi

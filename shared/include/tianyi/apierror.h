@@ -1,0 +1,20 @@
+#pragma once
+// The error body every HTTP endpoint uses: {"error":{"code":"snake_case","message":"human text"}}.
+// Shared so that clients (tianyi-cli, tianyi-admin, bench) parse exactly what the server writes.
+
+#include <QByteArray>
+#include <QString>
+#include <optional>
+
+namespace tianyi {
+
+struct ApiError {
+    QString code;
+    QString message;
+
+    QByteArray toJson() const;
+    // Parses an error body; nullopt if the body is not of that shape.
+    static std::optional<ApiError> fromJson(const QByteArray &body);
+};
+
+} // namespace tianyi
