@@ -4,9 +4,17 @@
 #include "app/config.h"
 #include "app/logging.h"
 #include "app/signalwatcher.h"
+#include "auth/accountservice.h"
+#include "core/workerpool.h"
+#include "metrics/metrics.h"
+#include "storage/database.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QTextStream>
+#include <QTimer>
 #include <QProcessEnvironment>
 #include <cstdio>
 
@@ -17,6 +25,67 @@ namespace {
 void printErr(const QString &text)
 {
     std::fprintf(stderr, "%s\n", qPrintable(text));
+}
+
+// --create-admin NAME: creates an admin account, or makes an existing user admin with a new
+// password (and enables it). Runs the same AccountService as the server, without listening.
+int createAdmin(QCoreApplication &app, const Config &config, const QString &username)
+{
+    QString password = QProcessEnvironment::systemEnvironment().value(QStringLiteral("TIANYI_ADMIN_PASSWORD"));
+    if (password.isEmpty()) {
+        QTextStream in(stdin);
+        password = in.readLine(); // first line only; never echoed or logged
+        if (password.endsWith(QLatin1Char('\r')))
+            password.chop(1);
+    }
+    if (password.isEmpty()) {
+        printErr(QStringLiteral("tianyi-server: --create-admin needs a password in TIANYI_ADMIN_PASSWORD or on the first line of stdin"));
+        return 1;
+    }
+    const QString dataDir = QDir(config.server.dataDir).absolutePath();
+    if (!QDir().mkpath(dataDir)) {
+        printErr(QStringLiteral("tianyi-server: server.data_dir: cannot create %1").arg(dataDir));
+        return 1;
+    }
+    QFile::setPermissions(dataDir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+
+    // Declaration order = reverse destruction order: the service goes before the pool and the database.
+    Metrics metrics;
+    WorkerPool workers(1, 4);
+    Database database(config.sqlitePath(), config.storage.busyTimeoutMs);
+    QString error;
+    if (!database.open(&error)) {
+        printErr(QStringLiteral("tianyi-server: %1").arg(error));
+        return 1;
+    }
+    std::unique_ptr<AccountService> accounts = AccountService::create(config, database, workers, metrics, &error);
+    if (!accounts) {
+        printErr(QStringLiteral("tianyi-server: %1").arg(error));
+        return 1;
+    }
+    int exitCode = 1;
+    // Started from inside the loop, so an immediate answer (e.g. a weak password) can still quit it.
+    QTimer::singleShot(0, &app, [&]() {
+        accounts->createAdmin(username, password, [&](Outcome<AccountService::AdminResult> result) {
+            if (!result.ok()) {
+                printErr(QStringLiteral("tianyi-server: cannot create admin \"%1\": %2").arg(username, result.error().message));
+            } else if (result.value().created) {
+                std::fprintf(stdout, "Created admin user \"%s\" (id %lld).\n", qPrintable(username), qlonglong(result.value().userId));
+                exitCode = 0;
+            } else {
+                std::fprintf(stdout, "User \"%s\" (id %lld) is now an admin: password set, account enabled, old sessions revoked.\n",
+                             qPrintable(username), qlonglong(result.value().userId));
+                exitCode = 0;
+            }
+            std::fflush(stdout);
+            app.exit(exitCode);
+        });
+    });
+    app.exec();
+    workers.waitForDone();
+    accounts.reset();
+    database.close();
+    return exitCode;
 }
 
 } // namespace
@@ -71,6 +140,9 @@ int main(int argc, char *argv[])
     installLogHandler(config.log.format == QLatin1String("json") ? LogFormat::Json : LogFormat::Text);
     if (!config.log.rules.isEmpty())
         QLoggingCategory::setFilterRules(QString(config.log.rules).replace(QLatin1Char(';'), QLatin1Char('\n')));
+
+    if (parser.isSet(createAdminOpt))
+        return createAdmin(app, config, parser.value(createAdminOpt));
 
     Application server(config);
     QString error;

@@ -38,6 +38,15 @@ private slots:
         QCOMPARE(r.json().value(QStringLiteral("checks")).toObject().value(QStringLiteral("database")).toString(), QStringLiteral("ok"));
     }
 
+    void rootServesAPageForBrowsers()
+    {
+        TestServer server;
+        const HttpResult r = HttpClient(server.baseUrl()).get(QStringLiteral("/"));
+        QCOMPARE(r.status, 200);
+        QVERIFY(r.header("Content-Type").startsWith("text/html"));
+        QVERIFY(r.body.contains("tianyi"));
+    }
+
     void unknownRouteIs404Json()
     {
         TestServer server;
@@ -172,12 +181,23 @@ private slots:
         client.close();
     }
 
-    void stalledWebSocketHandshakeIsDropped()
+    void invalidWebSocketHandshakeIsRefused()
     {
-        TestServer server([](Config &c) { c.limits.wsHandshakeTimeoutMs = 300; });
+        TestServer server;
         server.app().frontDoor().addWebSocketEndpoint(QStringLiteral("/ws-test"));
-        // An upgrade request whose handshake never completes (missing key): the endpoint drops it.
-        const RawExchange ex = rawExchange(server.port(), "GET /ws-test HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", 10000);
+        // An upgrade without Sec-WebSocket-Key: the endpoint refuses it and closes the connection.
+        const RawExchange ex = rawExchange(server.port(), "GET /ws-test HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 10000);
+        QVERIFY(ex.closedByServer);
+        QVERIFY2(!ex.received.contains(" 101 "), ex.received.constData()); // never switched protocols
+        QTRY_COMPARE(server.app().frontDoor().openConnections(), 0);
+    }
+
+    void stalledUpgradeRequestIsDropped()
+    {
+        TestServer server([](Config &c) { c.limits.idleTimeoutMs = 300; });
+        server.app().frontDoor().addWebSocketEndpoint(QStringLiteral("/ws-test"));
+        // The upgrade request never completes: the front door's request deadline drops it.
+        const RawExchange ex = rawExchange(server.port(), "GET /ws-test HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n", 10000);
         QVERIFY(ex.closedByServer);
         QTRY_COMPARE(server.app().frontDoor().openConnections(), 0);
     }

@@ -1,6 +1,8 @@
 #include "app/application.h"
 
 #include "app/logging.h"
+#include "auth/accountroutes.h"
+#include "auth/accountservice.h"
 #include "core/workerpool.h"
 #include "metrics/metrics.h"
 #include "net/frontdoor.h"
@@ -70,6 +72,13 @@ bool Application::start(QString *error)
     m_frontDoor = new FrontDoor(m_config.limits, *m_router, *m_metrics);
     registerOperationalRoutes();
 
+    // --- auth: accounts, tokens, profile ---
+    m_accounts = AccountService::create(m_config, *m_database, *m_workers, *m_metrics, error);
+    if (!m_accounts)
+        return false;
+    registerAccountRoutes(*m_router, *m_accounts);
+    // --- end auth ---
+
     QHostAddress address;
     if (!address.setAddress(m_config.server.listenAddress)) {
         *error = QStringLiteral("server.listen_address: \"%1\" is not an IP address").arg(m_config.server.listenAddress);
@@ -115,6 +124,15 @@ void Application::registerOperationalRoutes()
                                                             QJsonObject{{QStringLiteral("status"), dbOk ? QStringLiteral("ready") : QStringLiteral("not_ready")},
                                                                         {QStringLiteral("checks"), checks}}));
                               });
+    });
+    // Until the web client exists (issue 7), "/" is a page that says what is running and how to use it.
+    m_router->add("GET", QStringLiteral("/"), [](const HttpRequest &, Responder r) {
+        QFile page(QStringLiteral(":/web/index.html"));
+        if (!page.open(QIODevice::ReadOnly)) {
+            r.send(HttpResponse::error(500, QStringLiteral("internal"), QStringLiteral("web page missing from the build")));
+            return;
+        }
+        r.send(HttpResponse::text(200, page.readAll(), "text/html; charset=utf-8"));
     });
     m_router->add("GET", QStringLiteral("/metrics"), [this](const HttpRequest &, Responder r) {
         r.send(HttpResponse::text(200, m_metrics->render(), "text/plain; version=0.0.4; charset=utf-8"));

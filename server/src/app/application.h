@@ -10,6 +10,7 @@
 
 namespace tianyi {
 
+class AccountService; // auth: accounts, tokens, profile
 class Database;
 class FrontDoor;
 class Metrics;
@@ -37,6 +38,7 @@ public:
     Database &database() { return *m_database; }
     Metrics &metrics() { return *m_metrics; }
     WorkerPool &workers() { return *m_workers; }
+    AccountService &accounts() { return *m_accounts; } // auth: also holds the AuthGuard for other routes
 
 signals:
     void stopped();
@@ -50,6 +52,7 @@ private:
     std::unique_ptr<Router> m_router;
     std::unique_ptr<WorkerPool> m_workers;
     std::unique_ptr<Database> m_database;
+    std::unique_ptr<AccountService> m_accounts; // auth: destroyed before the database and the pool it uses
     FrontDoor *m_frontDoor = nullptr;
     QTimer m_shutdownPoll;
     qint64 m_shutdownDeadline = 0;

@@ -309,6 +309,10 @@ std::vector<ConfigKey> buildKeys()
                            oneOf({QStringLiteral("auto"), QStringLiteral("en"), QStringLiteral("zh"), QStringLiteral("ja"), QStringLiteral("yue"),
                                   QStringLiteral("ko"), QStringLiteral("all_zh"), QStringLiteral("all_ja"), QStringLiteral("all_yue"),
                                   QStringLiteral("all_ko"), QStringLiteral("auto_yue")})));
+    keys.push_back(textKey("tts.voices_file", [](Config &c) -> QString & { return c.tts.voicesFile; },
+                           "JSON file mapping emotion id to its reference voice {ref_audio_path, prompt_text, prompt_lang} "
+                           "(plus optional espeak_rate, espeak_pitch); needs a \"default\" (or \"neutral\") entry. Required with tts.base_urls; "
+                           "empty: built-in espeak-ng voices."));
     // asr
     keys.push_back(textKey("asr.base_url", [](Config &c) -> QString & { return c.asr.baseUrl; },
                            "OpenAI-compatible transcription API base. Empty: speech input is refused with a clear error.", checkUrl));

@@ -88,6 +88,7 @@ struct TtsSettings {
     int breakerRestMs = 30000;
     int healthIntervalMs = 10000;
     QString textLang = QStringLiteral("zh");
+    QString voicesFile;                // JSON: emotion id -> {ref_audio_path, prompt_text, prompt_lang}; empty = built-in voices
 };
 
 struct AsrSettings {

@@ -103,6 +103,7 @@ void HttpConnection::startWaitingForRequest()
 {
     m_state = State::ReadingHead;
     m_request = HttpRequest();
+    m_requestId.clear();
     m_requestTimer.start(m_limits.idleTimeoutMs);
 }
 
@@ -209,6 +210,7 @@ bool HttpConnection::readHead()
         return false;
     }
     m_request = req;
+    m_requestId = req.requestId;
     m_state = State::ReadingBody;
     if (m_bodyLength > m_socket->bytesAvailable() && req.header("expect").toLower() == "100-continue")
         m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
@@ -262,8 +264,8 @@ void HttpConnection::write(const HttpResponse &response, bool keepAlive)
     if (!response.contentType.isEmpty() && !response.body.isEmpty())
         out += "Content-Type: " + response.contentType + "\r\n";
     out += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-    if (!m_request.requestId.isEmpty())
-        out += "X-Request-Id: " + m_request.requestId.toLatin1() + "\r\n";
+    if (!m_requestId.isEmpty())
+        out += "X-Request-Id: " + m_requestId.toLatin1() + "\r\n";
     out += "Cache-Control: no-store\r\n";
     for (const auto &h : response.headers)
         out += h.first + ": " + h.second + "\r\n";

@@ -1,0 +1,209 @@
+#include "auth/accountroutes.h"
+
+#include "auth/accountservice.h"
+#include "auth/requestbody.h"
+#include "net/router.h"
+
+#include <QJsonValue>
+#include <QPointer>
+#include <QStringList>
+
+namespace tianyi {
+
+namespace {
+
+using Kind = AuthError::Kind;
+
+HttpResponse errorResponse(Kind kind, const QString &message)
+{
+    return AuthError::of(kind, message).toResponse();
+}
+
+// The service goes away before the router at shutdown; a late request then gets 503, not a crash.
+bool serviceGone(const QPointer<AccountService> &service, const Responder &r)
+{
+    if (service)
+        return false;
+    r.send(HttpResponse::error(503, QStringLiteral("unavailable"), QStringLiteral("the server is shutting down")));
+    return true;
+}
+
+// Names the fields of `object` that are not in `allowed`, or empty.
+QString unknownFieldsProblem(const QJsonObject &object, const QStringList &allowed)
+{
+    QStringList unknown;
+    for (auto it = object.begin(); it != object.end(); ++it)
+        if (!allowed.contains(it.key()))
+            unknown << it.key();
+    if (unknown.isEmpty())
+        return {};
+    return QStringLiteral("unknown field%1: %2 (allowed: %3)")
+        .arg(unknown.size() > 1 ? QStringLiteral("s") : QString(), unknown.join(QStringLiteral(", ")), allowed.join(QStringLiteral(", ")));
+}
+
+// A required string field of a JSON body: the value, or a problem naming the field.
+QString requiredString(const QJsonObject &object, const QString &field, QString *problem)
+{
+    const QJsonValue v = object.value(field);
+    if (v.isUndefined() || v.isNull())
+        *problem = QStringLiteral("%1 is required").arg(field);
+    else if (!v.isString())
+        *problem = QStringLiteral("%1 must be a string").arg(field);
+    return v.toString();
+}
+
+void handleRegister(AccountService &accounts, const HttpRequest &req, const Responder &r)
+{
+    const JsonBody body = parseJsonObject(req);
+    if (!body.problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, body.problem));
+        return;
+    }
+    QString problem = unknownFieldsProblem(body.object, {QStringLiteral("username"), QStringLiteral("password"), QStringLiteral("nickname")});
+    AccountService::RegisterInput input;
+    if (problem.isEmpty())
+        input.username = requiredString(body.object, QStringLiteral("username"), &problem);
+    if (problem.isEmpty())
+        input.password = requiredString(body.object, QStringLiteral("password"), &problem);
+    const QJsonValue nickname = body.object.value(QStringLiteral("nickname"));
+    if (problem.isEmpty() && !nickname.isUndefined() && !nickname.isNull()) {
+        if (nickname.isString())
+            input.nickname = nickname.toString();
+        else
+            problem = QStringLiteral("nickname must be a string");
+    }
+    if (!problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, problem));
+        return;
+    }
+    accounts.registerUser(std::move(input), [r](Outcome<AccountService::UserView> result) {
+        if (!result.ok()) {
+            r.send(result.error().toResponse());
+            return;
+        }
+        r.send(HttpResponse::json(201, QJsonObject{{QStringLiteral("user"), result.value().toJson()}}));
+    });
+}
+
+void sendTokens(const Responder &r, const Outcome<AccountService::Tokens> &result)
+{
+    if (!result.ok()) {
+        r.send(result.error().toResponse());
+        return;
+    }
+    // RFC 6749 5.1: token responses must not be cached (Cache-Control: no-store is on every response).
+    r.send(HttpResponse::json(200, result.value().toJson()).withHeader("Pragma", "no-cache"));
+}
+
+void handleToken(AccountService &accounts, const HttpRequest &req, const Responder &r)
+{
+    const FlatParameters params = parseFlatParameters(req);
+    if (!params.problem.isEmpty()) {
+        r.send(errorResponse(Kind::InvalidRequest, params.problem));
+        return;
+    }
+    auto require = [&](const QStringList &names) {
+        QStringList missing;
+        for (const QString &n : names)
+            if (params.value(n).isEmpty())
+                missing << n;
+        if (!missing.isEmpty())
+            r.send(errorResponse(Kind::InvalidRequest, QStringLiteral("missing parameter%1: %2")
+                                                           .arg(missing.size() > 1 ? QStringLiteral("s") : QString(), missing.join(QStringLiteral(", ")))));
+        return missing.isEmpty();
+    };
+    if (!require({QStringLiteral("grant_type")}))
+        return;
+    const QString grant = params.value(QStringLiteral("grant_type"));
+    if (grant == QLatin1String("password")) {
+        if (!require({QStringLiteral("username"), QStringLiteral("password")}))
+            return;
+        accounts.loginWithPassword(params.value(QStringLiteral("username")), params.value(QStringLiteral("password")), req.peer,
+                                   [r](Outcome<AccountService::Tokens> result) { sendTokens(r, result); });
+        return;
+    }
+    if (grant == QLatin1String("refresh_token")) {
+        if (!require({QStringLiteral("refresh_token")}))
+            return;
+        accounts.refresh(params.value(QStringLiteral("refresh_token")).toUtf8(),
+                         [r](Outcome<AccountService::Tokens> result) { sendTokens(r, result); });
+        return;
+    }
+    r.send(errorResponse(Kind::UnsupportedGrantType,
+                         QStringLiteral("grant_type \"%1\" is not supported; use password or refresh_token").arg(grant.left(64))));
+}
+
+void handleLogout(AccountService &accounts, const HttpRequest &req, const Responder &r)
+{
+    // Holding the refresh token is the credential here (RFC 7009); an Authorization header is not needed.
+    const FlatParameters params = parseFlatParameters(req);
+    if (!params.problem.isEmpty()) {
+        r.send(errorResponse(Kind::InvalidRequest, params.problem));
+        return;
+    }
+    const QString token = params.value(QStringLiteral("refresh_token"));
+    if (token.isEmpty()) {
+        r.send(errorResponse(Kind::InvalidRequest, QStringLiteral("missing parameter: refresh_token")));
+        return;
+    }
+    accounts.logout(token.toUtf8(), [r](Outcome<bool> result) {
+        r.send(result.ok() ? HttpResponse::noContent() : result.error().toResponse());
+    });
+}
+
+void sendProfile(const Responder &r, const Outcome<Profile> &result)
+{
+    r.send(result.ok() ? HttpResponse::json(200, result.value().toJson()) : result.error().toResponse());
+}
+
+void handleGetProfile(AccountService &accounts, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = accounts.guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    accounts.profile(who.value(), [r](Outcome<Profile> result) { sendProfile(r, result); });
+}
+
+void handlePutProfile(AccountService &accounts, const HttpRequest &req, const Responder &r)
+{
+    // Authentication first: an anonymous caller learns nothing about the body rules.
+    const Outcome<Principal> who = accounts.guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    const JsonBody body = parseJsonObject(req);
+    if (!body.problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, body.problem));
+        return;
+    }
+    ProfilePolicy::Parsed parsed = ProfilePolicy::parseChanges(body.object);
+    if (!parsed.problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, parsed.problem));
+        return;
+    }
+    accounts.updateProfile(who.value(), std::move(parsed.changes), [r](Outcome<Profile> result) { sendProfile(r, result); });
+}
+
+} // namespace
+
+void registerAccountRoutes(Router &router, AccountService &accounts)
+{
+    const QPointer<AccountService> service(&accounts);
+    using Handler = void (*)(AccountService &, const HttpRequest &, const Responder &);
+    auto bind = [service](Handler handler) {
+        return [service, handler](const HttpRequest &req, Responder r) {
+            if (!serviceGone(service, r))
+                handler(*service, req, r);
+        };
+    };
+    router.add("POST", QStringLiteral("/api/v1/auth/register"), bind(&handleRegister));
+    router.add("POST", QStringLiteral("/api/v1/auth/token"), bind(&handleToken));
+    router.add("POST", QStringLiteral("/api/v1/auth/logout"), bind(&handleLogout));
+    router.add("GET", QStringLiteral("/api/v1/me/profile"), bind(&handleGetProfile));
+    router.add("PUT", QStringLiteral("/api/v1/me/profile"), bind(&handlePutProfile));
+}
+
+} // namespace tianyi

@@ -1,0 +1,460 @@
+#include "auth/accountservice.h"
+
+#include "app/logging.h"
+#include "auth/cryptoutil.h"
+#include "auth/jwtsecret.h"
+#include "auth/passwordhasher.h"
+#include "auth/refreshtokens.h"
+#include "core/workerpool.h"
+#include "metrics/metrics.h"
+#include "storage/database.h"
+#include "storage/refreshtokenrepository.h"
+#include "storage/userrepository.h"
+
+#include <QDateTime>
+#include <QElapsedTimer>
+#include <QJsonDocument>
+
+namespace tianyi {
+
+namespace {
+
+const QString kLogins = QStringLiteral("tianyi_auth_logins_total");
+const QString kRegistrations = QStringLiteral("tianyi_auth_registrations_total");
+const QString kRefreshes = QStringLiteral("tianyi_auth_token_refreshes_total");
+const QString kHashSeconds = QStringLiteral("tianyi_auth_password_hash_seconds");
+
+// Enough for a spray over many names and addresses; each entry is well under 200 bytes.
+constexpr int kMaxThrottledKeys = 100000;
+// Login names longer than any allowed username cannot exist; they share one throttle key
+// (a character usernames cannot contain) so a flood of huge names costs no memory.
+const QString kOverlongNameKey = QStringLiteral("#overlong");
+
+Labels outcome(const char *value)
+{
+    return {{QStringLiteral("outcome"), QString::fromLatin1(value)}};
+}
+
+AuthError invalidGrant(const QString &message)
+{
+    return AuthError::of(AuthError::Kind::InvalidGrant, message);
+}
+
+AuthError busy(const QString &what)
+{
+    AuthError e = AuthError::of(AuthError::Kind::Busy, QStringLiteral("the server is busy (%1); try again shortly").arg(what));
+    e.retryAfterS = 1;
+    return e;
+}
+
+Profile toProfile(const ProfileRecord &record)
+{
+    Profile p{record.nickname, record.description, record.avatarUrl, {}};
+    const QJsonDocument prefs = QJsonDocument::fromJson(record.preferencesJson);
+    if (prefs.isObject())
+        p.preferences = prefs.object();
+    return p;
+}
+
+QString isoUtc(qint64 ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+} // namespace
+
+QJsonObject AccountService::UserView::toJson() const
+{
+    return QJsonObject{{QStringLiteral("id"), id},
+                       {QStringLiteral("username"), username},
+                       {QStringLiteral("nickname"), nickname},
+                       {QStringLiteral("role"), role},
+                       {QStringLiteral("created_at"), isoUtc(createdAtMs)}};
+}
+
+QJsonObject AccountService::Tokens::toJson() const
+{
+    return QJsonObject{{QStringLiteral("access_token"), QString::fromLatin1(accessToken)},
+                       {QStringLiteral("token_type"), QStringLiteral("Bearer")},
+                       {QStringLiteral("expires_in"), expiresIn},
+                       {QStringLiteral("refresh_token"), QString::fromLatin1(refreshToken)}};
+}
+
+std::unique_ptr<AccountService> AccountService::create(const Config &config, Database &db, WorkerPool &workers, Metrics &metrics, QString *error)
+{
+    if (!crypto::ensureSodium()) {
+        *error = QStringLiteral("libsodium could not be initialised (no usable random source?)");
+        return nullptr;
+    }
+    const JwtSecret::Loaded secret = JwtSecret::load(config.auth.jwtSecret, config.server.dataDir);
+    if (!secret.error.isEmpty()) {
+        *error = secret.error;
+        return nullptr;
+    }
+    return std::make_unique<AccountService>(config.auth, secret.secret, db, workers, metrics);
+}
+
+AccountService::AccountService(const AuthSettings &settings, QByteArray jwtSecret, Database &db, WorkerPool &workers, Metrics &metrics,
+                               QObject *parent)
+    : QObject(parent)
+    , m_settings(settings)
+    , m_jwt(std::move(jwtSecret))
+    , m_guard(m_jwt)
+    , m_usernames(settings.usernameMinLength, settings.usernameMaxLength)
+    , m_passwords(settings.passwordMinLength, settings.passwordMaxLength)
+    , m_throttle(LoginThrottle::Limits{settings.loginMaxFailures, qint64(settings.loginFailureWindowS) * 1000,
+                                       qint64(settings.loginLockoutS) * 1000, kMaxThrottledKeys})
+    , m_hasher(std::make_shared<PasswordHasher>(PasswordHasher::Cost{quint64(settings.argon2OpsLimit), quint64(settings.argon2MemLimitKiB) * 1024}))
+    , m_db(db)
+    , m_workers(workers)
+    , m_metrics(metrics)
+{
+    m_metrics.declareCounter(kLogins, QStringLiteral("Password logins by outcome (success, invalid, throttled, disabled)."));
+    m_metrics.declareCounter(kRegistrations, QStringLiteral("Accounts created through registration."));
+    m_metrics.declareCounter(kRefreshes, QStringLiteral("Refresh-token grants by outcome (success, invalid, reused, revoked, disabled)."));
+    m_metrics.declareHistogram(kHashSeconds, QStringLiteral("Argon2id work per operation (hash, verify), seconds."),
+                               {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    // Make the dummy hash now, on the pool, so the first login of an unknown name is not slower.
+    std::shared_ptr<const PasswordHasher> hasher = m_hasher;
+    m_workers.run<bool>(this, [hasher]() { return !hasher->dummyHash().isEmpty(); }, [](bool) {});
+}
+
+AccountService::~AccountService() = default;
+
+qint64 AccountService::nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QString AccountService::clientKey(const QHostAddress &peer)
+{
+    bool isV4 = false;
+    const quint32 v4 = peer.toIPv4Address(&isV4); // also unwraps ::ffff:a.b.c.d
+    if (isV4)
+        return QHostAddress(v4).toString();
+    if (peer.protocol() == QAbstractSocket::IPv6Protocol) {
+        // One host usually controls a whole /64: counting single addresses would be trivial to evade.
+        Q_IPV6ADDR a = peer.toIPv6Address();
+        for (int i = 8; i < 16; ++i)
+            a[i] = 0;
+        return QHostAddress(a).toString() + QStringLiteral("/64");
+    }
+    return peer.toString();
+}
+
+template <typename R>
+std::optional<AuthError> AccountService::storageProblem(const DbResult<R> &result)
+{
+    if (result.ok())
+        return std::nullopt;
+    if (result.busy)
+        return busy(QStringLiteral("storage"));
+    qCWarning(lcAuth).noquote() << "storage failure:" << result.error;
+    return AuthError::of(AuthError::Kind::Internal, QStringLiteral("storage error"));
+}
+
+template <typename R>
+bool AccountService::runHashing(const char *op, std::function<R(const PasswordHasher &)> work, std::function<void(R)> done)
+{
+    std::shared_ptr<const PasswordHasher> hasher = m_hasher;
+    Metrics *metrics = &m_metrics; // outlives the pool's jobs: the owner waits for the pool first
+    const QString opName = QString::fromLatin1(op);
+    return m_workers.run<R>(this, [hasher, metrics, opName, work = std::move(work)]() {
+        QElapsedTimer timer;
+        timer.start();
+        R result = work(*hasher);
+        metrics->observe(kHashSeconds, {{QStringLiteral("op"), opName}}, double(timer.nsecsElapsed()) / 1e9);
+        return result;
+    }, std::move(done));
+}
+
+QByteArray AccountService::signAccessToken(qint64 userId, const QString &role) const
+{
+    const qint64 now = nowMs() / 1000;
+    return m_jwt.sign(AccessClaims{userId, role, now, now + m_settings.accessTokenTtlS, QString::fromLatin1(crypto::base64UrlEncode(crypto::randomBytes(16)))});
+}
+
+void AccountService::registerUser(RegisterInput input, Done<UserView> done)
+{
+    const UsernamePolicy::Checked name = m_usernames.check(input.username);
+    if (!name.ok()) {
+        done(AuthError::of(AuthError::Kind::InvalidUsername, name.problem));
+        return;
+    }
+    const QString weak = m_passwords.problem(input.password, name.username);
+    if (!weak.isEmpty()) {
+        done(AuthError::of(AuthError::Kind::WeakPassword, weak));
+        return;
+    }
+    const QString nickname = input.nickname.value_or(name.username);
+    const QString nicknameProblem = ProfilePolicy::nicknameProblem(nickname);
+    if (!nicknameProblem.isEmpty()) {
+        done(AuthError::of(AuthError::Kind::BadRequest, nicknameProblem));
+        return;
+    }
+
+    const QString password = input.password;
+    const bool queued = runHashing<QByteArray>("hash", [password](const PasswordHasher &h) { return h.hash(password); },
+                                               [this, name, nickname, done](QByteArray hash) {
+        if (hash.isEmpty()) {
+            done(AuthError::of(AuthError::Kind::Internal, QStringLiteral("password hashing failed")));
+            return;
+        }
+        const NewUser user{name.username, name.key, hash, QStringLiteral("user"), nickname, nowMs()};
+        m_db.write<std::optional<qint64>>(this, [user](SqlSession &s) -> std::optional<qint64> {
+            try {
+                return UserRepository(s).insert(user);
+            } catch (const DbConstraintError &) {
+                return std::nullopt; // username_key taken (also by a concurrent registration)
+            }
+        }, [this, user, done](DbResult<std::optional<qint64>> r) {
+            if (const std::optional<AuthError> problem = storageProblem(r)) {
+                done(*problem);
+                return;
+            }
+            if (!r.value->has_value()) {
+                done(AuthError::of(AuthError::Kind::UsernameTaken, QStringLiteral("the username \"%1\" is already taken").arg(user.username)));
+                return;
+            }
+            const qint64 id = **r.value;
+            m_metrics.increment(kRegistrations);
+            qCInfo(lcAuth) << "registered user" << id;
+            done(UserView{id, user.username, user.nickname, user.role, user.nowMs});
+        });
+    });
+    if (!queued)
+        done(busy(QStringLiteral("password hashing")));
+}
+
+void AccountService::loginWithPassword(const QString &username, const QString &password, const QHostAddress &peer, Done<Tokens> done)
+{
+    const qint64 now = nowMs();
+    const bool mayExist = UsernamePolicy::characterCount(username) <= m_usernames.maxLength() * 2;
+    const QString key = mayExist ? UsernamePolicy::keyFor(username) : kOverlongNameKey;
+    const QString ip = clientKey(peer);
+    if (const int wait = m_throttle.retryAfterSeconds(key, ip, now)) {
+        m_metrics.increment(kLogins, outcome("throttled"));
+        AuthError e = AuthError::of(AuthError::Kind::RateLimited, QStringLiteral("too many failed logins; try again in %1 seconds").arg(wait));
+        e.retryAfterS = wait;
+        done(e);
+        return;
+    }
+    m_throttle.attemptStarted(key, now);
+    m_db.read<std::optional<UserRecord>>(this, [key, mayExist](SqlSession &s) -> std::optional<UserRecord> {
+        if (!mayExist)
+            return std::nullopt;
+        return UserRepository(s).findByKey(key);
+    }, [this, key, ip, password, done](DbResult<std::optional<UserRecord>> r) {
+        if (const std::optional<AuthError> problem = storageProblem(r)) {
+            m_throttle.attemptAbandoned(key, nowMs());
+            done(*problem);
+            return;
+        }
+        const std::optional<UserRecord> user = *r.value;
+        const QByteArray stored = user ? user->passwordHash : QByteArray();
+        const bool queued = runHashing<Verdict>("verify", [stored, password](const PasswordHasher &h) {
+            // Unknown user: the same work against the dummy hash, and never a match.
+            Verdict v;
+            v.match = h.verify(stored.isEmpty() ? h.dummyHash() : stored, password) && !stored.isEmpty();
+            if (v.match && h.needsRehash(stored))
+                v.newHash = h.hash(password);
+            return v;
+        }, [this, key, ip, user, done](Verdict v) {
+            if (!v.match) {
+                m_throttle.attemptFailed(key, ip, nowMs());
+                m_metrics.increment(kLogins, outcome("invalid"));
+                qCInfo(lcAuth).noquote() << "failed login from" << ip;
+                done(invalidGrant(QStringLiteral("invalid username or password")));
+                return;
+            }
+            m_throttle.attemptSucceeded(key, nowMs());
+            // Only now, with the password proven, may the answer reveal that the account is disabled.
+            if (user->disabled) {
+                m_metrics.increment(kLogins, outcome("disabled"));
+                done(AuthError::of(AuthError::Kind::AccountDisabled, QStringLiteral("this account is disabled")));
+                return;
+            }
+            issueTokens(user->id, user->role, v.newHash, done);
+        });
+        if (!queued) {
+            m_throttle.attemptAbandoned(key, nowMs());
+            done(busy(QStringLiteral("password hashing")));
+        }
+    });
+}
+
+void AccountService::issueTokens(qint64 userId, const QString &role, const QByteArray &rehash, Done<Tokens> done)
+{
+    const QByteArray refreshToken = RefreshTokens::generate();
+    const qint64 now = nowMs();
+    const qint64 ttlMs = qint64(m_settings.refreshTokenTtlS) * 1000;
+    m_db.write<bool>(this, [userId, rehash, refreshToken, now, ttlMs](SqlSession &s) {
+        if (!rehash.isEmpty())
+            UserRepository(s).setPasswordHash(userId, rehash);
+        RefreshTokens::issue(s, userId, refreshToken, now, ttlMs);
+        return true;
+    }, [this, userId, role, refreshToken, done](DbResult<bool> r) {
+        if (const std::optional<AuthError> problem = storageProblem(r)) {
+            done(*problem);
+            return;
+        }
+        m_metrics.increment(kLogins, outcome("success"));
+        done(Tokens{signAccessToken(userId, role), m_settings.accessTokenTtlS, refreshToken});
+    });
+}
+
+void AccountService::refresh(const QByteArray &refreshToken, Done<Tokens> done)
+{
+    if (!RefreshTokens::wellFormed(refreshToken)) {
+        m_metrics.increment(kRefreshes, outcome("invalid"));
+        done(invalidGrant(QStringLiteral("the refresh token is invalid")));
+        return;
+    }
+    const QByteArray replacement = RefreshTokens::generate();
+    const qint64 now = nowMs();
+    const qint64 ttlMs = qint64(m_settings.refreshTokenTtlS) * 1000;
+    m_db.write<RefreshTokens::Rotation>(this, [refreshToken, replacement, now, ttlMs](SqlSession &s) {
+        return RefreshTokens::rotate(s, refreshToken, replacement, now, ttlMs);
+    }, [this, replacement, done](DbResult<RefreshTokens::Rotation> r) {
+        if (const std::optional<AuthError> problem = storageProblem(r)) {
+            done(*problem);
+            return;
+        }
+        using O = RefreshTokens::Rotation::Outcome;
+        const RefreshTokens::Rotation &rot = *r.value;
+        switch (rot.outcome) {
+        case O::Rotated:
+            m_metrics.increment(kRefreshes, outcome("success"));
+            done(Tokens{signAccessToken(rot.userId, rot.role), m_settings.accessTokenTtlS, replacement});
+            return;
+        case O::Reused:
+            m_metrics.increment(kRefreshes, outcome("reused"));
+            qCWarning(lcAuth) << "a rotated or revoked refresh token of user" << rot.userId << "was presented; its session family is revoked";
+            done(invalidGrant(QStringLiteral("the refresh token was already used; this login session has been revoked, log in again")));
+            return;
+        case O::Revoked:
+            m_metrics.increment(kRefreshes, outcome("revoked"));
+            done(invalidGrant(QStringLiteral("the refresh token has been revoked; log in again")));
+            return;
+        case O::Expired:
+            m_metrics.increment(kRefreshes, outcome("invalid"));
+            done(invalidGrant(QStringLiteral("the refresh token has expired; log in again")));
+            return;
+        case O::AccountDisabled:
+            m_metrics.increment(kRefreshes, outcome("disabled"));
+            done(AuthError::of(AuthError::Kind::AccountDisabled, QStringLiteral("this account is disabled")));
+            return;
+        case O::Unknown:
+            break;
+        }
+        m_metrics.increment(kRefreshes, outcome("invalid"));
+        done(invalidGrant(QStringLiteral("the refresh token is invalid")));
+    });
+}
+
+void AccountService::logout(const QByteArray &refreshToken, Done<bool> done)
+{
+    if (!RefreshTokens::wellFormed(refreshToken)) {
+        done(true);
+        return;
+    }
+    const qint64 now = nowMs();
+    m_db.write<bool>(this, [refreshToken, now](SqlSession &s) { return RefreshTokens::revokeFamilyOf(s, refreshToken, now); },
+                     [done](DbResult<bool> r) {
+                         if (const std::optional<AuthError> problem = storageProblem(r)) {
+                             done(*problem);
+                             return;
+                         }
+                         done(true);
+                     });
+}
+
+void AccountService::profile(const Principal &who, Done<Profile> done)
+{
+    m_db.read<Outcome<Profile>>(this, [who](SqlSession &s) -> Outcome<Profile> {
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, who);
+        if (!account.ok())
+            return account.error();
+        const std::optional<ProfileRecord> record = UserRepository(s).profile(who.userId);
+        if (!record)
+            return AuthError::of(AuthError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
+        return toProfile(*record);
+    }, [done](DbResult<Outcome<Profile>> r) {
+        if (const std::optional<AuthError> problem = storageProblem(r)) {
+            done(*problem);
+            return;
+        }
+        done(*r.value);
+    });
+}
+
+void AccountService::updateProfile(const Principal &who, ProfileChanges changes, Done<Profile> done)
+{
+    const qint64 now = nowMs();
+    m_db.write<Outcome<Profile>>(this, [who, changes, now](SqlSession &s) -> Outcome<Profile> {
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, who);
+        if (!account.ok())
+            return account.error();
+        UserRepository users(s);
+        std::optional<QByteArray> prefs;
+        if (changes.preferences)
+            prefs = QJsonDocument(*changes.preferences).toJson(QJsonDocument::Compact);
+        users.updateProfile(who.userId, changes.nickname, changes.description, changes.avatarUrl, prefs, now);
+        const std::optional<ProfileRecord> record = users.profile(who.userId);
+        if (!record)
+            return AuthError::of(AuthError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
+        return toProfile(*record);
+    }, [done](DbResult<Outcome<Profile>> r) {
+        if (const std::optional<AuthError> problem = storageProblem(r)) {
+            done(*problem);
+            return;
+        }
+        done(*r.value);
+    });
+}
+
+void AccountService::createAdmin(const QString &username, const QString &password, Done<AdminResult> done)
+{
+    const UsernamePolicy::Checked name = m_usernames.check(username);
+    if (!name.ok()) {
+        done(AuthError::of(AuthError::Kind::InvalidUsername, name.problem));
+        return;
+    }
+    const QString weak = m_passwords.problem(password, name.username);
+    if (!weak.isEmpty()) {
+        done(AuthError::of(AuthError::Kind::WeakPassword, weak));
+        return;
+    }
+    const bool queued = runHashing<QByteArray>("hash", [password](const PasswordHasher &h) { return h.hash(password); },
+                                               [this, name, done](QByteArray hash) {
+        if (hash.isEmpty()) {
+            done(AuthError::of(AuthError::Kind::Internal, QStringLiteral("password hashing failed")));
+            return;
+        }
+        const qint64 now = nowMs();
+        m_db.write<AdminResult>(this, [name, hash, now](SqlSession &s) {
+            UserRepository users(s);
+            if (const std::optional<UserRecord> existing = users.findByKey(name.key)) {
+                users.setPasswordHash(existing->id, hash);
+                users.setRole(existing->id, QStringLiteral("admin"));
+                users.setDisabled(existing->id, false);
+                // A new password ends every session made with the old one.
+                RefreshTokenRepository(s).revokeAllOfUser(existing->id, now);
+                return AdminResult{existing->id, false};
+            }
+            const qint64 id = users.insert(NewUser{name.username, name.key, hash, QStringLiteral("admin"), name.username, now});
+            return AdminResult{id, true};
+        }, [done](DbResult<AdminResult> r) {
+            if (const std::optional<AuthError> problem = storageProblem(r)) {
+                done(*problem);
+                return;
+            }
+            qCInfo(lcAuth) << (r.value->created ? "created admin user" : "promoted user to admin") << r.value->userId;
+            done(*r.value);
+        });
+    });
+    if (!queued)
+        done(busy(QStringLiteral("password hashing")));
+}
+
+} // namespace tianyi

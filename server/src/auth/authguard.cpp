@@ -1,0 +1,53 @@
+#include "auth/authguard.h"
+
+#include "storage/userrepository.h"
+
+#include <QDateTime>
+
+namespace tianyi {
+
+AuthGuard::AuthGuard(const JwtCodec &codec, std::function<qint64()> clock)
+    : m_codec(codec)
+    , m_clock(clock ? std::move(clock) : [] { return QDateTime::currentSecsSinceEpoch(); })
+{
+}
+
+Outcome<Principal> AuthGuard::authenticate(const HttpRequest &request) const
+{
+    const QByteArray token = request.bearerToken();
+    if (token.isEmpty()) {
+        const bool sentSomething = !request.header("authorization").isEmpty();
+        AuthError e = AuthError::of(AuthError::Kind::Unauthorized,
+                                    sentSomething ? QStringLiteral("the Authorization header must be \"Bearer <access token>\"")
+                                                  : QStringLiteral("an access token is required (Authorization: Bearer <token>)"));
+        e.tokenPresented = sentSomething;
+        return e;
+    }
+    return authenticateToken(token);
+}
+
+Outcome<Principal> AuthGuard::authenticateToken(const QByteArray &accessToken) const
+{
+    const JwtCodec::Verified v = m_codec.verify(accessToken, m_clock());
+    if (!v.ok()) {
+        AuthError e = AuthError::of(AuthError::Kind::Unauthorized, JwtCodec::describe(v.failure));
+        e.tokenPresented = true;
+        return e;
+    }
+    return Principal{v.claims.userId, v.claims.role};
+}
+
+Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal &principal)
+{
+    const std::optional<UserRecord> user = UserRepository(session).findById(principal.userId);
+    if (!user) {
+        AuthError e = AuthError::of(AuthError::Kind::Unauthorized, QStringLiteral("the account of this access token no longer exists"));
+        e.tokenPresented = true;
+        return e;
+    }
+    if (user->disabled)
+        return AuthError::of(AuthError::Kind::AccountDisabled, QStringLiteral("this account is disabled"));
+    return Principal{user->id, user->role};
+}
+
+} // namespace tianyi

@@ -1,0 +1,43 @@
+#pragma once
+// Who is calling: turns the Bearer access token of a request (or a WebSocket ?token=) into a
+// Principal, or a 401. Token checks only, no storage, so it is cheap on the event loop.
+// Whether the account still exists and is enabled is checked by checkAccount() inside the
+// storage work the handler does anyway (no extra round trip).
+
+#include "auth/autherror.h"
+#include "auth/jwt.h"
+#include "net/httpmessage.h"
+
+#include <QString>
+#include <functional>
+#include <optional>
+
+namespace tianyi {
+
+class SqlSession;
+
+struct Principal {
+    qint64 userId = 0;
+    QString role;
+    bool isAdmin() const { return role == QLatin1String("admin"); }
+};
+
+class AuthGuard
+{
+public:
+    // clock: seconds since the epoch (injectable for tests).
+    explicit AuthGuard(const JwtCodec &codec, std::function<qint64()> clock = {});
+
+    Outcome<Principal> authenticate(const HttpRequest &request) const;
+    Outcome<Principal> authenticateToken(const QByteArray &accessToken) const;
+
+    // Storage thread: the account behind `principal` must exist and not be disabled. On success the
+    // principal carries the role stored now (a demoted admin loses admin before the token expires).
+    static Outcome<Principal> checkAccount(SqlSession &session, const Principal &principal);
+
+private:
+    const JwtCodec &m_codec;
+    std::function<qint64()> m_clock;
+};
+
+} // namespace tianyi

@@ -1,0 +1,41 @@
+#pragma once
+// Refresh tokens: 32 random bytes (base64url) given to the client once; only their SHA-256 is
+// stored. Each login starts a family; each use rotates the token within its family. Presenting a
+// token that was already rotated or revoked means it leaked (or the client is confused): the
+// whole family is revoked, so neither the thief nor the victim can continue without a new login.
+// issue/rotate/revoke run on the storage thread inside one Database::write transaction.
+
+#include "storage/database.h"
+
+#include <QByteArray>
+#include <QString>
+
+namespace tianyi {
+
+class RefreshTokens
+{
+public:
+    static QByteArray generate();
+    static QString newFamilyId();
+    static QByteArray hashOf(const QByteArray &token);
+    // Cheap shape check before touching storage (43 base64url characters).
+    static bool wellFormed(const QByteArray &token);
+
+    // Stores a fresh token of a new family for userId; prunes the user's expired rows.
+    static void issue(SqlSession &s, qint64 userId, const QByteArray &token, qint64 nowMs, qint64 ttlMs);
+
+    struct Rotation {
+        enum class Outcome { Rotated, Unknown, Expired, Reused, Revoked, AccountDisabled } outcome = Outcome::Unknown;
+        qint64 userId = 0;
+        QString role;
+        QString username;
+    };
+    // Exchanges `presented` for `replacement` (same family). Everything it decides is written in
+    // the caller's transaction: a reuse both revokes the family and fails.
+    static Rotation rotate(SqlSession &s, const QByteArray &presented, const QByteArray &replacement, qint64 nowMs, qint64 ttlMs);
+
+    // Revokes the family of `presented` (logout). Returns false when the token is unknown.
+    static bool revokeFamilyOf(SqlSession &s, const QByteArray &presented, qint64 nowMs);
+};
+
+} // namespace tianyi

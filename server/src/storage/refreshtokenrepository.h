@@ -1,0 +1,40 @@
+#pragma once
+// SQL for the refresh_tokens table (only SHA-256 hashes of tokens are stored). Storage thread
+// only, inside Database::write work; bound parameters only.
+
+#include "storage/database.h"
+
+#include <QByteArray>
+#include <QString>
+#include <optional>
+
+namespace tianyi {
+
+struct RefreshTokenRecord {
+    qint64 id = 0;
+    qint64 userId = 0;
+    QString familyId;
+    qint64 expiresAtMs = 0;
+    bool rotated = false;
+    bool revoked = false;
+};
+
+class RefreshTokenRepository
+{
+public:
+    explicit RefreshTokenRepository(SqlSession &session) : m_s(session) {}
+
+    void insert(qint64 userId, const QString &familyId, const QByteArray &tokenHash, qint64 nowMs, qint64 expiresAtMs);
+    std::optional<RefreshTokenRecord> findByHash(const QByteArray &tokenHash);
+    void markRotated(qint64 id, qint64 nowMs);
+    // Returns how many live tokens were revoked.
+    int revokeFamily(const QString &familyId, qint64 nowMs);
+    int revokeAllOfUser(qint64 userId, qint64 nowMs);
+    // Housekeeping: rows past their expiry can never be used again.
+    int deleteExpiredOfUser(qint64 userId, qint64 nowMs);
+
+private:
+    SqlSession &m_s;
+};
+
+} // namespace tianyi
