@@ -36,6 +36,27 @@ private slots:
         const HttpResult r = HttpClient(server.baseUrl()).get(QStringLiteral("/readyz"));
         QCOMPARE(r.status, 200);
         QCOMPARE(r.json().value(QStringLiteral("checks")).toObject().value(QStringLiteral("database")).toString(), QStringLiteral("ok"));
+        // With no upstream configured, every service is a named built-in.
+        const QJsonObject providers = r.json().value(QStringLiteral("providers")).toObject();
+        for (const char *service : {"llm", "tts", "embedding"}) {
+            const QJsonObject p = providers.value(QLatin1String(service)).toObject();
+            QVERIFY2(p.value(QStringLiteral("built_in")).toBool(), service);
+            QVERIFY(!p.value(QStringLiteral("provider")).toString().isEmpty());
+        }
+        QVERIFY(providers.value(QStringLiteral("asr")).toObject().value(QStringLiteral("provider")).toString().startsWith(QStringLiteral("none")));
+    }
+
+    void readyzNamesTheRealClientsWhenConfigured()
+    {
+        TestServer server([](Config &c) {
+            c.llm.baseUrl = QStringLiteral("http://127.0.0.1:9/v1");
+            c.embedding.baseUrl = QStringLiteral("http://127.0.0.1:9/v1");
+        });
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        const QJsonObject providers = HttpClient(server.baseUrl()).get(QStringLiteral("/readyz")).json().value(QStringLiteral("providers")).toObject();
+        QCOMPARE(providers.value(QStringLiteral("llm")).toObject().value(QStringLiteral("built_in")).toBool(), false);
+        QCOMPARE(providers.value(QStringLiteral("embedding")).toObject().value(QStringLiteral("built_in")).toBool(), false);
+        QCOMPARE(providers.value(QStringLiteral("tts")).toObject().value(QStringLiteral("built_in")).toBool(), true);
     }
 
     void rootServesAPageForBrowsers()
@@ -179,6 +200,7 @@ private slots:
         // Plain HTTP still works on the same port meanwhile.
         QCOMPARE(HttpClient(server.baseUrl()).get(QStringLiteral("/healthz")).status, 200);
         client.close();
+        qDeleteAll(accepted); // nextPendingConnection() hands ownership to the caller
     }
 
     void invalidWebSocketHandshakeIsRefused()

@@ -8,6 +8,7 @@
 #include "net/frontdoor.h"
 #include "net/router.h"
 #include "storage/database.h"
+#include "upstream/providers.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -69,6 +70,10 @@ bool Application::start(QString *error)
                                             {{{QStringLiteral("queue"), QStringLiteral("cpu")}}, double(m_workers->queued())}};
     });
 
+    m_providers = Providers::create(m_config, *m_workers, *m_metrics, error);
+    if (!m_providers)
+        return false;
+
     m_frontDoor = new FrontDoor(m_config.limits, *m_router, *m_metrics);
     registerOperationalRoutes();
 
@@ -92,6 +97,12 @@ bool Application::start(QString *error)
     qCInfo(lcApp).noquote() << "listening on" << baseUrl();
     return true;
 }
+
+LlmProvider &Application::llm() { return m_providers->llm(); }
+TtsProvider &Application::tts() { return m_providers->tts(); }
+Embedder &Application::embedder() { return m_providers->embedder(); }
+AsrProvider *Application::asr() { return m_providers->asr(); }
+const TtsVoiceBook &Application::voices() const { return m_providers->voices(); }
 
 quint16 Application::port() const
 {
@@ -117,12 +128,13 @@ void Application::registerOperationalRoutes()
     });
     m_router->add("GET", QStringLiteral("/readyz"), [this](const HttpRequest &, Responder r) {
         m_database->read<int>(this, [](SqlSession &s) { return s.scalar(QStringLiteral("SELECT 1"))->toInt(); },
-                              [r](DbResult<int> result) {
+                              [r, providers = m_providers->describe()](DbResult<int> result) {
                                   const bool dbOk = result.ok() && *result.value == 1;
                                   QJsonObject checks{{QStringLiteral("database"), dbOk ? QStringLiteral("ok") : result.error}};
                                   r.send(HttpResponse::json(dbOk ? 200 : 503,
                                                             QJsonObject{{QStringLiteral("status"), dbOk ? QStringLiteral("ready") : QStringLiteral("not_ready")},
-                                                                        {QStringLiteral("checks"), checks}}));
+                                                                        {QStringLiteral("checks"), checks},
+                                                                        {QStringLiteral("providers"), providers}}));
                               });
     });
     // Until the web client exists (issue 7), "/" is a page that says what is running and how to use it.

@@ -16,6 +16,12 @@ class FrontDoor;
 class Metrics;
 class Router;
 class WorkerPool;
+class Providers;
+class LlmProvider;
+class TtsProvider;
+class Embedder;
+class AsrProvider;
+class TtsVoiceBook;
 
 class Application : public QObject
 {
@@ -38,6 +44,12 @@ public:
     Database &database() { return *m_database; }
     Metrics &metrics() { return *m_metrics; }
     WorkerPool &workers() { return *m_workers; }
+    // The AI services chosen by configuration (real clients or built-ins); valid after start().
+    LlmProvider &llm();
+    TtsProvider &tts();
+    Embedder &embedder();
+    AsrProvider *asr();          // null when speech input is not configured
+    const TtsVoiceBook &voices() const;
     AccountService &accounts() { return *m_accounts; } // auth: also holds the AuthGuard for other routes
 
 signals:
@@ -52,6 +64,7 @@ private:
     std::unique_ptr<Router> m_router;
     std::unique_ptr<WorkerPool> m_workers;
     std::unique_ptr<Database> m_database;
+    std::unique_ptr<Providers> m_providers;
     std::unique_ptr<AccountService> m_accounts; // auth: destroyed before the database and the pool it uses
     FrontDoor *m_frontDoor = nullptr;
     QTimer m_shutdownPoll;

@@ -320,6 +320,45 @@ std::vector<ConfigKey> buildKeys()
     keys.push_back(textKey("asr.model", [](Config &c) -> QString & { return c.asr.model; }, "Transcription model."));
     keys.push_back(textKey("asr.language", [](Config &c) -> QString & { return c.asr.language; }, "Optional language hint (e.g. zh)."));
     keys.push_back(integerKey("asr.timeout_ms", [](Config &c) -> int & { return c.asr.timeoutMs; }, 100, kMaxInt, "Request timeout."));
+    // chat
+    keys.push_back(textKey("chat.persona", [](Config &c) -> QString & { return c.chat.persona; },
+                           "Persona card: an id from resources/personas (e.g. luotianyi) or a path to a persona JSON file.",
+                           [](const QString &v) { return v.isEmpty() ? QStringLiteral("must not be empty") : QString(); }));
+    keys.push_back(integerKey("chat.max_sessions_per_user", [](Config &c) -> int & { return c.chat.maxSessionsPerUser; }, 1, 1000,
+                              "Chat sockets one user may have open at once (devices)."));
+    keys.push_back(integerKey("chat.auth_timeout_ms", [](Config &c) -> int & { return c.chat.authTimeoutMs; }, 100, 600000,
+                              "Time allowed for the first auth message when no ?token= was given."));
+    keys.push_back(integerKey("chat.ping_interval_ms", [](Config &c) -> int & { return c.chat.pingIntervalMs; }, 100, 3600000,
+                              "Keep-alive ping period on chat sockets."));
+    keys.push_back(integerKey("chat.pong_timeout_ms", [](Config &c) -> int & { return c.chat.pongTimeoutMs; }, 100, 3600000,
+                              "A chat socket that answers no ping for this long is closed."));
+    keys.push_back(integerKey("chat.turns_per_minute", [](Config &c) -> int & { return c.chat.turnsPerMinute; }, 1, 100000,
+                              "Turns one user may start per minute, across devices."));
+    keys.push_back(integerKey("chat.max_text_chars", [](Config &c) -> int & { return c.chat.maxTextChars; }, 1, 1000000,
+                              "Longest chat message, in characters."));
+    keys.push_back(integerKey("chat.max_malformed", [](Config &c) -> int & { return c.chat.maxMalformed; }, 1, 10000,
+                              "Malformed messages tolerated before the socket is closed with 4002."));
+    keys.push_back(integerKey("chat.recent_turns", [](Config &c) -> int & { return c.chat.recentTurns; }, 0, 1000,
+                              "Finished turns of the user replayed into the prompt."));
+    keys.push_back(integerKey("chat.max_sentence_chars", [](Config &c) -> int & { return c.chat.maxSentenceChars; }, 10, 10000,
+                              "Longer runs without punctuation are cut at a safe point for speech."));
+    keys.push_back(boolKey("chat.early_first_clause", [](Config &c) -> bool & { return c.chat.earlyFirstClause; },
+                           "Cut a reply's first sentence at its first comma so speech starts sooner."));
+    keys.push_back(integerKey("chat.first_clause_min_chars", [](Config &c) -> int & { return c.chat.firstClauseMinChars; }, 1, 1000,
+                              "Characters the early first clause needs before its comma."));
+    keys.push_back(integerKey("chat.tts_queue_max", [](Config &c) -> int & { return c.chat.ttsQueueMax; }, 1, 1000000,
+                              "Sentences waiting for synthesis across all sessions; beyond it new sentences are not spoken (tts_unavailable)."));
+    keys.push_back(integerKey("chat.max_audio_input_seconds", [](Config &c) -> int & { return c.chat.maxAudioInputSeconds; }, 1, 3600,
+                              "Longest speech input (audio_start .. audio_end)."));
+    keys.push_back(integerKey("chat.max_audio_input_bytes", [](Config &c) -> int & { return c.chat.maxAudioInputBytes; }, 1024, 1 << 30,
+                              "Largest speech input in bytes of PCM."));
+    // audio
+    keys.push_back(boolKey("audio.keep", [](Config &c) -> bool & { return c.audio.keep; },
+                           "Keep synthesized sentences on disk for history replay."));
+    keys.push_back(bytesKey("audio.max_bytes", [](Config &c) -> qint64 & { return c.audio.maxBytes; }, 0, qint64(1) << 50,
+                            "Disk budget for kept audio; the oldest files are removed beyond it."));
+    keys.push_back(integerKey("audio.max_days", [](Config &c) -> int & { return c.audio.maxDays; }, 0, 36500,
+                              "Kept audio older than this many days is removed (0 = no age limit)."));
     return keys;
 }
 

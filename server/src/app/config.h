@@ -99,6 +99,32 @@ struct AsrSettings {
     int timeoutMs = 30000;
 };
 
+// Conversation over the chat socket (issue 4).
+struct ChatSettings {
+    QString persona = QStringLiteral("luotianyi");  // a card in resources/personas (by id) or a path to a JSON file
+    int maxSessionsPerUser = 5;        // devices at once; one more is refused with close 4003
+    int authTimeoutMs = 5000;          // a socket without ?token= must send {"type":"auth"} within this
+    int pingIntervalMs = 20000;        // WebSocket ping period
+    int pongTimeoutMs = 60000;         // no pong for this long -> the socket is closed
+    int turnsPerMinute = 20;           // per user, across devices; beyond it: error rate_limited + retry_after_ms
+    int maxTextChars = 2000;           // chat text
+    int maxMalformed = 5;              // malformed messages before close 4002
+    int recentTurns = 10;              // finished turns replayed into the prompt
+    int maxSentenceChars = 80;
+    bool earlyFirstClause = true;
+    int firstClauseMinChars = 4;
+    int ttsQueueMax = 2000;            // sentences waiting for synthesis, all sessions together
+    int maxAudioInputSeconds = 60;     // speech input
+    int maxAudioInputBytes = 4 << 20;
+};
+
+// Synthesized audio kept on disk for replay (issue 4).
+struct AudioRetentionSettings {
+    bool keep = true;
+    qint64 maxBytes = qint64(1) << 30; // oldest files are removed beyond this
+    int maxDays = 30;
+};
+
 struct Config {
     ServerSettings server;
     LimitSettings limits;
@@ -109,6 +135,8 @@ struct Config {
     EmbeddingSettings embedding;
     TtsSettings tts;
     AsrSettings asr;
+    ChatSettings chat;
+    AudioRetentionSettings audio;
 
     QString sqlitePath() const;
 };
