@@ -21,6 +21,7 @@ const QString kServerBinary = QStringLiteral(TIANYI_BINARY_DIR "/server/tianyi-s
 QProcessEnvironment fastHashEnv()
 {
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("tianyi.*.debug=true")); // the most verbose logs
     env.insert(QStringLiteral("TIANYI_AUTH_ARGON2_OPS_LIMIT"), QStringLiteral("1"));
     env.insert(QStringLiteral("TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB"), QStringLiteral("8"));
     return env;
@@ -86,6 +87,36 @@ private slots:
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
         QCOMPARE(p.exitCode(), 0);
         QVERIFY(p.readAllStandardError().contains("stopped"));
+    }
+
+    void logsNeverContainPasswordsOrTokens()
+    {
+        QTemporaryDir dir;
+        QProcess p;
+        const QString url = startServer(p, dir.path(), {QStringLiteral("--log-format"), QStringLiteral("json")});
+        QVERIFY(!url.isEmpty());
+        HttpClient http(url);
+        const QString password = QStringLiteral("Very Secret Passphrase 42");
+        QCOMPARE(http.postJson(QStringLiteral("/api/v1/auth/register"),
+                               {{QStringLiteral("username"), QStringLiteral("logcheck")}, {QStringLiteral("password"), password}}).status, 201);
+        const HttpResult login = http.postJson(QStringLiteral("/api/v1/auth/token"), {{QStringLiteral("grant_type"), QStringLiteral("password")},
+                                                                                     {QStringLiteral("username"), QStringLiteral("logcheck")},
+                                                                                     {QStringLiteral("password"), password}});
+        QCOMPARE(login.status, 200);
+        const QByteArray access = login.json().value(QStringLiteral("access_token")).toString().toUtf8();
+        const QByteArray refresh = login.json().value(QStringLiteral("refresh_token")).toString().toUtf8();
+        QCOMPARE(http.get(QStringLiteral("/api/v1/me/profile"), access).status, 200);
+        http.postJson(QStringLiteral("/api/v1/auth/token"), {{QStringLiteral("grant_type"), QStringLiteral("password")},
+                                                            {QStringLiteral("username"), QStringLiteral("logcheck")},
+                                                            {QStringLiteral("password"), QStringLiteral("wrong ") + password}});
+        ::kill(pid_t(p.processId()), SIGTERM);
+        QVERIFY(p.waitForFinished(20000));
+        const QByteArray log = p.readAllStandardError();
+        QVERIFY(log.contains("\"correlation_id\""));        // JSON lines with the request id
+        QVERIFY(!log.contains(password.toUtf8()));
+        QVERIFY(!log.contains("Secret Passphrase"));
+        QVERIFY(!log.contains(access));
+        QVERIFY(!log.contains(refresh));
     }
 
     void sigkillDuringWritesLeavesAConsistentDatabase()

@@ -295,7 +295,7 @@ std::vector<ConfigKey> buildKeys()
     // tts
     keys.push_back(urlListKey("tts.base_urls", [](Config &c) -> QStringList & { return c.tts.baseUrls; },
                               "Comma-separated GPT-SoVITS api_v2 servers, e.g. http://127.0.0.1:9880. Empty: built-in espeak-ng."));
-    keys.push_back(integerKey("tts.per_backend_concurrency", [](Config &c) -> int & { return c.tts.perBackendConcurrency; }, 1, 64,
+    keys.push_back(integerKey("tts.per_backend_concurrency", [](Config &c) -> int & { return c.tts.perBackendConcurrency; }, 1, 1024,
                               "Requests at once per GPT-SoVITS instance (it mixes audio under concurrency: keep 1)."));
     keys.push_back(boolKey("tts.streaming", [](Config &c) -> bool & { return c.tts.streaming; }, "Use GPT-SoVITS streaming mode."));
     keys.push_back(integerKey("tts.timeout_ms", [](Config &c) -> int & { return c.tts.timeoutMs; }, 100, kMaxInt, "Per-sentence synthesis timeout."));

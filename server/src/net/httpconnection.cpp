@@ -211,6 +211,7 @@ bool HttpConnection::readHead()
     }
     m_request = req;
     m_requestId = req.requestId;
+    m_method = QString::fromLatin1(req.method);
     m_state = State::ReadingBody;
     if (m_bodyLength > m_socket->bytesAvailable() && req.header("expect").toLower() == "100-continue")
         m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
@@ -242,6 +243,14 @@ void HttpConnection::respond(quint64 serial, const HttpResponse &response, const
     m_metrics.increment(QStringLiteral("tianyi_http_requests_total"),
                         {{QStringLiteral("route"), route}, {QStringLiteral("status"), QString::number(response.status)}});
     m_metrics.observe(QStringLiteral("tianyi_http_request_duration_seconds"), {{QStringLiteral("route"), route}}, double(elapsedNs) / 1e9);
+    {
+        // The access log names the route pattern, never the raw target (a query may carry a token).
+        CorrelationScope scope(m_requestId);
+        if (response.status >= 500)
+            qCWarning(lcHttp).noquote() << m_method << route << "->" << response.status << QStringLiteral("(%1 ms)").arg(double(elapsedNs) / 1e6, 0, 'f', 2);
+        else
+            qCDebug(lcHttp).noquote() << m_method << route << "->" << response.status << QStringLiteral("(%1 ms)").arg(double(elapsedNs) / 1e6, 0, 'f', 2);
+    }
     const bool keepAlive = m_keepAlive && !m_closeAfterResponse && !response.closeConnection;
     write(response, keepAlive);
     if (!keepAlive) {

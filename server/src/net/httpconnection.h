@@ -63,6 +63,7 @@ private:
     State m_state = State::ReadingHead;
     HttpRequest m_request;
     QString m_requestId; // kept apart: m_request is moved into the handler
+    QString m_method;
     qint64 m_bodyLength = 0;
     bool m_keepAlive = true;
     bool m_closeAfterResponse = false;
