@@ -39,6 +39,36 @@ const std::vector<Migration> &migrations()
              QStringLiteral("CREATE INDEX refresh_tokens_family ON refresh_tokens(family_id)"),
              QStringLiteral("CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id)"),
          }},
+        {2, QStringLiteral("turns"),
+         {
+             QStringLiteral("CREATE TABLE turns ("
+                            " id INTEGER PRIMARY KEY,"
+                            " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+                            " session_id TEXT NOT NULL,"
+                            " turn_no INTEGER NOT NULL,"      // the per-session number clients see
+                            " user_text TEXT NOT NULL,"
+                            " reply_text TEXT NOT NULL DEFAULT '',"  // interrupted: only what was heard
+                            " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','completed','interrupted','failed')),"
+                            " emotion TEXT NOT NULL DEFAULT '',"
+                            " stats TEXT NOT NULL DEFAULT '{}',"     // turn_end stats, a JSON object
+                            " created_at INTEGER NOT NULL,"
+                            " completed_at INTEGER)"),
+             QStringLiteral("CREATE INDEX turns_user ON turns(user_id, id)"),
+             QStringLiteral("CREATE INDEX turns_pending ON turns(status) WHERE status = 'pending'"),
+             QStringLiteral("CREATE TABLE turn_audio ("
+                            " turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,"
+                            " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+                            " sentence_index INTEGER NOT NULL,"
+                            " text TEXT NOT NULL,"
+                            " emotion TEXT NOT NULL DEFAULT '',"
+                            " relative_path TEXT NOT NULL DEFAULT '',"  // under <data_dir>/audio; '' once removed
+                            " duration_ms INTEGER NOT NULL DEFAULT 0,"
+                            " bytes INTEGER NOT NULL DEFAULT 0,"
+                            " created_at INTEGER NOT NULL,"
+                            " PRIMARY KEY (turn_id, sentence_index))"),
+             QStringLiteral("CREATE INDEX turn_audio_created ON turn_audio(created_at)"),
+             QStringLiteral("CREATE INDEX turn_audio_user ON turn_audio(user_id, turn_id)"),
+         }},
     };
     return list;
 }

@@ -1,0 +1,242 @@
+#include "dialog/historyroutes.h"
+
+#include "auth/accountservice.h"
+#include "auth/authguard.h"
+#include "dialog/audiostore.h"
+#include "net/router.h"
+#include "storage/database.h"
+#include "storage/turnrepository.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonValue>
+#include <QPointer>
+#include <limits>
+
+namespace tianyi {
+
+namespace {
+
+using Kind = AuthError::Kind;
+
+constexpr int kDefaultLimit = 20;
+constexpr int kMaxLimit = 100;
+
+struct Deps {
+    QPointer<AccountService> accounts;
+    QPointer<AudioStore> audio;
+    Database *db = nullptr; // outlives the routes' users (closed after the front door)
+};
+
+HttpResponse notFound()
+{
+    // The same answer for "does not exist" and "is another user's": nothing is revealed.
+    return HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such audio"));
+}
+
+HttpResponse storageFailure(bool busy, const QString &error)
+{
+    if (busy)
+        return AuthError::of(Kind::Busy, QStringLiteral("the server is busy; try again")).toResponse();
+    Q_UNUSED(error);
+    return AuthError::of(Kind::Internal, QStringLiteral("storage error")).toResponse();
+}
+
+bool unavailable(const Deps &d, const Responder &r)
+{
+    if (d.accounts && d.audio)
+        return false;
+    r.send(HttpResponse::error(503, QStringLiteral("unavailable"), QStringLiteral("the server is shutting down")));
+    return true;
+}
+
+// Digits only (no sign, no spaces), at most 18 of them.
+std::optional<qint64> parseCount(const QString &text)
+{
+    if (text.isEmpty() || text.size() > 18)
+        return std::nullopt;
+    for (const QChar c : text)
+        if (c < QLatin1Char('0') || c > QLatin1Char('9'))
+            return std::nullopt;
+    return text.toLongLong();
+}
+
+// An optional integer query parameter within [min, max]; a problem naming it otherwise.
+qint64 queryInteger(const QUrlQuery &query, const QString &name, qint64 fallback, qint64 min, qint64 max, QString *problem)
+{
+    const QStringList values = query.allQueryItemValues(name, QUrl::FullyDecoded);
+    if (values.isEmpty())
+        return fallback;
+    if (values.size() > 1) {
+        *problem = QStringLiteral("%1 must be given at most once").arg(name);
+        return fallback;
+    }
+    const std::optional<qint64> v = parseCount(values.first());
+    if (!v || *v < min || *v > max) {
+        *problem = QStringLiteral("%1 must be an integer from %2 to %3").arg(name).arg(min).arg(max);
+        return fallback;
+    }
+    return *v;
+}
+
+QString isoUtc(qint64 ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+QJsonObject turnJson(const StoredTurn &t)
+{
+    QJsonArray sentences;
+    for (const SentenceAudio &a : t.sentences) {
+        const QJsonValue url = a.relativePath.isEmpty()
+                                   ? QJsonValue(QJsonValue::Null)
+                                   : QJsonValue(QStringLiteral("/api/v1/me/audio/%1/%2.wav").arg(t.id).arg(a.index));
+        sentences.append(QJsonObject{{QStringLiteral("index"), a.index},
+                                     {QStringLiteral("text"), a.text},
+                                     {QStringLiteral("emotion"), a.emotion},
+                                     {QStringLiteral("duration_ms"), a.durationMs},
+                                     {QStringLiteral("audio_url"), url}});
+    }
+    return QJsonObject{{QStringLiteral("id"), t.id},
+                       {QStringLiteral("session_id"), t.sessionId},
+                       {QStringLiteral("turn"), t.turnNo},
+                       {QStringLiteral("user_text"), t.userText},
+                       {QStringLiteral("reply_text"), t.replyText},
+                       {QStringLiteral("status"), t.status},
+                       {QStringLiteral("emotion"), t.emotion},
+                       {QStringLiteral("created_at"), isoUtc(t.createdAtMs)},
+                       {QStringLiteral("completed_at"), t.completedAtMs > 0 ? QJsonValue(isoUtc(t.completedAtMs)) : QJsonValue(QJsonValue::Null)},
+                       {QStringLiteral("stats"), t.stats},
+                       {QStringLiteral("sentences"), sentences}};
+}
+
+struct HistoryPage {
+    std::optional<AuthError> denied;
+    QVector<StoredTurn> turns;
+};
+
+void handleHistory(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    QString problem;
+    const qint64 before = queryInteger(req.query, QStringLiteral("before"), 0, 1, std::numeric_limits<qint64>::max(), &problem);
+    const int limit = problem.isEmpty() ? int(queryInteger(req.query, QStringLiteral("limit"), kDefaultLimit, 1, kMaxLimit, &problem)) : 0;
+    if (!problem.isEmpty()) {
+        r.send(AuthError::of(Kind::BadRequest, problem).toResponse());
+        return;
+    }
+    const Principal principal = who.value();
+    d.db->read<HistoryPage>(d.audio, [principal, before, limit](SqlSession &s) {
+        HistoryPage page;
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        if (!account.ok()) {
+            page.denied = account.error();
+            return page;
+        }
+        // One more than asked: tells whether an older page exists.
+        page.turns = TurnRepository::history(s, principal.userId, before, limit + 1);
+        return page;
+    }, [r, limit](DbResult<HistoryPage> result) {
+        if (!result.ok()) {
+            r.send(storageFailure(result.busy, result.error));
+            return;
+        }
+        const HistoryPage &page = *result.value;
+        if (page.denied) {
+            r.send(page.denied->toResponse());
+            return;
+        }
+        QJsonArray turns;
+        const int shown = qMin(limit, int(page.turns.size()));
+        for (int i = 0; i < shown; ++i)
+            turns.append(turnJson(page.turns[i]));
+        const QJsonValue next = page.turns.size() > limit ? QJsonValue(page.turns[shown - 1].id) : QJsonValue(QJsonValue::Null);
+        r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("turns"), turns}, {QStringLiteral("next_before"), next}}));
+    });
+}
+
+struct AudioLookup {
+    std::optional<AuthError> denied;
+    std::optional<SentenceAudio> audio;
+};
+
+void handleAudio(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    const std::optional<qint64> turnId = parseCount(req.pathParams.value(QStringLiteral("turn_id")));
+    QString sentenceText = req.pathParams.value(QStringLiteral("sentence"));
+    std::optional<qint64> sentence;
+    if (sentenceText.endsWith(QLatin1String(".wav"))) {
+        sentenceText.chop(4);
+        sentence = parseCount(sentenceText);
+    }
+    if (!turnId || !sentence || *sentence > std::numeric_limits<int>::max()) {
+        r.send(notFound());
+        return;
+    }
+    const Principal principal = who.value();
+    const qint64 turn = *turnId;
+    const int index = int(*sentence);
+    QPointer<AudioStore> audio = d.audio;
+    d.db->read<AudioLookup>(d.audio, [principal, turn, index](SqlSession &s) {
+        AudioLookup lookup;
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        if (!account.ok())
+            lookup.denied = account.error();
+        else
+            lookup.audio = TurnRepository::sentenceAudio(s, principal.userId, turn, index);
+        return lookup;
+    }, [r, audio](DbResult<AudioLookup> result) {
+        if (!result.ok()) {
+            r.send(storageFailure(result.busy, result.error));
+            return;
+        }
+        if (result.value->denied) {
+            r.send(result.value->denied->toResponse());
+            return;
+        }
+        if (!result.value->audio || !audio) {
+            r.send(notFound());
+            return;
+        }
+        const bool queued = audio->readFile(audio, result.value->audio->relativePath, [r](std::optional<QByteArray> bytes) {
+            if (!bytes) {
+                r.send(notFound());
+                return;
+            }
+            HttpResponse response;
+            response.status = 200;
+            response.contentType = "audio/wav";
+            response.body = std::move(*bytes);
+            r.send(std::move(response));
+        });
+        if (!queued)
+            r.send(AuthError::of(Kind::Busy, QStringLiteral("the server is busy; try again")).toResponse());
+    });
+}
+
+} // namespace
+
+void registerHistoryRoutes(Router &router, AccountService &accounts, Database &db, AudioStore &audio)
+{
+    const Deps deps{QPointer<AccountService>(&accounts), QPointer<AudioStore>(&audio), &db};
+    using Handler = void (*)(const Deps &, const HttpRequest &, const Responder &);
+    auto bind = [deps](Handler handler) {
+        return [deps, handler](const HttpRequest &req, Responder r) {
+            if (!unavailable(deps, r))
+                handler(deps, req, r);
+        };
+    };
+    router.add("GET", QStringLiteral("/api/v1/me/history"), bind(&handleHistory));
+    router.add("GET", QStringLiteral("/api/v1/me/audio/{turn_id}/{sentence}"), bind(&handleAudio));
+}
+
+} // namespace tianyi
