@@ -1,0 +1,97 @@
+#pragma once
+// One run of tianyi-cli: the command, its options, and the event handling that prints the stream.
+
+#include "tianyi/apiclient.h"
+#include "tianyi/chatclient.h"
+#include "tianyi/turnrecorder.h"
+
+#include <QByteArray>
+#include <QObject>
+#include <QSet>
+#include <QString>
+#include <QTimer>
+#include <QUrl>
+
+class QSocketNotifier;
+
+namespace tianyi::cli {
+
+// Exit codes (also in --help).
+enum Exit {
+    kExitOk = 0,
+    kExitRefused = 1,      // the server answered with an error (bad password, name taken, ...)
+    kExitUsage = 2,
+    kExitUnreachable = 3,  // no connection to the server
+    kExitClosed = 4,       // the chat socket was closed by the server (4001, 4003, ...)
+    kExitTurnFailed = 5,   // turn_end with status failed
+    kExitTimeout = 6,
+    kExitViolation = 7,    // the server broke guarantee 1 or 2 of the protocol
+};
+
+struct Options {
+    QString command;       // register | login | chat | repl
+    QString text;          // chat
+    QUrl server;
+    QString user;
+    QString password;
+    QString nickname;
+    QString token;
+    QString tokenFile;
+    client::AudioMode audio = client::AudioMode::Binary;
+    QString outDir;
+    qint64 stopAfterMs = -1;
+    bool json = false;
+    int timeoutMs = 120000;
+};
+
+class CliSession : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit CliSession(Options options, QObject *parent = nullptr);
+    ~CliSession() override;
+
+    // Starts the command; the application exits with the code passed to finish().
+    void start();
+
+private:
+    void doRegister();
+    void doLogin();
+    void startChat();
+    void openSocket(const QString &accessToken);
+    void onHello();
+    void onEvent(const client::ChatEvent &event);
+    void onTurnEnd(const client::ChatEvent &event);
+    void onDisconnected(int code, const QString &reason);
+    void sendChat(const QString &text);
+    void sendStop();
+    void readStdin();
+    void handleLine(const QString &line);
+    void writeSentenceWav(const client::RecordedTurn &turn, int sentence);
+    void apiFailed(const QString &what, const client::ApiResult &result);
+    bool writeTokenFile(const client::Tokens &tokens, QString *error);
+    QString readTokenFile(QString *error) const;
+
+    void out(const QString &text);
+    void err(const QString &text);
+    void finish(int code);
+
+    Options m_opt;
+    client::ApiClient *m_api;
+    client::ChatClient *m_chat = nullptr;
+    client::TurnRecorder *m_recorder = nullptr;
+    QTimer m_stopTimer;
+    QTimer m_timeout;
+    QSocketNotifier *m_stdin = nullptr;
+    QByteArray m_stdinBuffer;
+    bool m_stdinEof = false;
+    int m_inFlight = 0;              // chats sent whose turn has not ended (or was refused)
+    bool m_midLine = false;          // streamed text printed without a newline yet
+    bool m_finished = false;
+    bool m_sawViolation = false;
+    int m_exitAfterTurn = kExitOk;
+    QSet<QPair<qint64, int>> m_written;
+};
+
+} // namespace tianyi::cli

@@ -1,0 +1,247 @@
+#pragma once
+// A tiny stand-in for the server's /ws: a QWebSocketServer on 127.0.0.1 that says hello and answers
+// every chat with a scripted two-sentence turn (binary or json audio, as the client asked).
+// Used by the ChatClient and tianyi-cli tests, which need no real chat server.
+
+#include "tianyi/chatprotocol.h"
+#include "tianyi/wav.h"
+
+#include <QHostAddress>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QList>
+#include <QUrl>
+#include <QUrlQuery>
+#include <QWebSocket>
+#include <QWebSocketServer>
+#include <QtMath>
+#include <memory>
+
+namespace tianyi::test {
+
+class ScriptedChatServer
+{
+public:
+    static constexpr int kSampleRate = 32000;
+
+    // Sentences of the scripted reply: text, emotion id, label, number of audio chunks.
+    struct Line {
+        QString text;
+        QString emotion;
+        QString label;
+        int chunks;
+    };
+    static QList<Line> script()
+    {
+        return {{QStringLiteral("你好呀！"), QStringLiteral("happy"), QStringLiteral("开心"), 2},
+                {QStringLiteral("今天有点累。"), QStringLiteral("sad"), QStringLiteral("悲伤"), 1}};
+    }
+    static QString replyText()
+    {
+        QString all;
+        for (const Line &l : script())
+            all += l.text;
+        return all;
+    }
+    // Deterministic PCM of chunk `seq` of sentence `sentence`: 20 ms of a sine.
+    static QByteArray chunkPcm(int sentence, int seq)
+    {
+        const int samples = kSampleRate / 50;
+        QByteArray pcm(samples * 2, '\0');
+        for (int i = 0; i < samples; ++i) {
+            const auto v = qint16(8000 * qSin(2 * M_PI * (220 + 110 * sentence + 55 * seq) * i / kSampleRate));
+            pcm[2 * i] = char(v & 0xff);
+            pcm[2 * i + 1] = char((v >> 8) & 0xff);
+        }
+        return pcm;
+    }
+    static QByteArray sentencePcm(int sentence)
+    {
+        QByteArray all;
+        for (int seq = 0; seq < script().at(sentence).chunks; ++seq)
+            all += chunkPcm(sentence, seq);
+        return all;
+    }
+
+    ScriptedChatServer()
+        : m_server(std::make_unique<QWebSocketServer>(QStringLiteral("scripted"), QWebSocketServer::NonSecureMode))
+    {
+        m_server->listen(QHostAddress::LocalHost, 0);
+        QObject::connect(m_server.get(), &QWebSocketServer::newConnection, m_server.get(), [this]() {
+            while (QWebSocket *socket = m_server->nextPendingConnection())
+                accept(socket);
+        });
+    }
+    ~ScriptedChatServer()
+    {
+        for (QWebSocket *s : std::as_const(m_sockets)) {
+            s->disconnect();
+            s->abort();
+            delete s;
+        }
+    }
+
+    bool listening() const { return m_server->isListening(); }
+    QUrl baseUrl() const { return QUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_server->serverPort())); }
+
+    // Configuration.
+    int rejectWithCode = 0;            // close every connection at once with this code
+    bool holdAfterFirstSentence = false; // stop the turn after sentence 0 until a `stop` arrives
+    bool audioBeforeSentence = false;  // break guarantee 1 (audio of sentence 1 before its sentence event)
+
+    // Sends raw messages to every connected client (malformed input tests).
+    void broadcastBinary(const QByteArray &message)
+    {
+        for (QWebSocket *s : std::as_const(m_sockets))
+            if (s->state() == QAbstractSocket::ConnectedState)
+                s->sendBinaryMessage(message);
+    }
+    void broadcastText(const QString &message)
+    {
+        for (QWebSocket *s : std::as_const(m_sockets))
+            if (s->state() == QAbstractSocket::ConnectedState)
+                s->sendTextMessage(message);
+    }
+
+    // What arrived.
+    QList<QUrl> requestUrls;
+    QList<QJsonObject> received;
+    QList<QByteArray> receivedBinary;
+    int turnsStarted = 0;
+
+private:
+    struct Conn {
+        bool jsonAudio = false;
+        int runningTurn = 0;
+    };
+
+    void accept(QWebSocket *socket)
+    {
+        m_sockets.append(socket);
+        requestUrls.append(socket->requestUrl());
+        if (rejectWithCode != 0) {
+            socket->close(QWebSocketProtocol::CloseCode(rejectWithCode), QStringLiteral("bad or expired token"));
+            return;
+        }
+        auto conn = std::make_shared<Conn>();
+        conn->jsonAudio = QUrlQuery(socket->requestUrl()).queryItemValue(QStringLiteral("audio")) == QLatin1String("json");
+        QObject::connect(socket, &QWebSocket::textMessageReceived, socket, [this, socket, conn](const QString &text) {
+            const QJsonObject m = QJsonDocument::fromJson(text.toUtf8()).object();
+            received.append(m);
+            onMessage(socket, *conn, m);
+        });
+        QObject::connect(socket, &QWebSocket::binaryMessageReceived, socket, [this](const QByteArray &b) { receivedBinary.append(b); });
+        send(socket, QJsonObject{{QStringLiteral("type"), chat::kHello},
+                                 {QStringLiteral("protocol"), 1},
+                                 {QStringLiteral("session_id"), QStringLiteral("s-1")},
+                                 {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), 7},
+                                                                      {QStringLiteral("username"), QStringLiteral("alice")},
+                                                                      {QStringLiteral("nickname"), QStringLiteral("Alice")}}},
+                                 {QStringLiteral("persona"), QJsonObject{{QStringLiteral("name"), QStringLiteral("天依")},
+                                                                         {QStringLiteral("emotions"),
+                                                                          QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("happy")},
+                                                                                                 {QStringLiteral("label"), QStringLiteral("开心")}},
+                                                                                     QJsonObject{{QStringLiteral("id"), QStringLiteral("sad")},
+                                                                                                 {QStringLiteral("label"), QStringLiteral("悲伤")}}}}}},
+                                 {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
+                                                                       {QStringLiteral("sample_rate"), kSampleRate},
+                                                                       {QStringLiteral("channels"), 1}}}});
+    }
+
+    static void send(QWebSocket *socket, const QJsonObject &m)
+    {
+        socket->sendTextMessage(QString::fromUtf8(QJsonDocument(m).toJson(QJsonDocument::Compact)));
+    }
+
+    void sendAudio(QWebSocket *socket, const Conn &conn, int turn, int sentence, int seq, bool last)
+    {
+        const QByteArray pcm = chunkPcm(sentence, seq);
+        if (!conn.jsonAudio) {
+            chat::AudioFrameHeader h;
+            h.turn = quint32(turn);
+            h.sentence = quint16(sentence);
+            h.seq = quint16(seq);
+            h.sampleRate = kSampleRate;
+            h.last = last;
+            socket->sendBinaryMessage(chat::encodeAudioFrame(h, pcm));
+            return;
+        }
+        QJsonArray volumes;
+        for (float v : wav::volumeEnvelope(pcm, kSampleRate))
+            volumes.append(double(v));
+        send(socket, QJsonObject{{QStringLiteral("type"), chat::kAudio},
+                                 {QStringLiteral("turn"), turn},
+                                 {QStringLiteral("sentence"), sentence},
+                                 {QStringLiteral("seq"), seq},
+                                 {QStringLiteral("sample_rate"), kSampleRate},
+                                 {QStringLiteral("last"), last},
+                                 {QStringLiteral("pcm"), QString::fromLatin1(pcm.toBase64())},
+                                 {QStringLiteral("volumes"), volumes}});
+    }
+
+    void sendSentence(QWebSocket *socket, const Conn &conn, int turn, int index)
+    {
+        const Line l = script().at(index);
+        auto obj = [turn](const QString &type, QJsonObject o) {
+            o.insert(QStringLiteral("type"), type);
+            o.insert(QStringLiteral("turn"), turn);
+            return o;
+        };
+        send(socket, obj(chat::kEmotion, {{QStringLiteral("sentence"), index}, {QStringLiteral("emotion"), l.emotion}, {QStringLiteral("label"), l.label}}));
+        send(socket, obj(chat::kTextDelta, {{QStringLiteral("delta"), l.text}}));
+        if (audioBeforeSentence && index == 1)
+            sendAudio(socket, conn, turn, index, 0, l.chunks == 1);
+        send(socket, obj(chat::kSentence, {{QStringLiteral("index"), index}, {QStringLiteral("text"), l.text}, {QStringLiteral("emotion"), l.emotion}}));
+        for (int seq = (audioBeforeSentence && index == 1) ? 1 : 0; seq < l.chunks; ++seq)
+            sendAudio(socket, conn, turn, index, seq, seq == l.chunks - 1);
+    }
+
+    void endTurn(QWebSocket *socket, int turn, const QString &status, const QString &text, int sentences)
+    {
+        qint64 audioMs = 0;
+        for (int i = 0; i < sentences; ++i)
+            audioMs += wav::durationMs(sentencePcm(i).size(), kSampleRate);
+        send(socket, QJsonObject{{QStringLiteral("type"), chat::kTurnEnd},
+                                 {QStringLiteral("turn"), turn},
+                                 {QStringLiteral("status"), status},
+                                 {QStringLiteral("text"), text},
+                                 {QStringLiteral("stats"), QJsonObject{{QStringLiteral("ttft_ms"), 12},
+                                                                       {QStringLiteral("first_audio_ms"), 34},
+                                                                       {QStringLiteral("total_ms"), 56},
+                                                                       {QStringLiteral("tokens"), 7},
+                                                                       {QStringLiteral("sentences"), sentences},
+                                                                       {QStringLiteral("audio_ms"), audioMs}}}});
+    }
+
+    void onMessage(QWebSocket *socket, Conn &conn, const QJsonObject &m)
+    {
+        const QString type = m.value(QStringLiteral("type")).toString();
+        if (type == chat::kPing) {
+            send(socket, QJsonObject{{QStringLiteral("type"), chat::kPong}});
+        } else if (type == chat::kStop && conn.runningTurn > 0) {
+            const int turn = conn.runningTurn;
+            conn.runningTurn = 0;
+            send(socket, QJsonObject{{QStringLiteral("type"), chat::kStopped}, {QStringLiteral("turn"), turn}, {QStringLiteral("stop_ms"), 3}});
+            endTurn(socket, turn, chat::kInterrupted, script().at(0).text, 1);
+        } else if (type == chat::kChat) {
+            const int turn = ++turnsStarted;
+            send(socket, QJsonObject{{QStringLiteral("type"), chat::kTurnStart},
+                                     {QStringLiteral("turn"), turn},
+                                     {QStringLiteral("correlation_id"), QStringLiteral("c-%1").arg(turn)},
+                                     {QStringLiteral("user_text"), m.value(QStringLiteral("text")).toString()}});
+            sendSentence(socket, conn, turn, 0);
+            if (holdAfterFirstSentence) {
+                conn.runningTurn = turn;
+                return;
+            }
+            sendSentence(socket, conn, turn, 1);
+            endTurn(socket, turn, chat::kCompleted, replyText(), 2);
+        }
+    }
+
+    std::unique_ptr<QWebSocketServer> m_server;
+    QList<QWebSocket *> m_sockets;
+};
+
+} // namespace tianyi::test

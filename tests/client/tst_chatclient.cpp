@@ -1,0 +1,349 @@
+// ChatClient + TurnRecorder against an in-test QWebSocketServer that plays a scripted conversation:
+// binary and json audio, stop, ping, speech input, close codes, malformed server messages, caps.
+#include "scriptedchatserver.h"
+#include "tianyi/chatclient.h"
+#include "tianyi/turnrecorder.h"
+
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QtTest>
+
+using namespace tianyi;
+using namespace tianyi::client;
+using tianyi::test::ScriptedChatServer;
+
+namespace {
+const int kWaitMs = 20000;
+
+QJsonObject firstOfType(const QList<QJsonObject> &messages, const QString &type)
+{
+    for (const QJsonObject &m : messages)
+        if (m.value(QStringLiteral("type")).toString() == type)
+            return m;
+    return {};
+}
+} // namespace
+
+class TestChatClient : public QObject
+{
+    Q_OBJECT
+
+private:
+    // Opens a client on the server and waits for hello.
+    bool openAndGreet(ChatClient &client, ScriptedChatServer &server, AudioMode mode)
+    {
+        QSignalSpy hello(&client, &ChatClient::helloReceived);
+        client.open(server.baseUrl(), QStringLiteral("tok-123"), mode);
+        return hello.wait(kWaitMs) || hello.count() > 0;
+    }
+
+    void checkConversation(AudioMode mode)
+    {
+        ScriptedChatServer server;
+        QVERIFY(server.listening());
+        ChatClient client;
+        TurnRecorder recorder;
+        recorder.attach(&client);
+        QSignalSpy chunks(&client, &ChatClient::audio);
+        QSignalSpy deltas(&client, &ChatClient::textDelta);
+        QSignalSpy protocolViolations(&client, &ChatClient::protocolViolation);
+        QSignalSpy connected(&client, &ChatClient::connected);
+
+        QVERIFY(openAndGreet(client, server, mode));
+        QCOMPARE(connected.count(), 1);
+        QVERIFY(client.isOpen());
+        QVERIFY(client.hasHello());
+        const Hello &h = client.hello();
+        QCOMPARE(h.protocol, 1);
+        QCOMPARE(h.sessionId, QStringLiteral("s-1"));
+        QCOMPARE(h.userId, 7);
+        QCOMPARE(h.username, QStringLiteral("alice"));
+        QCOMPARE(h.personaName, QStringLiteral("天依"));
+        QCOMPARE(h.emotions.size(), 2);
+        QCOMPARE(h.labelFor(QStringLiteral("sad")), QStringLiteral("悲伤"));
+        QCOMPARE(h.sampleRate, ScriptedChatServer::kSampleRate);
+        QCOMPARE(h.channels, 1);
+
+        const QUrlQuery query(server.requestUrls.value(0));
+        QCOMPARE(server.requestUrls.value(0).path(), QStringLiteral("/ws"));
+        QCOMPARE(query.queryItemValue(QStringLiteral("token")), QStringLiteral("tok-123"));
+        QCOMPARE(query.queryItemValue(QStringLiteral("audio")), mode == AudioMode::Json ? QStringLiteral("json") : QStringLiteral("binary"));
+
+        QSignalSpy ended(&client, &ChatClient::turnEnded);
+        client.chat(QStringLiteral("你好"), QStringLiteral("m-1"));
+        QVERIFY(ended.wait(kWaitMs));
+
+        const QJsonObject sent = firstOfType(server.received, chat::kChat);
+        QCOMPARE(sent.value(QStringLiteral("text")).toString(), QStringLiteral("你好"));
+        QCOMPARE(sent.value(QStringLiteral("client_msg_id")).toString(), QStringLiteral("m-1"));
+
+        QCOMPARE(protocolViolations.count(), 0);
+        QVERIFY2(recorder.violations().isEmpty(), qPrintable(recorder.violations().join(QLatin1Char('\n'))));
+        const RecordedTurn *t = recorder.turn(1);
+        QVERIFY(t);
+        QCOMPARE(t->userText, QStringLiteral("你好"));
+        QCOMPARE(t->status, chat::kCompleted);
+        QCOMPARE(t->text, ScriptedChatServer::replyText());
+        QCOMPARE(t->finalText, ScriptedChatServer::replyText());
+        QCOMPARE(t->clientMsgId, QStringLiteral("m-1"));
+        QCOMPARE(deltas.count(), 2);
+        QCOMPARE(t->emotions.size(), 2);
+        QCOMPARE(t->emotions.at(0).label, QStringLiteral("开心"));
+        const auto script = ScriptedChatServer::script();
+        QCOMPARE(t->sentences.size(), script.size());
+        int expectedChunks = 0;
+        for (int i = 0; i < script.size(); ++i) {
+            const RecordedSentence s = t->sentences.value(i);
+            QCOMPARE(s.text, script.at(i).text);
+            QCOMPARE(s.emotion, script.at(i).emotion);
+            QCOMPARE(s.sampleRate, ScriptedChatServer::kSampleRate);
+            QCOMPARE(s.chunks, script.at(i).chunks);
+            QVERIFY(s.lastChunk);
+            QCOMPARE(s.pcm, ScriptedChatServer::sentencePcm(i));
+            if (mode == AudioMode::Json)
+                QCOMPARE(s.volumes.size(), s.chunks); // 20 ms chunks: one envelope value each
+            else
+                QVERIFY(s.volumes.isEmpty());
+            expectedChunks += s.chunks;
+        }
+        QCOMPARE(chunks.count(), expectedChunks);
+        const AudioChunk first = chunks.at(0).at(0).value<AudioChunk>();
+        QCOMPARE(first.binary, mode == AudioMode::Binary);
+        QCOMPARE(first.turn, 1);
+        QCOMPARE(first.durationMs(), 20);
+        if (mode == AudioMode::Json) {
+            const QVector<float> expected = wav::volumeEnvelope(ScriptedChatServer::chunkPcm(0, 0), ScriptedChatServer::kSampleRate);
+            QCOMPARE(first.volumes.size(), expected.size());
+            QVERIFY(qAbs(first.volumes.at(0) - expected.at(0)) < 1e-4f);
+            QVERIFY(first.volumes.at(0) > 0.5f);
+        }
+        QCOMPARE(t->stats.ttftMs, 12);
+        QCOMPARE(t->stats.sentences, 2);
+        QCOMPARE(t->stats.audioMs, 60);
+        QCOMPARE(t->audioMs(), 60);
+        QVERIFY(t->turnStartMs >= 0);
+        QVERIFY(t->firstTextMs >= t->turnStartMs);
+        QVERIFY(t->firstAudioMs >= t->firstTextMs);
+        QVERIFY(t->turnEndMs >= t->firstAudioMs);
+
+        QSignalSpy closed(&client, &ChatClient::disconnected);
+        client.close();
+        QVERIFY(closed.wait(kWaitMs) || closed.count() > 0);
+        QCOMPARE(closed.count(), 1);
+        QCOMPARE(closed.at(0).at(0).toInt(), 1000);
+    }
+
+private slots:
+    void socketUrl()
+    {
+        QCOMPARE(ChatClient::socketUrl(QUrl(QStringLiteral("http://h:8080")), QStringLiteral("abc"), AudioMode::Binary).toString(),
+                 QStringLiteral("ws://h:8080/ws?token=abc&audio=binary"));
+        QCOMPARE(ChatClient::socketUrl(QUrl(QStringLiteral("https://example.org/tianyi/")), QStringLiteral("a.b-c_d"), AudioMode::Json).toString(),
+                 QStringLiteral("wss://example.org/tianyi/ws?token=a.b-c_d&audio=json"));
+        const QUrl odd = ChatClient::socketUrl(QUrl(QStringLiteral("http://h")), QStringLiteral("a&b=c+d"), AudioMode::Binary);
+        QCOMPARE(QUrlQuery(odd).queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded), QStringLiteral("a&b=c+d"));
+        QCOMPARE(ChatClient::socketUrl(QUrl(QStringLiteral("http://h")), QStringLiteral("t"), AudioMode::Binary, false).toString(),
+                 QStringLiteral("ws://h/ws?audio=binary"));
+    }
+
+    void binaryConversation() { checkConversation(AudioMode::Binary); }
+    void jsonConversation() { checkConversation(AudioMode::Json); }
+
+    void stopWithPlayedMsAndPing()
+    {
+        ScriptedChatServer server;
+        server.holdAfterFirstSentence = true;
+        ChatClient client;
+        TurnRecorder recorder;
+        recorder.attach(&client);
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+
+        QSignalSpy stopped(&client, &ChatClient::stopped);
+        QSignalSpy ended(&client, &ChatClient::turnEnded);
+        client.chat(QStringLiteral("tell me a story"));
+        QTRY_VERIFY_WITH_TIMEOUT(recorder.turn(1) && recorder.turn(1)->sentences.value(0).lastChunk, kWaitMs);
+        const RecordedTurn *t = recorder.currentTurn();
+        QVERIFY(t);
+        client.stop(t->turn, t->audioMs());
+        recorder.onStopSent(t->turn, monotonicMs());
+        QVERIFY(ended.wait(kWaitMs));
+        QCOMPARE(stopped.count(), 1);
+        QCOMPARE(stopped.at(0).at(0).toLongLong(), 1);
+        QCOMPARE(stopped.at(0).at(1).toLongLong(), 3);
+
+        const QJsonObject stop = firstOfType(server.received, chat::kStop);
+        QCOMPARE(stop.value(QStringLiteral("turn")).toInt(), 1);
+        QCOMPARE(stop.value(QStringLiteral("played_ms")).toInt(), 40);
+        t = recorder.turn(1);
+        QCOMPARE(t->status, chat::kInterrupted);
+        QVERIFY(t->stopped);
+        QCOMPARE(t->stopMs, 3);
+        QVERIFY(t->stopSentMs >= 0);
+        QVERIFY(recorder.violations().isEmpty());
+
+        // A stop without turn or played_ms leaves the fields out.
+        client.stop();
+        QTRY_COMPARE_WITH_TIMEOUT(server.received.size(), 3, kWaitMs);
+        QCOMPARE(server.received.last().keys(), QStringList{QStringLiteral("type")});
+
+        QSignalSpy pong(&client, &ChatClient::pong);
+        client.ping();
+        QVERIFY(pong.wait(kWaitMs));
+    }
+
+    void speechInput()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QByteArray pcm(8000, '\0');
+        for (int i = 0; i < pcm.size(); ++i)
+            pcm[i] = char(i);
+        QVERIFY(client.sendAudio(pcm, 16000, 3200));
+        QTRY_COMPARE_WITH_TIMEOUT(server.received.size(), 2, kWaitMs);
+        QTRY_COMPARE_WITH_TIMEOUT(server.receivedBinary.size(), 3, kWaitMs);
+        const QJsonObject start = server.received.at(0);
+        QCOMPARE(start.value(QStringLiteral("type")).toString(), chat::kAudioStart);
+        QCOMPARE(start.value(QStringLiteral("sample_rate")).toInt(), 16000);
+        QCOMPARE(start.value(QStringLiteral("format")).toString(), QStringLiteral("pcm_s16le"));
+        QCOMPARE(server.received.at(1).value(QStringLiteral("type")).toString(), chat::kAudioEnd);
+        QCOMPARE(server.receivedBinary.at(0).size(), 3200);
+        QCOMPARE(server.receivedBinary.at(2).size(), 1600);
+        QCOMPARE(server.receivedBinary.join(), pcm);
+    }
+
+    void authByMessage()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        client.setAuthByMessage(true);
+        QVERIFY(openAndGreet(client, server, AudioMode::Json));
+        QVERIFY(!QUrlQuery(server.requestUrls.value(0)).hasQueryItem(QStringLiteral("token")));
+        QTRY_VERIFY_WITH_TIMEOUT(!server.received.isEmpty(), kWaitMs);
+        QCOMPARE(server.received.at(0).value(QStringLiteral("type")).toString(), chat::kAuth);
+        QCOMPARE(server.received.at(0).value(QStringLiteral("token")).toString(), QStringLiteral("tok-123"));
+    }
+
+    void closeCodeIsReported()
+    {
+        ScriptedChatServer server;
+        server.rejectWithCode = chat::kCloseUnauthorized;
+        ChatClient client;
+        QSignalSpy hello(&client, &ChatClient::helloReceived);
+        QSignalSpy closed(&client, &ChatClient::disconnected);
+        client.open(server.baseUrl(), QStringLiteral("expired"));
+        QVERIFY(closed.wait(kWaitMs));
+        QCOMPARE(closed.count(), 1);
+        QCOMPARE(closed.at(0).at(0).toInt(), 4001);
+        QCOMPARE(closed.at(0).at(1).toString(), QStringLiteral("bad or expired token"));
+        QCOMPARE(client.closeCode(), 4001);
+        QCOMPARE(hello.count(), 0);
+        QVERIFY(!client.isOpen());
+        QVERIFY(ChatClient::closeCodeName(4001).contains(QStringLiteral("unauthorized")));
+    }
+
+    void cleanCloseByTheServer()
+    {
+        ScriptedChatServer server;
+        server.rejectWithCode = 1000;
+        ChatClient client;
+        QSignalSpy closed(&client, &ChatClient::disconnected);
+        client.open(server.baseUrl(), QStringLiteral("t"));
+        QVERIFY(closed.wait(kWaitMs));
+        QCOMPARE(closed.count(), 1);
+        QCOMPARE(closed.at(0).at(0).toInt(), 1000);
+    }
+
+    void connectionRefused()
+    {
+        quint16 port = 0;
+        {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+            port = probe.serverPort();
+        }
+        ChatClient client;
+        QSignalSpy closed(&client, &ChatClient::disconnected);
+        client.open(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(port)), QStringLiteral("t"));
+        QVERIFY(closed.wait(kWaitMs));
+        QCOMPARE(closed.count(), 1);
+        QCOMPARE(closed.at(0).at(0).toInt(), 1006);
+        QVERIFY(!closed.at(0).at(1).toString().isEmpty());
+
+        // Sending on a closed client is refused, not buffered.
+        QSignalSpy errors(&client, &ChatClient::errorOccurred);
+        QVERIFY(!client.sendJson(QJsonObject{{QStringLiteral("type"), chat::kPing}}));
+        client.chat(QStringLiteral("nobody there"));
+        QCOMPARE(errors.count(), 2);
+    }
+
+    void guaranteeViolationIsDetected()
+    {
+        ScriptedChatServer server;
+        server.audioBeforeSentence = true;
+        ChatClient client;
+        TurnRecorder recorder;
+        recorder.attach(&client);
+        QSignalSpy violations(&recorder, &TurnRecorder::violation);
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QSignalSpy ended(&client, &ChatClient::turnEnded);
+        client.chat(QStringLiteral("hi"));
+        QVERIFY(ended.wait(kWaitMs));
+        QCOMPARE(violations.count(), 1);
+        QVERIFY(violations.at(0).at(0).toString().contains(QStringLiteral("audio of sentence 1 (seq 0) before its sentence event")));
+    }
+
+    void malformedServerMessages()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QSignalSpy bad(&client, &ChatClient::protocolViolation);
+        QSignalSpy events(&client, &ChatClient::event);
+        chat::AudioFrameHeader h;
+        QByteArray wrongVersion = chat::encodeAudioFrame(h, QByteArray(4, '\0'));
+        wrongVersion[2] = 9;
+        server.broadcastBinary(wrongVersion);
+        server.broadcastBinary(chat::encodeAudioFrame(h, QByteArray(3, '\0'))); // odd length
+        server.broadcastBinary(QByteArray("AU"));
+        server.broadcastText(QStringLiteral("not json"));
+        server.broadcastText(QStringLiteral("{\"no_type\":1}"));
+        server.broadcastText(QStringLiteral("{\"type\":\"audio\",\"turn\":1,\"sentence\":0,\"seq\":0,\"pcm\":\"***\"}"));
+        server.broadcastText(QStringLiteral("{\"type\":\"future_event\",\"turn\":1}")); // unknown types pass as Other
+        QTRY_COMPARE_WITH_TIMEOUT(bad.count(), 6, kWaitMs);
+        QTRY_COMPARE_WITH_TIMEOUT(events.count(), 1, kWaitMs);
+        const ChatEvent other = events.at(0).at(0).value<ChatEvent>();
+        QCOMPARE(other.kind, ChatEvent::Kind::Other);
+        QCOMPARE(other.type, QStringLiteral("future_event"));
+        QVERIFY(client.isOpen());
+    }
+
+    void outgoingQueueIsBounded()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        client.setMaxOutgoingQueueBytes(1000);
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QSignalSpy errors(&client, &ChatClient::errorOccurred);
+        QVERIFY(!client.sendAudioFrame(QByteArray(2000, '\0')));
+        QCOMPARE(errors.count(), 1);
+        QVERIFY(errors.at(0).at(0).toString().contains(QStringLiteral("queue")));
+        QVERIFY(client.sendAudioFrame(QByteArray(500, '\0')));
+    }
+
+    void oversizedIncomingMessageClosesTheSocket()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        client.setMaxIncomingMessageBytes(64 * 1024);
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QSignalSpy closed(&client, &ChatClient::disconnected);
+        chat::AudioFrameHeader h;
+        server.broadcastBinary(chat::encodeAudioFrame(h, QByteArray(256 * 1024, '\0')));
+        QVERIFY(closed.wait(kWaitMs));
+        QCOMPARE(closed.at(0).at(0).toInt(), 1009); // message too big
+    }
+};
+
+QTEST_GUILESS_MAIN(TestChatClient)
+#include "tst_chatclient.moc"
