@@ -203,6 +203,26 @@ private slots:
         qDeleteAll(accepted); // nextPendingConnection() hands ownership to the caller
     }
 
+    void closedWebSocketsLeaveTheConnectionCount()
+    {
+        // QWebSocket disconnects every signal of its transport socket; the count must still drop.
+        TestServer server;
+        QWebSocketServer *endpoint = server.app().frontDoor().addWebSocketEndpoint(QStringLiteral("/ws-test"));
+        connect(endpoint, &QWebSocketServer::newConnection, this, [endpoint]() {
+            QWebSocket *s = endpoint->nextPendingConnection();
+            connect(s, &QWebSocket::disconnected, s, &QObject::deleteLater);
+        });
+        for (int round = 0; round < 3; ++round) {
+            QWebSocket client;
+            QSignalSpy opened(&client, &QWebSocket::connected);
+            client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/ws-test").arg(server.port())));
+            QVERIFY(opened.wait(10000));
+            QTRY_COMPARE(server.app().frontDoor().openConnections(), 1);
+            client.close();
+            QTRY_COMPARE(server.app().frontDoor().openConnections(), 0);
+        }
+    }
+
     void invalidWebSocketHandshakeIsRefused()
     {
         TestServer server;

@@ -4,10 +4,14 @@
 #include "auth/accountroutes.h"
 #include "auth/accountservice.h"
 #include "core/workerpool.h"
+#include "dialog/chatgateway.h"     // chat
+#include "dialog/audiostore.h"     // history
+#include "dialog/historyroutes.h"  // history
 #include "metrics/metrics.h"
 #include "net/frontdoor.h"
 #include "net/router.h"
 #include "storage/database.h"
+#include "tianyi/chatprotocol.h"
 #include "upstream/providers.h"
 
 #include <QDateTime>
@@ -40,6 +44,7 @@ Application::Application(Config config, QObject *parent)
 
 Application::~Application()
 {
+    m_chat.reset(); // chat: sessions and turns go before the front door, the providers and the database
     if (m_frontDoor)
         m_frontDoor->close();
     delete m_frontDoor;
@@ -83,6 +88,32 @@ bool Application::start(QString *error)
         return false;
     registerAccountRoutes(*m_router, *m_accounts);
     // --- end auth ---
+
+    // --- history: stored turns, audio replay and retention ---
+    // start() fails the turns a crash left pending; it runs before we listen, so before any new turn.
+    m_audioStore = std::make_unique<AudioStore>(m_config.audio, m_config.server.dataDir, *m_database, *m_workers, *m_metrics);
+    m_audioStore->start();
+    registerHistoryRoutes(*m_router, *m_accounts, *m_database, *m_audioStore);
+    // --- end history ---
+
+    // --- chat: the /ws socket, sessions, turns, TTS scheduler ---
+    {
+        ChatServices chat;
+        chat.config = &m_config;
+        chat.db = m_database.get();
+        chat.metrics = m_metrics.get();
+        chat.accounts = m_accounts.get();
+        chat.llm = &llm();
+        chat.tts = &tts();
+        chat.asr = asr();
+        chat.voices = &voices();
+        chat.audio = m_audioStore.get();
+        m_chat = ChatGateway::create(chat, error);
+        if (!m_chat)
+            return false;
+        m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")));
+    }
+    // --- end chat ---
 
     QHostAddress address;
     if (!address.setAddress(m_config.server.listenAddress)) {
@@ -163,6 +194,9 @@ void Application::shutdown()
     qCInfo(lcApp) << "shutting down: no new connections; waiting up to" << m_config.server.shutdownTimeoutMs << "ms for in-flight work";
     m_frontDoor->stopAccepting();
     m_frontDoor->closeIdleHttpConnections();
+    // Running turns end as interrupted (stored with what was heard) and clients learn why.
+    if (m_chat)
+        m_chat->closeAll(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
     m_shutdownDeadline = QDateTime::currentMSecsSinceEpoch() + m_config.server.shutdownTimeoutMs;
     m_shutdownPoll.start();
 }

@@ -11,6 +11,8 @@
 namespace tianyi {
 
 class AccountService; // auth: accounts, tokens, profile
+class ChatGateway;    // chat: the /ws endpoint, sessions, turns
+class AudioStore;     // history: kept sentence audio and its retention
 class Database;
 class FrontDoor;
 class Metrics;
@@ -51,6 +53,8 @@ public:
     AsrProvider *asr();          // null when speech input is not configured
     const TtsVoiceBook &voices() const;
     AccountService &accounts() { return *m_accounts; } // auth: also holds the AuthGuard for other routes
+    ChatGateway &chat() { return *m_chat; } // chat: sessions and the TTS scheduler
+    AudioStore &audioStore() { return *m_audioStore; } // history: keep sentence audio, removeUser() on account deletion
 
 signals:
     void stopped();
@@ -66,6 +70,8 @@ private:
     std::unique_ptr<Database> m_database;
     std::unique_ptr<Providers> m_providers;
     std::unique_ptr<AccountService> m_accounts; // auth: destroyed before the database and the pool it uses
+    std::unique_ptr<AudioStore> m_audioStore;   // history: after m_accounts; declare users of it (dialog) below it
+    std::unique_ptr<ChatGateway> m_chat;         // chat: uses the providers, accounts and audio store above
     FrontDoor *m_frontDoor = nullptr;
     QTimer m_shutdownPoll;
     qint64 m_shutdownDeadline = 0;

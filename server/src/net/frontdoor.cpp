@@ -27,10 +27,11 @@ FrontDoor::FrontDoor(const LimitSettings &limits, Router &router, Metrics &metri
 FrontDoor::~FrontDoor()
 {
     close();
-    // Our sockets and connections are children; they go with us. Unhook first so the
-    // destroyed() bookkeeping does not touch a half-destroyed object.
+    // Our sockets and connections are children; they go with us. Unhook the guards first so the
+    // bookkeeping does not run on a half-destroyed FrontDoor.
     for (QTcpSocket *s : std::as_const(m_sockets))
-        disconnect(s, nullptr, this, nullptr);
+        for (QObject *guard : s->children())
+            disconnect(guard, &QObject::destroyed, this, nullptr);
 }
 
 QWebSocketServer *FrontDoor::addWebSocketEndpoint(const QString &path)
@@ -94,8 +95,11 @@ void FrontDoor::track(QTcpSocket *socket)
     ++m_open;
     ++m_perIp[ip];
     m_sockets.insert(socket);
-    // Counted until the socket object is gone, whoever owns it by then (HTTP or WebSocket).
-    connect(socket, &QObject::destroyed, this, [this, socket, ip]() {
+    // Counted until the socket object is gone, whoever owns it by then (HTTP or WebSocket). We watch
+    // a guard child, not the socket itself: QWebSocket calls disconnect() on its transport socket,
+    // which would cut a connection to the socket's own destroyed() signal, but not the guard's.
+    auto *guard = new QObject(socket);
+    connect(guard, &QObject::destroyed, this, [this, socket, ip]() {
         m_sockets.remove(socket);
         --m_open;
         if (--m_perIp[ip] <= 0)

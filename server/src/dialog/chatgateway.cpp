@@ -1,0 +1,158 @@
+#include "dialog/chatgateway.h"
+
+#include "app/logging.h"
+#include "dialog/chatsession.h"
+#include "dialog/ttsscheduler.h"
+#include "metrics/metrics.h"
+#include "upstream/espeaktts.h"
+
+#include <tianyi/chatprotocol.h>
+
+#include <QDateTime>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+namespace tianyi {
+
+namespace {
+constexpr qint64 kRateWindowMs = 60 * 1000;
+const QString kSessionsGauge = QStringLiteral("tianyi_chat_sessions");
+} // namespace
+
+std::unique_ptr<ChatGateway> ChatGateway::create(const ChatServices &services, QString *error)
+{
+    auto persona = PersonaCard::load(services.config->chat.persona, error);
+    if (!persona)
+        return nullptr;
+    qCInfo(lcApp).noquote() << "persona:" << persona->name << "from" << PersonaCard::resolvePath(services.config->chat.persona) << "with"
+                            << persona->emotions.size() << "emotions";
+    return std::make_unique<ChatGateway>(services, std::move(*persona));
+}
+
+ChatGateway::ChatGateway(const ChatServices &services, PersonaCard persona, QObject *parent)
+    : QObject(parent)
+    , m_services(services)
+    , m_persona(std::move(persona))
+{
+    Metrics &metrics = *m_services.metrics;
+    metrics.declareGauge(kSessionsGauge, QStringLiteral("Open chat sessions (authenticated sockets)."));
+    metrics.declareCounter(QStringLiteral("tianyi_chat_turns_total"), QStringLiteral("Finished chat turns, by status."));
+    metrics.declareHistogram(QStringLiteral("tianyi_chat_ttft_seconds"), QStringLiteral("Time from a chat message to the first reply text."),
+                             Metrics::latencyBuckets());
+    metrics.declareHistogram(QStringLiteral("tianyi_chat_first_audio_seconds"),
+                             QStringLiteral("Time from a chat message to the first audio chunk sent."), Metrics::latencyBuckets());
+    metrics.declareHistogram(QStringLiteral("tianyi_chat_stop_seconds"),
+                             QStringLiteral("Time from receiving a stop to everything of the turn being cancelled."), Metrics::latencyBuckets());
+    publishSessions();
+
+    if (const auto *espeak = dynamic_cast<const EspeakTtsProvider *>(m_services.tts); espeak && espeak->sampleRate() > 0)
+        m_sampleRate = espeak->sampleRate();
+    m_scheduler = new TtsScheduler(*m_services.tts, m_services.config->chat.ttsQueueMax, m_services.metrics, this);
+    m_env.config = m_services.config;
+    m_env.persona = &m_persona;
+    m_env.db = m_services.db;
+    m_env.metrics = m_services.metrics;
+    m_env.llm = m_services.llm;
+    m_env.tts = m_scheduler;
+    m_env.voices = m_services.voices;
+    m_env.audio = m_services.audio;
+    m_env.sampleRateSeen = [this](int rate) { noteSampleRate(rate); };
+}
+
+ChatGateway::~ChatGateway()
+{
+    // Sessions first (their turns cancel through the scheduler), then the scheduler.
+    const auto sessions = m_sessions;
+    for (ChatSession *s : sessions) {
+        s->close(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
+    }
+    const auto children = findChildren<ChatSession *>(QString(), Qt::FindDirectChildrenOnly);
+    for (ChatSession *s : children)
+        delete s;
+    delete m_scheduler;
+    m_scheduler = nullptr;
+}
+
+void ChatGateway::attach(QWebSocketServer *server)
+{
+    connect(server, &QWebSocketServer::newConnection, this, [this, server]() { accept(server); });
+}
+
+void ChatGateway::accept(QWebSocketServer *server)
+{
+    while (server->hasPendingConnections()) {
+        QWebSocket *socket = server->nextPendingConnection();
+        if (!socket)
+            break;
+        auto *session = new ChatSession(*this, socket, this);
+        m_sessions.insert(session);
+    }
+}
+
+QList<ChatSession *> ChatGateway::sessions() const
+{
+    return m_admitted.keys();
+}
+
+void ChatGateway::closeAll(int code, const QString &reason)
+{
+    const auto sessions = m_sessions;
+    for (ChatSession *s : sessions)
+        s->close(code, reason);
+}
+
+bool ChatGateway::admitSession(ChatSession *session, qint64 userId)
+{
+    int &count = m_perUser[userId];
+    if (count >= m_services.config->chat.maxSessionsPerUser) {
+        if (count == 0)
+            m_perUser.remove(userId);
+        return false;
+    }
+    ++count;
+    m_admitted.insert(session, userId);
+    publishSessions();
+    return true;
+}
+
+void ChatGateway::sessionGone(ChatSession *session)
+{
+    m_sessions.remove(session);
+    const auto it = m_admitted.find(session);
+    if (it == m_admitted.end())
+        return;
+    const qint64 userId = it.value();
+    m_admitted.erase(it);
+    if (--m_perUser[userId] <= 0)
+        m_perUser.remove(userId);
+    publishSessions();
+}
+
+std::optional<qint64> ChatGateway::admitTurn(qint64 userId)
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 windowStart = now - kRateWindowMs;
+    if (m_turnTimes.size() > 10000) { // forget users with no turn in the window
+        for (auto it = m_turnTimes.begin(); it != m_turnTimes.end();) {
+            if (it->empty() || it->back() <= windowStart)
+                it = m_turnTimes.erase(it);
+            else
+                ++it;
+        }
+    }
+    auto &window = m_turnTimes[userId];
+    while (!window.empty() && window.front() <= windowStart)
+        window.pop_front();
+    const int limit = m_services.config->chat.turnsPerMinute;
+    if (limit > 0 && int(window.size()) >= limit)
+        return std::max<qint64>(1, window.front() + kRateWindowMs - now);
+    window.push_back(now);
+    return std::nullopt;
+}
+
+void ChatGateway::publishSessions()
+{
+    m_services.metrics->setGauge(kSessionsGauge, {}, double(m_admitted.size()));
+}
+
+} // namespace tianyi

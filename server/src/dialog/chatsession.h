@@ -1,0 +1,97 @@
+#pragma once
+// One chat socket: authentication (?token= or a first {"type":"auth"} message), hello, the client
+// messages (chat, stop, audio_start/binary/audio_end, ping), keep-alive, limits, and the ONE sender
+// of the socket. The sender enforces guarantee 2 of the protocol: once a turn's `stopped` was sent,
+// only its `turn_end` may follow; once its `turn_end` was sent, nothing of it at all.
+
+#include "dialog/turnpipeline.h"
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+class QTcpSocket;
+class QWebSocket;
+
+namespace tianyi {
+
+class AsrJob;
+class ChatGateway;
+
+class ChatSession : public QObject, public TurnSink
+{
+    Q_OBJECT
+public:
+    enum class Phase { AwaitingAuth, Authenticating, Ready, Closed };
+    enum class State { Idle, Thinking, Speaking };
+
+    ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *parent = nullptr);
+    ~ChatSession() override;
+
+    QString sessionId() const { return m_sessionId; }
+    qint64 userId() const { return m_userId; }
+    QString username() const { return m_username; }
+    Phase phase() const { return m_phase; }
+    State state() const;
+    static QString stateName(State state);
+    int currentTurn() const;            // 0 when idle
+    bool jsonAudio() const { return m_jsonAudio; }
+
+    // Admin / shutdown.
+    void stopCurrentTurn();
+    void close(int code, const QString &reason);
+
+    // TurnSink: the one place that writes turn events to the socket.
+    void turnEvent(int turn, const QString &type, QJsonObject fields) override;
+    void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
+
+private:
+    void authenticate(const QString &token);
+    void onText(const QString &message);
+    void onBinary(const QByteArray &message);
+    void onDisconnected();
+    void handleMessage(const QJsonObject &message);
+    void handleChat(const QJsonObject &message);
+    void handleStop(const QJsonObject &message);
+    void handleAudioStart(const QJsonObject &message);
+    void handleAudioEnd();
+    void startTurn(const QString &text, const QString &clientMsgId);
+    void interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
+    void malformed(const QString &message);
+    void sendError(const QString &code, const QString &message, const QJsonObject &extra = {});
+    void sendJson(const QJsonObject &object);
+    void sendBinary(const QByteArray &bytes);
+    void checkBackpressure();
+    QString correlationBase() const;
+
+
+    ChatGateway &m_gateway;
+    QPointer<QWebSocket> m_socket;
+    QString m_sessionId;
+    Phase m_phase = Phase::AwaitingAuth;
+    bool m_jsonAudio = false;
+    qint64 m_userId = 0;
+    QString m_username;
+    QString m_nickname;
+    bool m_admitted = false;
+    int m_malformed = 0;
+    QTimer m_authTimer;
+    QTimer m_pingTimer;
+    QElapsedTimer m_sinceSeen;          // since the last pong or message
+
+    QPointer<TurnPipeline> m_turn;
+    int m_turnCounter = 0;
+    int m_closedTurn = 0;               // turn_end sent for this turn and all before
+    int m_stoppedTurn = 0;              // stopped sent: only its turn_end may follow
+    bool m_speaking = false;
+
+    // Speech input.
+    bool m_recording = false;
+    int m_recordRate = 0;
+    QByteArray m_recorded;
+    QPointer<AsrJob> m_asrJob;
+};
+
+} // namespace tianyi

@@ -1,0 +1,41 @@
+#pragma once
+// Builds the LLM request of one turn. Pure: no I/O, so every rule is unit-testable.
+//
+// system message: persona text, the emotion-tag protocol (the persona's labels), the user's
+// profile, a memories slot and a knowledge slot (promptsections.h headings; the memory issue fills
+// them), then the user's recent finished turns as user/assistant messages (an interrupted turn
+// contributes only what was heard, never a marker), then the new user text.
+
+#include "app/config.h"
+#include "dialog/personacard.h"
+#include "storage/turnrepository.h"
+#include "upstream/llm.h"
+
+#include <QStringList>
+#include <QVector>
+
+namespace tianyi {
+
+struct PromptContext {
+    QString nickname;
+    QString description;
+    QVector<StoredTurn> recentTurns;   // oldest first (TurnRepository::recentForPrompt)
+    QStringList memories;              // of THIS user
+    QStringList knowledge;             // knowledge-graph facts
+    QString summary;                   // rolling summary of older turns (empty: no section)
+};
+
+class PromptBuilder
+{
+public:
+    PromptBuilder(const PersonaCard &persona, const LlmSettings &llm);
+
+    QString systemPrompt(const PromptContext &context) const;
+    LlmRequest build(const PromptContext &context, const QString &userText, const QString &correlationId) const;
+
+private:
+    const PersonaCard &m_persona;
+    LlmSettings m_llm;
+};
+
+} // namespace tianyi

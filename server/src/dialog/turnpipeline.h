@@ -1,0 +1,144 @@
+#pragma once
+// One turn of one session, as data flows: store the user text (pending) and read the prompt's
+// context -> LLM stream -> emotion tags -> text_delta -> sentences -> TtsScheduler -> audio chunks
+// in (sentence, seq) order -> turn_end -> store the finished turn and each sentence's audio.
+//
+// The pipeline never writes to the socket: it hands events to a TurnSink (the session), which is
+// the one place that enforces "nothing of a turn after its stopped / turn_end".
+
+#include "app/config.h"
+#include "dialog/personacard.h"
+#include "upstream/llm.h"
+#include "upstream/tts.h"
+
+#include <QElapsedTimer>
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+#include <QVector>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace tianyi {
+
+class AudioStore;
+class Database;
+class EmotionTagParser;
+class Metrics;
+class SentenceSegmenter;
+class TtsScheduler;
+class TtsVoiceBook;
+
+// What every turn of the server shares (owned by the ChatGateway).
+struct TurnEnvironment {
+    const Config *config = nullptr;
+    const PersonaCard *persona = nullptr;
+    Database *db = nullptr;
+    Metrics *metrics = nullptr;
+    LlmProvider *llm = nullptr;
+    TtsScheduler *tts = nullptr;
+    const TtsVoiceBook *voices = nullptr;  // used instead of the persona's voices when tts.voices_file is set
+    AudioStore *audio = nullptr;           // null: synthesized audio is not kept
+    std::function<void(int sampleRate)> sampleRateSeen; // optional: what the TTS backends report
+};
+
+class TurnSink
+{
+public:
+    virtual ~TurnSink() = default;
+    // A JSON event of the turn (the sink adds "type" and "turn").
+    virtual void turnEvent(int turn, const QString &type, QJsonObject fields) = 0;
+    virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
+};
+
+class TurnPipeline : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr int kMaxChunkBytes = 32000; // audio chunks are cut to at most this many bytes
+
+    TurnPipeline(const TurnEnvironment &env, TurnSink &sink, qint64 userId, QString sessionId, int turnNo, quint64 turnKey,
+                 QString userText, QString correlationId, QObject *parent = nullptr);
+    ~TurnPipeline() override;
+
+    void start();
+    // Barge-in (explicit stop, implied by a new chat, or disconnect with notifyClient=false):
+    // cancels the LLM stream, queued and running TTS; sends stopped + turn_end interrupted; stores
+    // what was heard (by playedMs when given, else the sentences whose audio was fully sent).
+    void interrupt(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
+
+    bool isFinished() const { return m_finished; }
+    int turnNo() const { return m_turnNo; }
+    QString correlationId() const { return m_correlationId; }
+
+signals:
+    // Exactly once, after the turn's turn_end was handed to the sink.
+    void ended(const QString &status);
+
+private:
+    struct Sentence {
+        QString text;
+        QString emotion;            // emotion id
+        int sampleRate = 0;
+        std::deque<QByteArray> pending; // received, not yet sent
+        QByteArray held;            // the last chunk, sent once we know whether it is the last
+        QByteArray carry;           // an odd trailing byte
+        QByteArray allPcm;          // what was sent, for the audio store
+        bool synthDone = false;
+        bool failed = false;
+        bool delivered = false;
+        int seq = 0;
+        qint64 sentBytes = 0;
+    };
+
+    void onDelta(const QString &text);
+    void onLlmFinished();
+    void onLlmFailed(const UpstreamError &error);
+    void handleText(const QString &text);
+    void emitSentence(const QString &text, const QString &emotion);
+    void submitTts(int index);
+    void onTtsFailed(int index, const UpstreamError &error);
+    void pumpAudio();
+    void sendChunk(int index, const QByteArray &pcm, bool last);
+    void maybeComplete();
+    void finish(const QString &status, const QString &text);
+    void cancelUpstreams();
+    QString heardText(std::optional<qint64> playedMs); // sets m_heardCount
+    QJsonObject stats() const;
+    void storeFinished(const QString &status, const QString &text, QVector<int> audioSentences);
+    qint64 elapsedMs() const { return m_clock.elapsed(); }
+
+    TurnEnvironment m_env;
+    TurnSink &m_sink;
+    qint64 m_userId;
+    QString m_sessionId;
+    int m_turnNo;
+    quint64 m_turnKey;
+    QString m_userText;
+    QString m_correlationId;
+    QElapsedTimer m_clock;
+
+    std::unique_ptr<EmotionTagParser> m_parser;
+    std::unique_ptr<SentenceSegmenter> m_segmenter;
+    QPointer<LlmStream> m_stream;
+    std::shared_ptr<qint64> m_turnId;   // set on the storage thread by insertPending (FIFO before finish)
+    QString m_emotion;                  // current emotion id
+    QString m_openEmotion;              // emotion of the sentence being built
+    bool m_sentenceOpen = false;
+    QString m_fullText;                 // reply text, tags removed
+    QVector<Sentence> m_sentences;
+    int m_heardCount = 0;
+    int m_next = 0;                     // sentence being delivered
+    bool m_llmDone = false;
+    bool m_finished = false;
+    bool m_ttsErrorSent = false;
+    int m_deltas = 0;
+    int m_completionTokens = -1;
+    qint64 m_ttftMs = -1;
+    qint64 m_firstAudioMs = -1;
+    qint64 m_audioMs = 0;
+};
+
+} // namespace tianyi
