@@ -13,6 +13,7 @@
 
 #include "tianyi/apiclient.h"
 #include "tianyi/chatclient.h"
+#include "tianyi/emotiontagparser.h"
 #include "tianyi/sentencesegmenter.h"
 #include "tianyi/sseparser.h"
 #include "tianyi/turnrecorder.h"
@@ -55,7 +56,9 @@ struct Baseline {
     double ttsFirstMs = -1;
 };
 
-Baseline measureBaseline(const QString &fakeUrl, const QString &text)
+// The baseline goes through the same text stages as the server (emotion tags removed, then the
+// segmenter with the same early-cut setting), so it counts what is inherent in the reply, not in us.
+Baseline measureBaseline(const QString &fakeUrl, const QString &text, bool earlyCut)
 {
     Baseline b;
     QNetworkAccessManager nam;
@@ -70,17 +73,25 @@ Baseline measureBaseline(const QString &fakeUrl, const QString &text)
         t.start();
         QNetworkReply *reply = nam.post(req, body);
         SseParser parser;
-        SentenceSegmenter segmenter;
+        EmotionTagParser tags({QStringLiteral("开心"), QStringLiteral("生气"), QStringLiteral("悲伤"), QStringLiteral("惊讶"),
+                               QStringLiteral("撒娇"), QStringLiteral("平静")});
+        SegmenterOptions segmenterOptions;
+        segmenterOptions.earlyFirstClause = earlyCut;
+        SentenceSegmenter segmenter(segmenterOptions);
         QEventLoop loop;
         QObject::connect(reply, &QNetworkReply::readyRead, &loop, [&]() {
             for (const SseEvent &e : parser.feed(reply->readAll())) {
                 const QJsonObject o = QJsonDocument::fromJson(e.data.toUtf8()).object();
                 const QString delta = o.value(QStringLiteral("choices")).toArray().at(0).toObject().value(QStringLiteral("delta")).toObject().value(QStringLiteral("content")).toString();
-                if (delta.isEmpty())
+                QString visible;
+                for (const EmotionTagPiece &piece : tags.feed(delta))
+                    if (piece.kind == EmotionTagPiece::Kind::Text)
+                        visible += piece.text;
+                if (visible.isEmpty())
                     continue;
                 if (b.ttftMs < 0)
                     b.ttftMs = double(t.nsecsElapsed()) / 1e6;
-                if (b.firstClauseMs < 0 && !segmenter.feed(delta).isEmpty())
+                if (b.firstClauseMs < 0 && !segmenter.feed(visible).isEmpty())
                     b.firstClauseMs = double(t.nsecsElapsed()) / 1e6;
             }
         });
@@ -115,10 +126,14 @@ Baseline measureBaseline(const QString &fakeUrl, const QString &text)
 struct VirtualUser {
     std::unique_ptr<ApiClient> api;
     std::unique_ptr<ChatClient> chat;
-    std::unique_ptr<TurnRecorder> recorder;
+    std::unique_ptr<TurnRecorder> recorder; // guarantees and status
     QString token;
     bool ready = false;
     bool done = false;
+    // Sub-millisecond client timings, from the moment chat() was called.
+    QElapsedTimer clock;
+    double firstTextMs = -1, firstAudioMs = -1, stopSentMs = -1, stoppedMs = -1, turnEndMs = -1;
+    double since() const { return double(clock.nsecsElapsed()) / 1e6; }
 };
 
 } // namespace
@@ -133,15 +148,16 @@ int main(int argc, char *argv[])
     const QCommandLineOption sessionsOpt(QStringLiteral("sessions"), QStringLiteral("Concurrent sessions."), QStringLiteral("N"), QStringLiteral("100"));
     const QCommandLineOption stopOpt(QStringLiteral("stop-after-ms"), QStringLiteral("Send stop this long after each chat (0 = no stop)."), QStringLiteral("MS"), QStringLiteral("0"));
     const QCommandLineOption textOpt(QStringLiteral("text"), QStringLiteral("What every user says."), QStringLiteral("TEXT"), QStringLiteral("你好呀，今天唱什么歌？"));
+    const QCommandLineOption noEarlyCutOpt(QStringLiteral("no-early-cut"), QStringLiteral("The server runs with chat.early_first_clause=false (baseline mirrors it)."));
     const QCommandLineOption timeoutOpt(QStringLiteral("timeout-s"), QStringLiteral("Give up after this long."), QStringLiteral("S"), QStringLiteral("120"));
-    parser.addOptions({serverOpt, fakeOpt, sessionsOpt, stopOpt, textOpt, timeoutOpt});
+    parser.addOptions({serverOpt, fakeOpt, sessionsOpt, stopOpt, textOpt, noEarlyCutOpt, timeoutOpt});
     parser.process(app);
     const QUrl server(parser.value(serverOpt));
     const int sessions = qMax(1, parser.value(sessionsOpt).toInt());
     const int stopAfter = parser.value(stopOpt).toInt();
     const QString text = parser.value(textOpt);
 
-    const Baseline base = measureBaseline(parser.value(fakeOpt), text);
+    const Baseline base = measureBaseline(parser.value(fakeOpt), text, !parser.isSet(noEarlyCutOpt));
 
     const QString run = QString::number(QDateTime::currentMSecsSinceEpoch() % 100000000);
     std::vector<VirtualUser> users(static_cast<size_t>(sessions));
@@ -152,14 +168,15 @@ int main(int argc, char *argv[])
     auto startAll = [&]() {
         // Every session chats at the same moment: the measure of concurrency.
         for (VirtualUser &u : users) {
+            u.clock.start();
             u.chat->chat(text);
             if (stopAfter > 0) {
-                ChatClient *c = u.chat.get();
-                TurnRecorder *r = u.recorder.get();
-                QTimer::singleShot(stopAfter, c, [c, r]() {
-                    if (const RecordedTurn *t = r->currentTurn()) {
-                        r->onStopSent(t->turn, monotonicMs());
-                        c->stop(t->turn);
+                VirtualUser *up = &u;
+                QTimer::singleShot(stopAfter, up->chat.get(), [up]() {
+                    if (const RecordedTurn *t = up->recorder->currentTurn()) {
+                        up->stopSentMs = up->since();
+                        up->recorder->onStopSent(t->turn, monotonicMs());
+                        up->chat->stop(t->turn);
                     }
                 });
             }
@@ -180,6 +197,17 @@ int main(int argc, char *argv[])
             if (++ready == sessions)
                 startAll();
         });
+        VirtualUser *up = &u;
+        QObject::connect(u.chat.get(), &ChatClient::textDelta, &loop, [up](qint64, const QString &) {
+            if (up->firstTextMs < 0)
+                up->firstTextMs = up->since();
+        });
+        QObject::connect(u.chat.get(), &ChatClient::audio, &loop, [up](const AudioChunk &) {
+            if (up->firstAudioMs < 0)
+                up->firstAudioMs = up->since();
+        });
+        QObject::connect(u.chat.get(), &ChatClient::stopped, &loop, [up](qint64, qint64) { up->stoppedMs = up->since(); });
+        QObject::connect(u.chat.get(), &ChatClient::turnEnded, &loop, [up](const ChatEvent &) { up->turnEndMs = up->since(); });
         QObject::connect(u.recorder.get(), &TurnRecorder::turnFinished, &loop, [&, i](qint64) {
             if (!users[size_t(i)].done) {
                 users[size_t(i)].done = true;
@@ -211,20 +239,21 @@ int main(int argc, char *argv[])
         completed += t->status == QLatin1String("completed");
         interrupted += t->status == QLatin1String("interrupted");
         failed += t->status == QLatin1String("failed");
-        if (t->firstTextMs >= 0) {
-            ttft.push_back(double(t->firstTextMs - t->sentAtMs));
-            addedTtft.push_back(double(t->firstTextMs - t->sentAtMs) - base.ttftMs);
+        // Turns stopped before their first text or audio count only towards stop latency.
+        if (u.firstTextMs >= 0 && (u.stopSentMs < 0 || u.firstTextMs < u.stopSentMs)) {
+            ttft.push_back(u.firstTextMs);
+            addedTtft.push_back(u.firstTextMs - base.ttftMs);
         }
-        if (t->firstAudioMs >= 0) {
-            firstAudio.push_back(double(t->firstAudioMs - t->sentAtMs));
-            addedFirstAudio.push_back(double(t->firstAudioMs - t->sentAtMs) - (base.firstClauseMs + base.ttsFirstMs));
+        if (u.firstAudioMs >= 0 && (u.stopSentMs < 0 || u.firstAudioMs < u.stopSentMs)) {
+            firstAudio.push_back(u.firstAudioMs);
+            addedFirstAudio.push_back(u.firstAudioMs - (base.firstClauseMs + base.ttsFirstMs));
         }
-        if (t->stopped && t->stopSentMs >= 0) {
-            stopLatency.push_back(double(t->turnEndMs >= 0 ? t->turnEndMs - t->stopSentMs : -1));
+        if (t->stopped && u.stopSentMs >= 0 && u.stoppedMs >= 0) {
+            stopLatency.push_back(u.stoppedMs - u.stopSentMs);
             serverStop.push_back(double(t->stopMs));
         }
-        if (t->turnEndMs >= 0)
-            total.push_back(double(t->turnEndMs - t->sentAtMs));
+        if (u.turnEndMs >= 0)
+            total.push_back(u.turnEndMs);
     }
     const QJsonObject result{
         {QStringLiteral("sessions"), sessions},
@@ -240,10 +269,10 @@ int main(int argc, char *argv[])
         {QStringLiteral("client_first_audio_ms"), summary(firstAudio)},
         {QStringLiteral("server_added_ttft_ms"), summary(addedTtft)},
         {QStringLiteral("server_added_first_audio_ms"), summary(addedFirstAudio)},
-        {QStringLiteral("stop_to_turn_end_ms"), summary(stopLatency)},   // client: stop sent -> turn_end received
+        {QStringLiteral("stop_to_stopped_ms"), summary(stopLatency)},    // client: stop sent -> stopped received
         {QStringLiteral("server_stop_ms"), summary(serverStop)},          // stopped.stop_ms: stop received -> all cancelled
         {QStringLiteral("turn_total_ms"), summary(total)},
     };
-    std::printf("%s\n", QJsonDocument(result).toJson(QJsonDocument::Indented).constData());
+    std::printf("%s\n", QJsonDocument(result).toJson(QJsonDocument::Compact).constData()); // one line: run-chat.sh embeds it
     return finished == sessions ? 0 : 1;
 }

@@ -48,4 +48,4 @@ for n in "${sessions[@]}"; do
 done
 echo "{\"scenario\":\"stop\",\"sessions\":100,\"result\":$(build/release/bench/tianyi-chatbench --server "$server" --fake "$fake" --sessions 100 --stop-after-ms 700)}"
 server_nocut=$(start_server TIANYI_CHAT_EARLY_FIRST_CLAUSE=false)
-echo "{\"scenario\":\"no_early_cut\",\"sessions\":10,\"result\":$(build/release/bench/tianyi-chatbench --server "$server_nocut" --fake "$fake" --sessions 10)}"
+echo "{\"scenario\":\"no_early_cut\",\"sessions\":10,\"result\":$(build/release/bench/tianyi-chatbench --server "$server_nocut" --fake "$fake" --sessions 10 --no-early-cut)}"

@@ -70,6 +70,9 @@ void FrontDoor::incomingConnection(qintptr descriptor)
         return;
     }
     track(socket);
+    // Small frames (text_delta, stopped, turn_end) must leave at once. With Nagle's algorithm a small
+    // write behind unacknowledged audio waits for the peer's delayed ACK: ~35-40 ms measured on stop.
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
 
     auto isUpgradePath = [this](const QString &path) { return m_wsEndpoints.contains(path); };
     auto handler = [this](HttpRequest request, Responder responder) { m_router.dispatch(std::move(request), responder); };
