@@ -13,6 +13,7 @@ build_packages=(
 )
 test_packages=(
   python3 python3-jwt sqlite3 curl
+  chromium fonts-wqy-microhei   # browser tests of the web client (the font renders Chinese in screenshots)
 )
 
 packages=("${build_packages[@]}")
@@ -26,6 +27,13 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node.js and npm run the browser tests. Any installation will do (the machine may carry NodeSource's
+# build, which bundles npm); Debian's packages are the fallback.
+if [ "$what" = "test" ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"

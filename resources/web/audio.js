@@ -1,0 +1,150 @@
+// Gapless playback of the reply's PCM chunks with Web Audio, scheduled as they arrive.
+// Keeps, per turn, what was scheduled and when, so it can say how much was heard (played_ms),
+// silence a turn at once (stop) and drop any chunk of a stopped turn that still arrives.
+// level() is the RMS of the audio playing right now (20 ms envelope), for lip-sync.
+
+const LEAD_S = 0.06;     // scheduling headroom for the first chunk / after an underrun
+const ENV_S = 0.02;      // envelope window
+
+export class AudioPlayer {
+  constructor() {
+    this.ctx = null;
+    this.turns = new Map();      // turn -> {segments:[{src,start,dur,env}], stopped}
+    this.nextTime = 0;
+    this.stats = { scheduledChunks: 0, droppedChunks: 0 };
+    this.replay = null;
+  }
+
+  // Create/resume the AudioContext; call from a user gesture (browsers block audio otherwise).
+  unlock() {
+    if (!this.ctx) this.ctx = new AudioContext();
+    if (this.ctx.state === 'suspended') this.ctx.resume();
+  }
+
+  turn(id) {
+    let t = this.turns.get(id);
+    if (!t) {
+      t = { segments: [], stopped: false, chunks: 0 };
+      this.turns.set(id, t);
+      for (const old of this.turns.keys()) if (old < id - 8) this.turns.delete(old);
+    }
+    return t;
+  }
+
+  isStopped(id) { return !!this.turns.get(id)?.stopped; }
+
+  // A chunk {turn, sampleRate, pcm:Int16Array}. Returns false when it was dropped.
+  play(frame) {
+    const t = this.turn(frame.turn);
+    if (t.stopped) { this.stats.droppedChunks++; return false; }
+    if (!frame.pcm.length) return true;
+    this.unlock();
+    const ctx = this.ctx;
+    const n = frame.pcm.length;
+    const buf = ctx.createBuffer(1, n, frame.sampleRate);
+    const data = buf.getChannelData(0);
+    const win = Math.max(1, Math.round(frame.sampleRate * ENV_S));
+    const env = new Float32Array(Math.ceil(n / win));
+    for (let w = 0; w < env.length; w++) {
+      let sum = 0;
+      const end = Math.min(n, (w + 1) * win);
+      for (let i = w * win; i < end; i++) {
+        const s = frame.pcm[i] / 32768;
+        data[i] = s;
+        sum += s * s;
+      }
+      env[w] = Math.sqrt(sum / (end - w * win));
+    }
+    const src = ctx.createBufferSource();
+    src.buffer = buf;
+    src.connect(ctx.destination);
+    const start = Math.max(this.nextTime, ctx.currentTime + LEAD_S);
+    src.start(start);
+    this.nextTime = start + buf.duration;
+    t.segments.push({ src, start, dur: buf.duration, env });
+    t.chunks++;
+    this.stats.scheduledChunks++;
+    return true;
+  }
+
+  // Milliseconds of the turn's audio that have actually played.
+  playedMs(id) {
+    const t = this.turns.get(id);
+    if (!t || !this.ctx) return 0;
+    const now = t.stoppedAt ?? this.ctx.currentTime;
+    let s = 0;
+    for (const seg of t.segments) s += Math.min(Math.max(now - seg.start, 0), seg.dur);
+    return Math.round(s * 1000);
+  }
+
+  // Silences the turn now and drops its later chunks. Returns played_ms.
+  stop(id) {
+    const t = this.turn(id);
+    if (t.stopped) return this.playedMs(id);
+    const played = this.playedMs(id);
+    t.stopped = true;
+    t.stoppedAt = this.ctx ? this.ctx.currentTime : 0;
+    for (const seg of t.segments) {
+      try { seg.src.stop(); } catch { /* not started */ }
+      seg.src.disconnect();
+    }
+    if (this.ctx) this.nextTime = this.ctx.currentTime;
+    return played;
+  }
+
+  // A new socket session numbers its turns from 1 again: silence and forget every turn.
+  reset() {
+    for (const id of this.turns.keys()) this.stop(id);
+    this.turns.clear();
+  }
+
+  // True while audio of the turn is scheduled beyond now.
+  pending(id) {
+    const t = this.turns.get(id);
+    if (!t || t.stopped || !this.ctx) return false;
+    const last = t.segments[t.segments.length - 1];
+    return !!last && last.start + last.dur > this.ctx.currentTime;
+  }
+
+  // RMS (0..1) of what is audible right now.
+  level() {
+    if (!this.ctx) return 0;
+    const now = this.ctx.currentTime;
+    if (this.replay && now >= this.replay.start && now < this.replay.start + this.replay.dur)
+      return this.replay.env[Math.floor((now - this.replay.start) / ENV_S)] || 0;
+    for (const t of this.turns.values()) {
+      if (t.stopped) continue;
+      for (const seg of t.segments) {
+        if (now >= seg.start && now < seg.start + seg.dur) return seg.env[Math.floor((now - seg.start) / ENV_S)] || 0;
+      }
+    }
+    return 0;
+  }
+
+  // Plays a stored WAV (history), replacing a replay that still runs.
+  async playFile(bytes) {
+    this.unlock();
+    this.stopReplay();
+    const buf = await this.ctx.decodeAudioData(bytes);
+    const data = buf.getChannelData(0);
+    const win = Math.max(1, Math.round(buf.sampleRate * ENV_S));
+    const env = new Float32Array(Math.ceil(data.length / win));
+    for (let w = 0; w < env.length; w++) {
+      let sum = 0, k = 0;
+      for (let i = w * win; i < Math.min(data.length, (w + 1) * win); i++, k++) sum += data[i] * data[i];
+      env[w] = Math.sqrt(sum / Math.max(k, 1));
+    }
+    const src = this.ctx.createBufferSource();
+    src.buffer = buf;
+    src.connect(this.ctx.destination);
+    const start = this.ctx.currentTime + LEAD_S;
+    src.start(start);
+    this.replay = { src, start, dur: buf.duration, env };
+  }
+
+  stopReplay() {
+    if (!this.replay) return;
+    try { this.replay.src.stop(); } catch { /* ignore */ }
+    this.replay = null;
+  }
+}

@@ -1,0 +1,121 @@
+// The chat socket (/ws): ws or wss like the page, reconnect with backoff, binary audio frames.
+import { accessToken, url } from './api.js';
+
+const NO_RECONNECT = new Map([
+  [4003, 'Too many open sessions for this account; close another tab or device.'],
+  [4005, 'You were disconnected by an administrator.'],
+]);
+
+// 16-byte little-endian header {"AU", version 1, flags (bit0 last), u32 turn, u16 sentence, u16 seq, u32 rate}.
+export function parseAudioFrame(buf) {
+  if (buf.byteLength < 16) return null;
+  const v = new DataView(buf);
+  if (v.getUint8(0) !== 0x41 || v.getUint8(1) !== 0x55 || v.getUint8(2) !== 1) return null;
+  const samples = Math.floor((buf.byteLength - 16) / 2);
+  return {
+    last: (v.getUint8(3) & 1) === 1,
+    turn: v.getUint32(4, true),
+    sentence: v.getUint16(8, true),
+    seq: v.getUint16(10, true),
+    sampleRate: v.getUint32(12, true),
+    pcm: new Int16Array(buf.slice(16, 16 + samples * 2)),
+  };
+}
+
+function base64ToInt16(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length & ~1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Int16Array(bytes.buffer);
+}
+
+export class ChatSocket {
+  // handlers: onEvent(msg), onAudio(frame), onState(state, detail)
+  constructor(handlers) {
+    this.h = handlers;
+    this.ws = null;
+    this.backoff = 500;
+    this.closedByUs = false;
+    this.timer = null;
+    this.state = 'offline';
+  }
+
+  setState(state, detail) {
+    this.state = state;
+    this.h.onState?.(state, detail);
+  }
+
+  async connect({ forceRefresh = false } = {}) {
+    clearTimeout(this.timer);
+    this.closedByUs = false;
+    this.setState('connecting');
+    let token;
+    try {
+      token = await accessToken({ force: forceRefresh });
+    } catch (err) {
+      this.setState('offline', err.message);
+      if (err.status === 401) return; // logged out
+      return this.retry();
+    }
+    const u = new URL(url('ws'));
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.searchParams.set('token', token);
+    const ws = new WebSocket(u);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.authRetried = forceRefresh;
+    ws.onmessage = (ev) => this.receive(ev.data);
+    ws.onclose = (ev) => this.closed(ws, ev);
+  }
+
+  receive(data) {
+    if (data instanceof ArrayBuffer) {
+      const frame = parseAudioFrame(data);
+      if (frame) this.h.onAudio(frame);
+      return;
+    }
+    let msg;
+    try { msg = JSON.parse(data); } catch { return; }
+    if (msg.type === 'hello') {
+      this.backoff = 500;
+      this.setState('online');
+    }
+    if (msg.type === 'audio' && msg.pcm !== undefined) {
+      this.h.onAudio({ turn: msg.turn, sentence: msg.sentence, seq: msg.seq, sampleRate: msg.sample_rate,
+        last: !!msg.last, pcm: base64ToInt16(msg.pcm) });
+      return;
+    }
+    this.h.onEvent(msg);
+  }
+
+  closed(ws, ev) {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    if (this.closedByUs) return this.setState('offline');
+    if (ev.code === 4001 && !this.authRetried) return this.connect({ forceRefresh: true });
+    if (ev.code === 4001) return this.setState('offline', 'The server did not accept the login; please log in again.');
+    if (NO_RECONNECT.has(ev.code)) return this.setState('offline', NO_RECONNECT.get(ev.code));
+    this.retry(ev.reason ? `Connection lost (${ev.code} ${ev.reason}).` : 'Connection lost.');
+  }
+
+  retry(detail) {
+    const wait = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, 15000);
+    this.setState('reconnecting', `${detail || ''} Reconnecting in ${Math.round(wait / 1000)} s…`.trim());
+    this.timer = setTimeout(() => this.connect(), wait);
+  }
+
+  send(msg) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  close() {
+    this.closedByUs = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+    this.setState('offline');
+  }
+}

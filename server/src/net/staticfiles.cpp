@@ -1,0 +1,73 @@
+#include "net/staticfiles.h"
+
+#include "net/router.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QStringList>
+
+namespace tianyi {
+
+QByteArray staticContentType(const QString &fileName)
+{
+    const QString ext = QFileInfo(fileName).suffix().toLower();
+    if (ext == QLatin1String("html"))
+        return "text/html; charset=utf-8";
+    if (ext == QLatin1String("js") || ext == QLatin1String("mjs"))
+        return "text/javascript; charset=utf-8";
+    if (ext == QLatin1String("css"))
+        return "text/css; charset=utf-8";
+    if (ext == QLatin1String("json"))
+        return "application/json";
+    if (ext == QLatin1String("svg"))
+        return "image/svg+xml";
+    if (ext == QLatin1String("png"))
+        return "image/png";
+    if (ext == QLatin1String("ico"))
+        return "image/x-icon";
+    if (ext == QLatin1String("txt") || ext == QLatin1String("md"))
+        return "text/plain; charset=utf-8";
+    return "application/octet-stream";
+}
+
+QString staticResourcePath(const QString &root, const QString &requestPath)
+{
+    if (requestPath == QLatin1String("/") || requestPath.isEmpty())
+        return root + QStringLiteral("/index.html");
+    if (!requestPath.startsWith(QLatin1Char('/')) || requestPath.endsWith(QLatin1Char('/')))
+        return {};
+    const QStringList segments = requestPath.mid(1).split(QLatin1Char('/'));
+    for (const QString &seg : segments) {
+        // Plain names only: no empty, ".", ".." or hidden segments, no odd characters.
+        if (seg.isEmpty() || seg.startsWith(QLatin1Char('.')))
+            return {};
+        for (const QChar c : seg) {
+            const bool ok = (c >= QLatin1Char('a') && c <= QLatin1Char('z')) || (c >= QLatin1Char('A') && c <= QLatin1Char('Z'))
+                || (c >= QLatin1Char('0') && c <= QLatin1Char('9')) || c == QLatin1Char('.') || c == QLatin1Char('-')
+                || c == QLatin1Char('_');
+            if (!ok)
+                return {};
+        }
+    }
+    const QString path = QDir::cleanPath(root + requestPath);
+    if (!path.startsWith(root + QLatin1Char('/')))
+        return {};
+    return path;
+}
+
+void registerStaticFiles(Router &router, const QString &root)
+{
+    router.setFallback([root](const HttpRequest &request, const Responder &responder) {
+        const QString path = staticResourcePath(root, request.path);
+        if (path.isEmpty() || !QFileInfo(path).isFile())
+            return false;
+        QFile file(path);
+        if (!file.open(QIODevice::ReadOnly))
+            return false;
+        responder.send(HttpResponse::text(200, file.readAll(), staticContentType(path)));
+        return true;
+    });
+}
+
+} // namespace tianyi

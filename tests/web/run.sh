@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Browser tests of the web client: installs the pinned playwright-core (npm ci) and runs
+# node's test runner. Needs TIANYI_SERVER_BIN and TIANYI_FAKE_BIN (ctest sets them) and
+# Debian's chromium (/usr/bin/chromium, or CHROMIUM_BIN).
+set -euo pipefail
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund --loglevel=error
+exec node --test --test-concurrency=1 web.test.js

@@ -1,0 +1,118 @@
+// Starts tianyi-fake-upstream and a real tianyi-server wired to it (own data dir, free ports),
+// and chromium through playwright-core. Binaries come from TIANYI_SERVER_BIN / TIANYI_FAKE_BIN.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const REPLY = '[开心]你好！很高兴见到你。';
+export const STORY = '[惊讶]诶？真的吗？从前有座山，山上有座庙。庙里有个老和尚，在给小和尚讲故事。故事讲的是什么呢？从前有座山，山上有座庙。';
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (path of the binary); run tests/web/run.sh from ctest`);
+  return v;
+}
+
+// Resolves with the first stdout match of re; rejects when the process exits first or after timeoutMs.
+function waitForLine(proc, re, what, timeoutMs = 60000) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in ${timeoutMs} ms:\n${buf}`)), timeoutMs);
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(re);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}:\n${buf}`)); });
+  });
+}
+
+export async function startStack() {
+  const dir = mkdtempSync(join(tmpdir(), 'tianyi-web-'));
+  const script = join(dir, 'script.json');
+  // The memory extractor's prompt carries "User: <text>": that reply is the JSON it asks for.
+  writeFileSync(script, JSON.stringify({
+    '故事': STORY,
+    '草莓': '[开心]草莓很好吃呢！',
+    'User: 我喜欢草莓': '[{"text":"你喜欢草莓","kind":"preference","importance":0.8}]',
+  }));
+  const voices = join(dir, 'voices.json');
+  writeFileSync(voices, JSON.stringify({ default: { ref_audio_path: 'x.wav', prompt_text: '你好', prompt_lang: 'zh' } }));
+  const logs = [];
+  const keep = (p, name) => {
+    p.stderr.on('data', (d) => { logs.push(`[${name}] ${d}`); if (logs.length > 400) logs.shift(); });
+  };
+
+  const fake = spawn(need('TIANYI_FAKE_BIN'), ['--port', '0', '--reply', REPLY, '--script', script,
+    '--tokens-per-second', '30', '--ttft-ms', '50', '--tts-rtf', '0.2', '--tts-first-chunk-ms', '50'],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  keep(fake, 'fake');
+  const fakeUrl = await waitForLine(fake, /listening on (http:\/\/\S+)/, 'tianyi-fake-upstream');
+
+  const env = {
+    ...process.env,
+    TIANYI_LLM_BASE_URL: fakeUrl + '/v1',
+    TIANYI_TTS_BASE_URLS: fakeUrl,
+    TIANYI_TTS_VOICES_FILE: voices,
+    TIANYI_AUTH_ARGON2_OPS_LIMIT: '1',
+    TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB: '8',
+    QT_LOGGING_RULES: 'tianyi.*.debug=false',
+  };
+  const startServer = async (port) => {
+    const p = spawn(need('TIANYI_SERVER_BIN'), ['--port', String(port), '--data-dir', join(dir, 'data')],
+      { stdio: ['ignore', 'pipe', 'pipe'], env });
+    keep(p, 'server');
+    return [p, (await waitForLine(p, /Browser:\s*(http:\/\/\S+?)\/?\s/, 'tianyi-server', 120000)) + '/'];
+  };
+  let [server, base] = await startServer(0);
+
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+
+  const exited = (p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => p.on('exit', r)));
+  return {
+    base, browser, logs,
+    // Stops the server (clients see close 1001) and starts it again on the same port and data.
+    async restartServer() {
+      server.kill('SIGTERM');
+      await exited(server);
+      [server] = await startServer(new URL(base).port);
+    },
+    async stop() {
+      await browser.close().catch(() => {});
+      for (const p of [server, fake]) if (p.exitCode === null) p.kill('SIGTERM');
+      await Promise.all([server, fake].map(exited));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A fresh browser context (its own sessionStorage) on the client page, with console errors kept.
+export async function openPage(stack, query = '') {
+  const context = await stack.browser.newContext({ viewport: { width: 1000, height: 640 } });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  await page.goto(stack.base + query);
+  return page;
+}
+
+export async function registerAndLogin(page, username, password = 'correct horse battery staple') {
+  const f = page.locator('#register-form');
+  await f.locator('input[name=username]').fill(username);
+  await f.locator('input[name=nickname]').fill(username + ' nick');
+  await f.locator('input[name=password]').fill(password);
+  await f.locator('button[type=submit]').click();
+  await page.waitForFunction(() => window.__tianyi.connection === 'online', null, { timeout: 30000 });
+}
+
+export const state = (page) => page.evaluate(() => ({ ...Object.fromEntries(
+  ['scheduledChunks', 'droppedChunks', 'mouth', 'expression', 'playedMs', 'activeTurn', 'lastTurn', 'level', 'connection', 'audioState']
+    .map((k) => [k, window.__tianyi[k]])) }));
