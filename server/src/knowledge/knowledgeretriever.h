@@ -1,0 +1,42 @@
+#pragma once
+// Knowledge-graph facts for the prompt: the entities the user text mentions (KnowledgeIndex), each
+// with its summary, then up to N one-hop relations each rendered as a short fact
+// ("《普通DISCO》 — sung_by -> 洛天依"); capped by fact count and characters.
+//
+// Order: every mentioned entity's summary first (in order of mention), then relations between two
+// mentioned entities, then each entity's other relations (highest weight first).
+
+#include <QString>
+#include <QStringList>
+
+namespace tianyi {
+
+class KnowledgeIndex;
+class SqlSession;
+
+struct KnowledgeLimits {
+    static constexpr int kMaxEntities = 5;          // mentions looked up per turn
+    static constexpr int kRelationsPerEntity = 4;   // one-hop facts per mentioned entity
+    static constexpr int kMaxFacts = 12;            // facts in the prompt
+    static constexpr int kMaxChars = 1200;          // the prompt's knowledge budget (about 600-1200 tokens of Chinese)
+    static constexpr int kMaxFactChars = 240;       // one fact (a long summary is cut)
+
+    int maxEntities = kMaxEntities;
+    int relationsPerEntity = kRelationsPerEntity;
+    int maxFacts = kMaxFacts;
+    int maxChars = kMaxChars;
+    int maxFactChars = kMaxFactChars;
+};
+
+namespace KnowledgeRetriever {
+
+// Storage thread. Empty when nothing known is mentioned.
+QStringList retrieve(SqlSession &s, const KnowledgeIndex &index, const QString &userText, const KnowledgeLimits &limits = {});
+// The facts of these entities (ids in order of mention).
+QStringList factsFor(SqlSession &s, const QStringList &entityIds, const KnowledgeLimits &limits = {});
+
+// How an entity is named in a fact: songs and albums in 《》.
+QString displayName(const QString &name, const QString &type);
+
+} // namespace KnowledgeRetriever
+} // namespace tianyi

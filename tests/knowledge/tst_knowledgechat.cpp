@@ -1,0 +1,93 @@
+// The prompt's knowledge slot end to end: a real server (with the bundled graph imported at
+// startup), a real chat socket, and the prompt the fake upstream recorded; then the built-in demo
+// responder quoting a fact back.
+#include "chatfixture.h"
+#include "upstream/promptsections.h"
+
+#include <QtTest>
+
+using namespace tianyi;
+using namespace tianyi::test;
+
+namespace {
+
+const QString kQuestion = QStringLiteral("天依，你唱过《普通DISCO》吗？");
+
+ChatFixture::Options fastOptions()
+{
+    ChatFixture::Options o;
+    o.fake.replyText = QStringLiteral("[开心]唱过呀！");
+    o.fake.ttftMs = 5;
+    o.fake.tokensPerSecond = 400;
+    o.fake.ttsFirstChunkMs = 5;
+    o.fake.ttsRealTimeFactor = 0.05;
+    return o;
+}
+
+QString systemPrompt(const QJsonArray &messages)
+{
+    return messages.isEmpty() ? QString() : messages.first().toObject().value(QStringLiteral("content")).toString();
+}
+
+QString withoutSpaces(QString s)
+{
+    s.remove(QLatin1Char(' '));
+    return s;
+}
+
+} // namespace
+
+class TestKnowledgeChat : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void mentionedEntitiesReachThePromptUnderTheKnowledgeHeading()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        ChatTestClient c;
+        QVERIFY(c.openAndHello(fx.port(), fx.user().token));
+
+        // Nothing known mentioned: the heading is there, with no facts.
+        c.chat(QStringLiteral("你好"));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1));
+        const QString first = systemPrompt(fx.lastLlmMessages());
+        QVERIFY(first.contains(promptsections::heading(promptsections::kKnowledge)));
+        QCOMPARE(promptsections::items(first, promptsections::kKnowledge), QStringList{});
+
+        c.chat(kQuestion);
+        QVERIFY(c.waitForType(chat::kTurnEnd, 2));
+        const QString prompt = systemPrompt(fx.lastLlmMessages());
+        const QStringList facts = promptsections::items(prompt, promptsections::kKnowledge);
+        const QString all = facts.join(QLatin1Char('\n'));
+        QVERIFY2(facts.contains(QStringLiteral("《普通DISCO》 — sung_by -> 洛天依")), qPrintable(all));
+        QVERIFY2(std::any_of(facts.begin(), facts.end(), [](const QString &f) { return f.startsWith(QStringLiteral("洛天依：")); }), qPrintable(all));
+        QVERIFY2(std::any_of(facts.begin(), facts.end(), [](const QString &f) { return f.startsWith(QStringLiteral("《普通DISCO》：")); }), qPrintable(all));
+        QCOMPARE(QStringList(facts).removeDuplicates(), 0);
+        // Facts are knowledge, not memories of the user.
+        QCOMPARE(promptsections::items(prompt, promptsections::kUserMemories).filter(QStringLiteral("普通DISCO")), QStringList{});
+    }
+
+    void demoResponderQuotesAFact()
+    {
+        ChatFixture::Options o = fastOptions();
+        o.fakeLlm = false; // the built-in offline demo responder reads the knowledge section back
+        ChatFixture fx(o);
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        ChatTestClient c;
+        QVERIFY(c.openAndHello(fx.port(), fx.user().token));
+        c.chat(kQuestion);
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1, 60000));
+        const QJsonObject end = c.first(chat::kTurnEnd, 1);
+        QCOMPARE(end.value(QStringLiteral("status")).toString(), chat::kCompleted);
+        const QString reply = withoutSpaces(end.value(QStringLiteral("text")).toString());
+        // Quoted facts, as the bundled graph states them (without their final punctuation).
+        const QStringList candidates{QStringLiteral("《普通DISCO》—sung_by->洛天依"),
+                                     QStringLiteral("《普通DISCO》：洛天依演唱的VOCALOID中文歌曲，是中文虚拟歌手最广为人知的作品之一")};
+        QVERIFY2(std::any_of(candidates.begin(), candidates.end(), [&](const QString &f) { return reply.contains(f); }), qPrintable(reply));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestKnowledgeChat)
+#include "tst_knowledgechat.moc"
