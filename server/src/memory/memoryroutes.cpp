@@ -1,0 +1,198 @@
+#include "memory/memoryroutes.h"
+
+#include "auth/accountservice.h"
+#include "auth/authguard.h"
+#include "memory/memoryindex.h"
+#include "memory/memoryrepository.h"
+#include "memory/memoryservice.h"
+#include "net/router.h"
+#include "storage/database.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QPointer>
+
+namespace tianyi {
+
+namespace {
+
+using Kind = AuthError::Kind;
+
+struct Deps {
+    QPointer<AccountService> accounts;
+    QPointer<MemoryService> memory;
+};
+
+bool unavailable(const Deps &d, const Responder &r)
+{
+    if (d.accounts && d.memory)
+        return false;
+    r.send(HttpResponse::error(503, QStringLiteral("unavailable"), QStringLiteral("the server is shutting down")));
+    return true;
+}
+
+HttpResponse storageFailure(bool busy)
+{
+    return AuthError::of(busy ? Kind::Busy : Kind::Internal, busy ? QStringLiteral("the server is busy; try again") : QStringLiteral("storage error"))
+        .toResponse();
+}
+
+HttpResponse notFound()
+{
+    // The same answer for "does not exist" and "is another user's".
+    return HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such memory"));
+}
+
+QJsonValue isoUtc(qint64 ms)
+{
+    if (ms <= 0)
+        return QJsonValue(QJsonValue::Null);
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
+}
+
+struct Listing {
+    std::optional<AuthError> denied;
+    QVector<MemoryRecord> memories;
+};
+
+struct Removal {
+    std::optional<AuthError> denied;
+    bool removed = false;
+};
+
+void handleList(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    const Principal principal = who.value();
+    d.memory->database().read<Listing>(d.memory, [principal](SqlSession &s) {
+        Listing l;
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        if (!account.ok())
+            l.denied = account.error();
+        else
+            l.memories = MemoryRepository::list(s, principal.userId, false);
+        return l;
+    }, [r](DbResult<Listing> result) {
+        if (!result.ok()) {
+            r.send(storageFailure(result.busy));
+            return;
+        }
+        if (result.value->denied) {
+            r.send(result.value->denied->toResponse());
+            return;
+        }
+        QJsonArray list;
+        for (const MemoryRecord &m : std::as_const(result.value->memories))
+            list.append(QJsonObject{{QStringLiteral("id"), m.id},
+                                    {QStringLiteral("text"), m.text},
+                                    {QStringLiteral("kind"), m.kind},
+                                    {QStringLiteral("importance"), m.importance},
+                                    {QStringLiteral("created_at"), isoUtc(m.createdAtMs)},
+                                    {QStringLiteral("last_used_at"), isoUtc(m.lastUsedAtMs)}});
+        r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("memories"), list}}));
+    });
+}
+
+void handleDeleteOne(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    const QString idText = req.pathParams.value(QStringLiteral("id"));
+    bool numeric = !idText.isEmpty() && idText.size() <= 18;
+    for (const QChar c : idText)
+        numeric = numeric && c >= QLatin1Char('0') && c <= QLatin1Char('9');
+    if (!numeric) {
+        r.send(notFound());
+        return;
+    }
+    const qint64 id = idText.toLongLong();
+    const Principal principal = who.value();
+    MemoryIndex *index = &d.memory->index();
+    d.memory->database().write<Removal>(d.memory, [principal, id, index](SqlSession &s) {
+        Removal out;
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        if (!account.ok()) {
+            out.denied = account.error();
+            return out;
+        }
+        out.removed = MemoryRepository::remove(s, principal.userId, id);
+        if (out.removed)
+            index->remove(principal.userId, id);
+        return out;
+    }, [r](DbResult<Removal> result) {
+        if (!result.ok()) {
+            r.send(storageFailure(result.busy));
+            return;
+        }
+        if (result.value->denied) {
+            r.send(result.value->denied->toResponse());
+            return;
+        }
+        r.send(result.value->removed ? HttpResponse::noContent() : notFound());
+    });
+}
+
+void handleDeleteAccount(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    const Principal principal = who.value();
+    QPointer<MemoryService> memory = d.memory;
+    // Check the account first (a deleted or disabled account gets the usual answer), then delete.
+    d.memory->database().read<std::optional<AuthError>>(d.memory, [principal](SqlSession &s) -> std::optional<AuthError> {
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        if (!account.ok())
+            return account.error();
+        return std::nullopt;
+    }, [r, memory, principal](DbResult<std::optional<AuthError>> result) {
+        if (!result.ok()) {
+            r.send(storageFailure(result.busy));
+            return;
+        }
+        if (*result.value) {
+            r.send((*result.value)->toResponse());
+            return;
+        }
+        if (!memory) {
+            r.send(storageFailure(true));
+            return;
+        }
+        memory->deleteAccount(principal.userId, [r](bool ok, const QString &error) {
+            if (!ok) {
+                qCWarning(lcMemory).noquote() << "account deletion incomplete:" << error;
+                r.send(AuthError::of(Kind::Internal, QStringLiteral("the account could not be deleted completely")).toResponse());
+                return;
+            }
+            r.send(HttpResponse::noContent());
+        });
+    });
+}
+
+} // namespace
+
+void registerMemoryRoutes(Router &router, AccountService &accounts, MemoryService &memory)
+{
+    const Deps deps{QPointer<AccountService>(&accounts), QPointer<MemoryService>(&memory)};
+    using Handler = void (*)(const Deps &, const HttpRequest &, const Responder &);
+    auto bind = [deps](Handler handler) {
+        return [deps, handler](const HttpRequest &req, Responder r) {
+            if (!unavailable(deps, r))
+                handler(deps, req, r);
+        };
+    };
+    router.add("GET", QStringLiteral("/api/v1/me/memories"), bind(&handleList));
+    router.add("DELETE", QStringLiteral("/api/v1/me/memories/{id}"), bind(&handleDeleteOne));
+    router.add("DELETE", QStringLiteral("/api/v1/me"), bind(&handleDeleteAccount));
+}
+
+} // namespace tianyi

@@ -1,0 +1,181 @@
+#include "memory/memoryservice.h"
+
+#include "dialog/audiostore.h"
+#include "memory/memoryextractor.h"
+#include "memory/memoryrepository.h"
+#include "memory/summarycompressor.h"
+#include "metrics/metrics.h"
+#include "outbox/outbox.h"
+#include "storage/database.h"
+#include "upstream/embedder.h"
+#include "upstream/llm.h"
+
+#include <QDateTime>
+#include <QHash>
+#include <QMutex>
+#include <QPointer>
+#include <QTimer>
+
+Q_LOGGING_CATEGORY(lcMemory, "tianyi.memory")
+
+namespace tianyi {
+
+namespace {
+
+QMutex g_registryMutex;
+QHash<const Database *, MemoryService *> &registry()
+{
+    static QHash<const Database *, MemoryService *> r;
+    return r;
+}
+
+struct Retrieved {
+    QStringList texts;
+};
+
+} // namespace
+
+MemoryService::MemoryService(const Deps &deps, QObject *parent)
+    : QObject(parent)
+    , m_deps(deps)
+    , m_index(std::make_unique<MemoryIndex>(deps.embedder->name(), deps.embedder->dimensions()))
+    , m_outbox(std::make_unique<OutboxWorker>(*deps.db, *deps.metrics))
+    , m_extractor(std::make_unique<MemoryExtractor>(*deps.db, *deps.llm, *deps.embedder, *m_index))
+    , m_summaries(std::make_unique<SummaryCompressor>(*deps.db, *deps.llm))
+{
+    m_search.k = kPromptMemories;
+    MemoryExtractor *extractor = m_extractor.get();
+    m_outbox->registerHandler(QString::fromLatin1(MemoryExtractor::kKind),
+                              [extractor](const OutboxJob &job, OutboxWorker::Done done) { extractor->handle(job, std::move(done)); });
+    SummaryCompressor *summaries = m_summaries.get();
+    m_outbox->registerHandler(QString::fromLatin1(SummaryCompressor::kKind),
+                              [summaries](const OutboxJob &job, OutboxWorker::Done done) { summaries->handle(job, std::move(done)); });
+    m_deps.metrics->declareGaugeCallback(QStringLiteral("tianyi_memory_index_bytes"), QStringLiteral("Bytes of memory vectors held in RAM."),
+                                         [index = m_index.get(), self = QPointer<MemoryService>(this)]() {
+                                             return QList<QPair<Labels, double>>{{{}, self ? double(index->bytes()) : 0.0}};
+                                         });
+    QMutexLocker lock(&g_registryMutex);
+    registry().insert(deps.db, this);
+}
+
+MemoryService::~MemoryService()
+{
+    {
+        QMutexLocker lock(&g_registryMutex);
+        if (registry().value(m_deps.db) == this)
+            registry().remove(m_deps.db);
+    }
+    m_outbox->stop();
+}
+
+MemoryService *MemoryService::forDatabase(const Database *db)
+{
+    QMutexLocker lock(&g_registryMutex);
+    return registry().value(db, nullptr);
+}
+
+void MemoryService::start()
+{
+    qCInfo(lcMemory).noquote() << "memories: embeddings by" << m_deps.embedder->name() << "," << m_deps.embedder->dimensions()
+                               << "dimensions; extraction by" << (m_deps.llm->isBuiltIn() ? QStringLiteral("built-in patterns") : m_deps.llm->name());
+    m_outbox->start();
+}
+
+void MemoryService::enqueueTurnJobs(SqlSession &s, qint64 userId, qint64 turnId)
+{
+    Outbox::enqueue(s, QString::fromLatin1(MemoryExtractor::kKind), userId, QJsonObject{{QStringLiteral("turn_id"), turnId}});
+    Outbox::enqueue(s, QString::fromLatin1(SummaryCompressor::kKind), userId, QJsonObject{{QStringLiteral("turn_id"), turnId}});
+}
+
+void MemoryService::applySummary(SqlSession &s, qint64 userId, PromptContext &prompt)
+{
+    SummaryCompressor::applyToPrompt(s, userId, prompt);
+}
+
+void MemoryService::retrieve(QObject *context, qint64 userId, const QString &text, std::function<void(QStringList)> done)
+{
+    QPointer<QObject> guard(context);
+    if (text.trimmed().isEmpty()) {
+        done({});
+        return;
+    }
+    EmbeddingJob *job = m_deps.embedder->embed({text}, this);
+    auto once = std::make_shared<bool>(false);
+    auto finish = std::make_shared<std::function<void(QStringList)>>([once, done = std::move(done)](QStringList texts) {
+        if (*once)
+            return;
+        *once = true;
+        done(std::move(texts));
+    });
+    QTimer::singleShot(kRetrievalTimeoutMs, job, [job, guard, finish]() {
+        qCWarning(lcMemory) << "no memories for this turn: retrieval took longer than" << kRetrievalTimeoutMs << "ms";
+        job->cancel();
+        job->deleteLater();
+        if (guard)
+            (*finish)({});
+    });
+    connect(job, &EmbeddingJob::failed, this, [job, guard, finish](const UpstreamError &error) {
+        job->deleteLater();
+        qCInfo(lcMemory).noquote() << "no memories for this turn: embedding failed:" << error.message;
+        if (guard)
+            (*finish)({});
+    });
+    MemoryIndex *index = m_index.get();
+    const MemorySearchOptions options = m_search;
+    connect(job, &EmbeddingJob::finished, this, [this, job, guard, finish, index, options, userId](const QVector<Embedding> &vectors) {
+        job->deleteLater();
+        if (!guard)
+            return;
+        if (vectors.size() != 1) {
+            (*finish)({});
+            return;
+        }
+        const Embedding query = vectors.first();
+        m_deps.db->write<Retrieved>(guard.data(), [index, options, userId, query](SqlSession &s) {
+            Retrieved r;
+            MemorySearchOptions o = options;
+            o.nowMs = QDateTime::currentMSecsSinceEpoch();
+            const QVector<MemoryHit> hits = index->search(s, userId, query, o);
+            QVector<qint64> ids;
+            for (const MemoryHit &h : hits) {
+                r.texts << h.text;
+                ids << h.id;
+            }
+            if (!ids.isEmpty()) {
+                MemoryRepository::touch(s, userId, ids, o.nowMs);
+                index->setLastUsed(userId, ids, o.nowMs);
+            }
+            return r;
+        }, [finish](DbResult<Retrieved> r) {
+            if (!r.ok())
+                qCWarning(lcMemory) << "memory retrieval failed:" << r.error;
+            (*finish)(r.ok() ? r.value->texts : QStringList());
+        });
+    });
+}
+
+void MemoryService::deleteAccount(qint64 userId, std::function<void(bool, const QString &)> done)
+{
+    MemoryIndex *index = m_index.get();
+    QPointer<AudioStore> audio(m_deps.audio);
+    m_deps.db->write<bool>(this, [userId, index](SqlSession &s) {
+        Outbox::removeUser(s, userId);
+        // Every table with a user_id references users ON DELETE CASCADE.
+        QSqlQuery q = s.exec(QStringLiteral("DELETE FROM users WHERE id = ?"), {userId});
+        index->dropUser(userId);
+        return q.numRowsAffected() > 0;
+    }, [userId, audio, done](DbResult<bool> r) {
+        if (!r.ok()) {
+            done(false, r.error);
+            return;
+        }
+        qCInfo(lcMemory) << "account" << userId << "deleted";
+        if (!audio) {
+            done(true, {});
+            return;
+        }
+        audio->removeUser(userId, [done](bool ok) { done(ok, ok ? QString() : QStringLiteral("the audio directory could not be removed")); });
+    });
+}
+
+} // namespace tianyi
