@@ -1,0 +1,294 @@
+#include "admin/adminfeed.h"
+
+#include "admin/adminservice.h"
+#include "app/config.h"
+#include "app/logging.h"
+#include "dialog/chatgateway.h"
+#include "dialog/chatsession.h"
+
+#include <tianyi/chatprotocol.h>
+
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QUrlQuery>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+namespace tianyi {
+
+namespace {
+constexpr int kAbortAfterCloseMs = 5000;
+constexpr int kMaxIncomingBytes = 64 * 1024; // admins send auth and ping only
+
+QString nowIso()
+{
+    return AdminService::isoUtc(QDateTime::currentMSecsSinceEpoch());
+}
+} // namespace
+
+// ---- one admin socket -----------------------------------------------------------------------
+
+AdminFeedClient::AdminFeedClient(AdminFeed &feed, QWebSocket *socket, QObject *parent)
+    : QObject(parent)
+    , m_feed(feed)
+    , m_socket(socket)
+{
+    const Config &cfg = feed.config();
+    socket->setParent(this);
+    socket->setMaxAllowedIncomingFrameSize(quint64(kMaxIncomingBytes));
+    socket->setMaxAllowedIncomingMessageSize(quint64(kMaxIncomingBytes));
+    connect(socket, &QWebSocket::textMessageReceived, this, &AdminFeedClient::onText);
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &) {
+        if (m_phase == Phase::AwaitingAuth)
+            close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
+    });
+    connect(socket, &QWebSocket::disconnected, this, &AdminFeedClient::onDisconnected);
+    connect(socket, &QWebSocket::pong, this, [this](quint64, const QByteArray &) { m_sinceSeen.restart(); });
+    m_sinceSeen.start();
+
+    m_pingTimer.setInterval(std::max(100, cfg.chat.pingIntervalMs));
+    connect(&m_pingTimer, &QTimer::timeout, this, [this, timeout = cfg.chat.pongTimeoutMs]() {
+        if (!m_socket)
+            return;
+        if (m_sinceSeen.elapsed() > timeout) {
+            close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong"));
+            return;
+        }
+        m_socket->ping();
+    });
+    m_pingTimer.start();
+
+    const QString token = QUrlQuery(socket->requestUrl()).queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
+    if (!token.isEmpty()) {
+        authenticate(token);
+    } else {
+        m_authTimer.setSingleShot(true);
+        connect(&m_authTimer, &QTimer::timeout, this, [this]() {
+            if (m_phase == Phase::AwaitingAuth)
+                close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
+        });
+        m_authTimer.start(cfg.chat.authTimeoutMs);
+    }
+}
+
+AdminFeedClient::~AdminFeedClient()
+{
+    m_feed.clientGone(this);
+    delete m_socket;
+}
+
+void AdminFeedClient::authenticate(const QString &token)
+{
+    m_authTimer.stop();
+    m_phase = Phase::Authenticating;
+    QPointer<AdminFeedClient> self(this);
+    m_feed.admin().authorize(token.toUtf8(), [self](Outcome<Principal> who) {
+        if (!self || self->m_phase == Phase::Closed)
+            return;
+        if (!who.ok()) {
+            const AuthError &e = who.error();
+            const bool forbidden = e.kind == AuthError::Kind::Forbidden || e.kind == AuthError::Kind::AccountDisabled;
+            const QString reason = forbidden ? QStringLiteral("admin role required: %1").arg(e.message) : e.message;
+            self->close(forbidden ? AdminFeed::kCloseForbidden : chat::kCloseUnauthorized,
+                        reason.isEmpty() ? QStringLiteral("invalid token") : reason.left(120));
+            return;
+        }
+        self->m_userId = who.value().userId;
+        self->m_phase = Phase::Ready;
+        AdminService &admin = self->m_feed.admin();
+        self->send({{QStringLiteral("type"), QStringLiteral("hello")},
+                    {QStringLiteral("protocol"), chat::kProtocolVersion},
+                    {QStringLiteral("at"), nowIso()},
+                    {QStringLiteral("user_id"), self->m_userId},
+                    {QStringLiteral("sessions"), admin.sessionsJson()},
+                    {QStringLiteral("queues"), admin.queuesJson()}});
+        if (self->m_phase != Phase::Ready) // dropped by that first send
+            return;
+        self->m_feed.clientReady(self);
+        qCInfo(lcWs) << "admin feed opened for user" << self->m_userId;
+    });
+}
+
+void AdminFeedClient::onText(const QString &message)
+{
+    m_sinceSeen.restart();
+    if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
+        return;
+    const QJsonDocument doc = QJsonDocument::fromJson(message.toUtf8());
+    const QJsonObject object = doc.object();
+    const QString type = object.value(QStringLiteral("type")).toString();
+    if (m_phase == Phase::AwaitingAuth) {
+        const QString token = object.value(QStringLiteral("token")).toString();
+        if (type != chat::kAuth || token.isEmpty()) {
+            close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
+            return;
+        }
+        authenticate(token);
+        return;
+    }
+    if (type == chat::kPing)
+        send({{QStringLiteral("type"), chat::kPong}});
+    else
+        send({{QStringLiteral("type"), chat::kError},
+              {QStringLiteral("code"), chat::kErrBadRequest},
+              {QStringLiteral("message"), QStringLiteral("the admin feed only takes ping; use the HTTP API for actions")}});
+}
+
+// Sends an event (an empty one only checks the queue). Over the cap: the admin is dropped.
+void AdminFeedClient::send(const QJsonObject &event)
+{
+    if (!m_socket || m_phase == Phase::Closed)
+        return;
+    if (!event.isEmpty())
+        m_socket->sendTextMessage(QString::fromUtf8(QJsonDocument(event).toJson(QJsonDocument::Compact)));
+    if (m_socket->bytesToWrite() > m_feed.config().limits.wsMaxSendQueueBytes) {
+        qCWarning(lcWs) << "slow admin feed consumer:" << m_socket->bytesToWrite() << "bytes queued; closing";
+        close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
+    }
+}
+
+void AdminFeedClient::close(int code, const QString &reason)
+{
+    if (m_phase == Phase::Closed)
+        return;
+    m_phase = Phase::Closed;
+    m_authTimer.stop();
+    m_pingTimer.stop();
+    m_feed.clientGone(this);
+    if (!m_socket)
+        return;
+    m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
+    QPointer<QWebSocket> socket = m_socket;
+    QTimer::singleShot(kAbortAfterCloseMs, this, [socket]() {
+        if (socket && socket->state() != QAbstractSocket::UnconnectedState)
+            socket->abort();
+    });
+}
+
+void AdminFeedClient::onDisconnected()
+{
+    m_phase = Phase::Closed;
+    m_authTimer.stop();
+    m_pingTimer.stop();
+    m_feed.clientGone(this);
+    deleteLater();
+}
+
+// ---- the feed -------------------------------------------------------------------------------
+
+AdminFeed::AdminFeed(AdminService &admin, ChatGateway &chat, const Config &config, QObject *parent)
+    : QObject(parent)
+    , m_admin(admin)
+    , m_chat(chat)
+    , m_config(config)
+{
+    auto type = [](const char *name) { return QString::fromLatin1(name); };
+    connect(&m_chat, &ChatGateway::sessionOpened, this, [this, type](ChatSession *session) {
+        broadcast({{QStringLiteral("type"), type("session_opened")}, {QStringLiteral("session"), AdminService::sessionJson(*session)}});
+    });
+    connect(&m_chat, &ChatGateway::sessionClosed, this, [this, type](const QString &sessionId, qint64 userId, const QString &username) {
+        broadcast({{QStringLiteral("type"), type("session_closed")},
+                   {QStringLiteral("session_id"), sessionId},
+                   {QStringLiteral("user_id"), userId},
+                   {QStringLiteral("username"), username}});
+    });
+    connect(&m_chat, &ChatGateway::turnStarted, this, [this, type](ChatSession *session, int turn, const QString &userText) {
+        broadcast({{QStringLiteral("type"), type("turn_started")},
+                   {QStringLiteral("session_id"), session->sessionId()},
+                   {QStringLiteral("user_id"), session->userId()},
+                   {QStringLiteral("username"), session->username()},
+                   {QStringLiteral("turn"), turn},
+                   {QStringLiteral("user_text"), userText}});
+    });
+    connect(&m_chat, &ChatGateway::turnEnded, this,
+            [this, type](const QString &sessionId, qint64 userId, int turn, const QString &status, const QJsonObject &stats) {
+                broadcast({{QStringLiteral("type"), type("turn_ended")},
+                           {QStringLiteral("session_id"), sessionId},
+                           {QStringLiteral("user_id"), userId},
+                           {QStringLiteral("turn"), turn},
+                           {QStringLiteral("status"), status},
+                           {QStringLiteral("stats"), stats}});
+            });
+    connect(&m_admin, &AdminService::usersChanged, this, [this, type](const QJsonObject &user, const QString &change) {
+        broadcast({{QStringLiteral("type"), type("users_changed")}, {QStringLiteral("change"), change}, {QStringLiteral("user"), user}});
+        // A disabled admin loses the feed at once, as the HTTP API.
+        const qint64 id = user.value(QStringLiteral("id")).toInteger();
+        if (change == QLatin1String("disabled")) {
+            const QList<AdminFeedClient *> clients = m_clients;
+            for (AdminFeedClient *c : clients)
+                if (c->userId() == id)
+                    c->close(kCloseForbidden, QStringLiteral("admin role required: this account is disabled"));
+        }
+    });
+    m_queuesTimer.setInterval(kQueuesIntervalMs);
+    connect(&m_queuesTimer, &QTimer::timeout, this, [this, type]() {
+        broadcast({{QStringLiteral("type"), type("queues")}, {QStringLiteral("queues"), m_admin.queuesJson()}});
+    });
+}
+
+AdminFeed::~AdminFeed()
+{
+    m_queuesTimer.stop();
+    const QList<AdminFeedClient *> clients = findChildren<AdminFeedClient *>(QString(), Qt::FindDirectChildrenOnly);
+    for (AdminFeedClient *c : clients)
+        c->close(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
+    for (AdminFeedClient *c : clients)
+        delete c;
+    m_clients.clear();
+}
+
+void AdminFeed::attach(QWebSocketServer *server)
+{
+    connect(server, &QWebSocketServer::newConnection, this, [this, server]() { accept(server); });
+}
+
+void AdminFeed::accept(QWebSocketServer *server)
+{
+    while (server->hasPendingConnections()) {
+        QWebSocket *socket = server->nextPendingConnection();
+        if (!socket)
+            break;
+        new AdminFeedClient(*this, socket, this);
+    }
+}
+
+void AdminFeed::closeAll(int code, const QString &reason)
+{
+    const QList<AdminFeedClient *> clients = findChildren<AdminFeedClient *>(QString(), Qt::FindDirectChildrenOnly);
+    for (AdminFeedClient *c : clients)
+        c->close(code, reason);
+}
+
+int AdminFeed::adminCount() const
+{
+    return int(m_clients.size());
+}
+
+void AdminFeed::clientReady(AdminFeedClient *client)
+{
+    if (!m_clients.contains(client))
+        m_clients.append(client);
+    if (!m_queuesTimer.isActive())
+        m_queuesTimer.start();
+}
+
+void AdminFeed::clientGone(AdminFeedClient *client)
+{
+    m_clients.removeAll(client);
+    if (m_clients.isEmpty())
+        m_queuesTimer.stop();
+}
+
+void AdminFeed::broadcast(QJsonObject event)
+{
+    if (m_clients.isEmpty())
+        return;
+    if (!event.contains(QStringLiteral("at")))
+        event.insert(QStringLiteral("at"), nowIso());
+    // A client may be dropped (slow) while sending: iterate over a copy.
+    const QList<AdminFeedClient *> clients = m_clients;
+    for (AdminFeedClient *c : clients)
+        c->send(event);
+}
+
+} // namespace tianyi
