@@ -1,5 +1,8 @@
 #include "app/application.h"
 
+#include "admin/adminfeed.h"       // admin
+#include "admin/adminroutes.h"     // admin
+#include "admin/adminservice.h"    // admin
 #include "app/logging.h"
 #include "auth/accountroutes.h"
 #include "auth/accountservice.h"
@@ -7,9 +10,13 @@
 #include "dialog/chatgateway.h"     // chat
 #include "dialog/audiostore.h"     // history
 #include "dialog/historyroutes.h"  // history
+#include "knowledge/knowledgebase.h" // knowledge
+#include "memory/memoryroutes.h"   // memory
+#include "memory/memoryservice.h"  // memory
 #include "metrics/metrics.h"
 #include "net/frontdoor.h"
 #include "net/router.h"
+#include "net/staticfiles.h"  // web client
 #include "storage/database.h"
 #include "tianyi/chatprotocol.h"
 #include "upstream/providers.h"
@@ -44,6 +51,8 @@ Application::Application(Config config, QObject *parent)
 
 Application::~Application()
 {
+    m_adminFeed.reset(); // admin: the feed and the admin service go before the chat they watch
+    m_admin.reset();
     m_chat.reset(); // chat: sessions and turns go before the front door, the providers and the database
     if (m_frontDoor)
         m_frontDoor->close();
@@ -96,6 +105,22 @@ bool Application::start(QString *error)
     registerHistoryRoutes(*m_router, *m_accounts, *m_database, *m_audioStore);
     // --- end history ---
 
+    // --- memory ---
+    // Long-term memories (retrieved into each prompt), the outbox worker (memory extraction after
+    // each completed turn) and account deletion. The turn pipeline finds it via MemoryService::forDatabase.
+    {
+        MemoryService::Deps deps;
+        deps.db = m_database.get();
+        deps.metrics = m_metrics.get();
+        deps.llm = &llm();
+        deps.embedder = &embedder();
+        deps.audio = m_audioStore.get();
+        m_memory = std::make_unique<MemoryService>(deps);
+        m_memory->start();
+        registerMemoryRoutes(*m_router, *m_accounts, *m_memory);
+    }
+    // --- end memory ---
+
     // --- chat: the /ws socket, sessions, turns, TTS scheduler ---
     {
         ChatServices chat;
@@ -114,6 +139,38 @@ bool Application::start(QString *error)
         m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")));
     }
     // --- end chat ---
+
+    // --- knowledge ---
+    // The shared knowledge graph: the bundled import (when needed) and the alias index are queued on
+    // the storage thread now, before we listen, so every turn's prompt read comes after them.
+    // Owned as a child: deleted after ~Application has closed the database.
+    {
+        auto *knowledge = new KnowledgeBase(*m_database, this);
+        knowledge->setObjectName(QStringLiteral("knowledge"));
+        knowledge->start();
+        m_chat->setKnowledge(knowledge);
+    }
+    // --- end knowledge ---
+
+    // --- admin ---
+    {
+        AdminServices admin;
+        admin.db = m_database.get();
+        admin.accounts = m_accounts.get();
+        admin.chat = m_chat.get();
+        admin.audio = m_audioStore.get();
+        admin.llm = &llm();
+        admin.tts = &tts();
+        admin.outbox = m_memory ? &m_memory->outbox() : nullptr;
+        admin.extraQueues = [this]() {
+            return QJsonObject{{QStringLiteral("storage_queued"), m_database->queued()}, {QStringLiteral("cpu_queued"), m_workers->queued()}};
+        };
+        m_admin = std::make_unique<AdminService>(admin);
+        registerAdminRoutes(*m_router, *m_admin);
+        m_adminFeed = std::make_unique<AdminFeed>(*m_admin, *m_chat, m_config);
+        m_adminFeed->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws/admin")));
+    }
+    // --- end admin ---
 
     QHostAddress address;
     if (!address.setAddress(m_config.server.listenAddress)) {
@@ -168,15 +225,9 @@ void Application::registerOperationalRoutes()
                                                                         {QStringLiteral("providers"), providers}}));
                               });
     });
-    // Until the web client exists (issue 7), "/" is a page that says what is running and how to use it.
-    m_router->add("GET", QStringLiteral("/"), [](const HttpRequest &, Responder r) {
-        QFile page(QStringLiteral(":/web/index.html"));
-        if (!page.open(QIODevice::ReadOnly)) {
-            r.send(HttpResponse::error(500, QStringLiteral("internal"), QStringLiteral("web page missing from the build")));
-            return;
-        }
-        r.send(HttpResponse::text(200, page.readAll(), "text/html; charset=utf-8"));
-    });
+    // The web client (resources/web, compiled in as ":/web"): "/" is index.html, other GETs no route
+    // matched are its files (net/staticfiles.h).
+    registerStaticFiles(*m_router);
     m_router->add("GET", QStringLiteral("/metrics"), [this](const HttpRequest &, Responder r) {
         r.send(HttpResponse::text(200, m_metrics->render(), "text/plain; version=0.0.4; charset=utf-8"));
     });
@@ -197,6 +248,8 @@ void Application::shutdown()
     // Running turns end as interrupted (stored with what was heard) and clients learn why.
     if (m_chat)
         m_chat->closeAll(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
+    if (m_adminFeed) // admin
+        m_adminFeed->closeAll(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
     m_shutdownDeadline = QDateTime::currentMSecsSinceEpoch() + m_config.server.shutdownTimeoutMs;
     m_shutdownPoll.start();
 }

@@ -24,6 +24,9 @@ class TtsProvider;
 class Embedder;
 class AsrProvider;
 class TtsVoiceBook;
+class MemoryService;  // memory: long-term memories, outbox jobs, account deletion
+class AdminService;   // admin: the admin API
+class AdminFeed;      // admin: /ws/admin
 
 class Application : public QObject
 {
@@ -55,6 +58,8 @@ public:
     AccountService &accounts() { return *m_accounts; } // auth: also holds the AuthGuard for other routes
     ChatGateway &chat() { return *m_chat; } // chat: sessions and the TTS scheduler
     AudioStore &audioStore() { return *m_audioStore; } // history: keep sentence audio, removeUser() on account deletion
+    MemoryService &memory() { return *m_memory; } // memory: index, outbox worker, extraction; valid after start()
+    AdminService &admin() { return *m_admin; } // admin: the admin API's state and actions
 
 signals:
     void stopped();
@@ -72,6 +77,9 @@ private:
     std::unique_ptr<AccountService> m_accounts; // auth: destroyed before the database and the pool it uses
     std::unique_ptr<AudioStore> m_audioStore;   // history: after m_accounts; declare users of it (dialog) below it
     std::unique_ptr<ChatGateway> m_chat;         // chat: uses the providers, accounts and audio store above
+    std::unique_ptr<MemoryService> m_memory;     // memory: its storage work ends when the database closes (before members go)
+    std::unique_ptr<AdminService> m_admin;       // admin: uses chat, accounts, storage; destroyed before m_chat
+    std::unique_ptr<AdminFeed> m_adminFeed;      // admin: /ws/admin sockets
     FrontDoor *m_frontDoor = nullptr;
     QTimer m_shutdownPoll;
     qint64 m_shutdownDeadline = 0;

@@ -126,6 +126,7 @@ void ChatGateway::sessionGone(ChatSession *session)
     if (--m_perUser[userId] <= 0)
         m_perUser.remove(userId);
     publishSessions();
+    emit sessionClosed(session->sessionId(), userId, session->username()); // admin:
 }
 
 std::optional<qint64> ChatGateway::admitTurn(qint64 userId)

@@ -8,6 +8,7 @@
 #include "dialog/turnpipeline.h"
 
 #include <QHash>
+#include <QJsonObject> // admin: turnEnded stats
 #include <QObject>
 #include <QPointer>
 #include <QSet>
@@ -51,6 +52,7 @@ public:
     // Takes the sockets of a QWebSocketServer (FrontDoor::addWebSocketEndpoint("/ws")).
     void attach(QWebSocketServer *server);
     void setAudioStore(AudioStore *store) { m_env.audio = store; }
+    void setKnowledge(const KnowledgeBase *knowledge) { m_env.knowledge = knowledge; } // knowledge: before the first turn
     // The parent of the attached QWebSocketServer (the FrontDoor, which owns the TCP sockets).
 
     const ChatServices &services() const { return m_services; }
@@ -74,6 +76,14 @@ public:
     // backend reported (GPT-SoVITS v2: 32000 until then). Every audio chunk carries its own rate.
     int announcedSampleRate() const { return m_sampleRate; }
     void noteSampleRate(int rate) { if (rate > 0) m_sampleRate = rate; }
+
+signals:
+    // admin: the live feed (/ws/admin) follows these. Closed sessions and ended turns carry values,
+    // not the session: they may be emitted while the session is being destroyed.
+    void sessionOpened(tianyi::ChatSession *session);
+    void sessionClosed(const QString &sessionId, qint64 userId, const QString &username);
+    void turnStarted(tianyi::ChatSession *session, int turn, const QString &userText);
+    void turnEnded(const QString &sessionId, qint64 userId, int turn, const QString &status, const QJsonObject &stats);
 
 private:
     void accept(QWebSocketServer *server);

@@ -7,9 +7,11 @@
 #include "storage/userrepository.h"
 #include "upstream/asr.h"
 
+#include <QDateTime> // admin:
 #include <QJsonArray>
 #include <QTcpSocket>
 #include <QJsonDocument>
+#include <QNetworkRequest> // admin:
 #include <QUrlQuery>
 #include <QUuid>
 #include <QWebSocket>
@@ -67,6 +69,8 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *pare
     m_pingTimer.start();
 
     const QUrlQuery query(socket->requestUrl());
+    m_userAgent = QString::fromUtf8(socket->request().rawHeader("User-Agent")).left(256);         // admin:
+    m_device = query.queryItemValue(QStringLiteral("device"), QUrl::FullyDecoded).left(64);     // admin:
     m_jsonAudio = query.queryItemValue(QStringLiteral("audio")) == QLatin1String("json");
     const QString token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
     if (!token.isEmpty()) {
@@ -166,6 +170,7 @@ void ChatSession::authenticate(const QString &token)
             m_userId = principal.userId;
             m_username = result.value->username;
             m_nickname = result.value->nickname;
+            m_openedAtMs = QDateTime::currentMSecsSinceEpoch(); // admin:
             if (!m_gateway.admitSession(this, m_userId)) {
                 close(chat::kCloseTooManySessions, QStringLiteral("too many sessions for this user"));
                 return;
@@ -192,6 +197,7 @@ void ChatSession::authenticate(const QString &token)
                                                             {QStringLiteral("channels"), 1}}}});
             CorrelationScope scope(correlationBase());
             qCInfo(lcWs).noquote() << "session opened for" << m_username << (m_jsonAudio ? "(json audio)" : "(binary audio)");
+            emit m_gateway.sessionOpened(this); // admin:
         });
 }
 
@@ -280,6 +286,7 @@ void ChatSession::startTurn(const QString &text, const QString &clientMsgId)
         start.insert(QStringLiteral("client_msg_id"), clientMsgId);
     m_speaking = false;
     turnEvent(turnNo, chat::kTurnStart, start);
+    emit m_gateway.turnStarted(this, turnNo, text); // admin:
     auto *turn = new TurnPipeline(m_gateway.turnEnvironment(), *this, m_userId, m_sessionId, turnNo, m_gateway.nextTurnKey(), text,
                                   correlationId, this);
     m_turn = turn;
@@ -437,6 +444,12 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
     fields.insert(QStringLiteral("type"), type);
     fields.insert(QStringLiteral("turn"), turn);
     sendJson(fields);
+    if (type == chat::kTurnEnd) { // admin: last TTFT / first audio, and the feed's turn_ended
+        const QJsonObject stats = fields.value(QStringLiteral("stats")).toObject();
+        m_lastTtftMs = stats.value(QStringLiteral("ttft_ms")).toInteger(-1);
+        m_lastFirstAudioMs = stats.value(QStringLiteral("first_audio_ms")).toInteger(-1);
+        emit m_gateway.turnEnded(m_sessionId, m_userId, turn, fields.value(QStringLiteral("status")).toString(), stats);
+    }
 }
 
 void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm)

@@ -38,6 +38,13 @@ public:
     static QString stateName(State state);
     int currentTurn() const;            // 0 when idle
     bool jsonAudio() const { return m_jsonAudio; }
+    // admin: what the operator sees of a session.
+    qint64 openedAtMs() const { return m_openedAtMs; }          // when it was admitted (0 before)
+    QString userAgent() const { return m_userAgent; }           // of the handshake, if sent
+    QString device() const { return m_device; }                 // ?device= of the handshake, if sent
+    int turnCount() const { return m_turnCounter; }
+    qint64 lastTtftMs() const { return m_lastTtftMs; }          // of the last ended turn; -1 none
+    qint64 lastFirstAudioMs() const { return m_lastFirstAudioMs; }
 
     // Admin / shutdown.
     void stopCurrentTurn();
@@ -92,6 +99,13 @@ private:
     int m_recordRate = 0;
     QByteArray m_recorded;
     QPointer<AsrJob> m_asrJob;
+
+    // admin:
+    qint64 m_openedAtMs = 0;
+    QString m_userAgent;
+    QString m_device;
+    qint64 m_lastTtftMs = -1;
+    qint64 m_lastFirstAudioMs = -1;
 };
 
 } // namespace tianyi

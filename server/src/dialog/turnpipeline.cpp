@@ -4,6 +4,9 @@
 #include "dialog/audiostore.h"
 #include "dialog/promptbuilder.h"
 #include "dialog/ttsscheduler.h"
+#include "memory/memoryservice.h" // memory
+#include "knowledge/knowledgebase.h"      // knowledge
+#include "knowledge/knowledgeretriever.h" // knowledge
 #include "metrics/metrics.h"
 #include "storage/database.h"
 #include "storage/turnrepository.h"
@@ -84,6 +87,8 @@ void TurnPipeline::start()
     const QString userText = m_userText;
     const int recent = m_env.config->chat.recentTurns;
     const auto turnIdHolder = m_turnId;
+    const KnowledgeBase *knowledge = m_env.knowledge; // knowledge: outlives the storage thread's jobs
+    const bool summaries = MemoryService::forDatabase(m_env.db) != nullptr; // memory:
     QPointer<TurnPipeline> self(this);
     m_env.db->write<TurnContext>(
         this,
@@ -96,6 +101,12 @@ void TurnPipeline::start()
                 c.prompt.nickname = profile->nickname;
                 c.prompt.description = profile->description;
             }
+            if (summaries) // memory: the rolling summary, and only the turns after it
+                MemoryService::applySummary(s, userId, c.prompt);
+            // knowledge: facts about the entities the user mentions, within KnowledgeLimits' budget
+            // (kMaxFacts facts, kMaxChars characters); the in-memory alias index, then a few indexed reads.
+            if (knowledge)
+                c.prompt.knowledge = KnowledgeRetriever::retrieve(s, *knowledge->index(), userText);
             c.turnId = TurnRepository::insertPending(s, userId, sessionId, turnNo, userText, nowMs());
             *turnIdHolder = c.turnId;
             return c;
@@ -113,14 +124,31 @@ void TurnPipeline::start()
                 finish(chat::kFailed, QString());
                 return;
             }
-            PromptBuilder builder(*m_env.persona, m_env.config->llm);
-            const LlmRequest request = builder.build(result.value->prompt, m_userText, m_correlationId);
-            m_stream = m_env.llm->stream(request, this);
-            connect(m_stream, &LlmStream::delta, this, &TurnPipeline::onDelta);
-            connect(m_stream, &LlmStream::usage, this, [this](const LlmUsage &usage) { m_completionTokens = usage.completionTokens; });
-            connect(m_stream, &LlmStream::finished, this, [this](const QString &) { onLlmFinished(); });
-            connect(m_stream, &LlmStream::failed, this, &TurnPipeline::onLlmFailed);
+            // memory: the user's top-k memories go under the memories heading: the user text is
+            // embedded, then searched in THIS user's vectors on the storage thread; then the prompt is built.
+            if (MemoryService *memory = MemoryService::forDatabase(m_env.db)) {
+                memory->retrieve(this, m_userId, m_userText, [this, prompt = result.value->prompt](QStringList memories) mutable {
+                    if (m_finished)
+                        return;
+                    CorrelationScope scope(m_correlationId);
+                    prompt.memories = std::move(memories);
+                    startLlm(prompt);
+                });
+                return;
+            }
+            startLlm(result.value->prompt);
         });
+}
+
+void TurnPipeline::startLlm(const PromptContext &prompt) // memory: split out of start(), unchanged
+{
+    PromptBuilder builder(*m_env.persona, m_env.config->llm);
+    const LlmRequest request = builder.build(prompt, m_userText, m_correlationId);
+    m_stream = m_env.llm->stream(request, this);
+    connect(m_stream, &LlmStream::delta, this, &TurnPipeline::onDelta);
+    connect(m_stream, &LlmStream::usage, this, [this](const LlmUsage &usage) { m_completionTokens = usage.completionTokens; });
+    connect(m_stream, &LlmStream::finished, this, [this](const QString &) { onLlmFinished(); });
+    connect(m_stream, &LlmStream::failed, this, &TurnPipeline::onLlmFailed);
 }
 
 void TurnPipeline::onDelta(const QString &text)
@@ -443,6 +471,8 @@ void TurnPipeline::storeFinished(const QString &status, const QString &text, QVe
     const qint64 userId = m_userId;
     const QJsonObject turnStats = stats();
     const QString emotion = m_emotion;
+    // memory: a completed turn queues its memory extraction in the same transaction (outbox)
+    const bool memoryJobs = status == chat::kCompleted && MemoryService::forDatabase(m_env.db) != nullptr;
     // Runs after insertPending on the storage thread (FIFO); a turn whose insert failed has id 0.
     m_env.db->write<qint64>(
         m_env.db,
@@ -450,6 +480,8 @@ void TurnPipeline::storeFinished(const QString &status, const QString &text, QVe
             if (*turnIdHolder == 0)
                 return 0;
             TurnRepository::finish(s, *turnIdHolder, userId, text, status, emotion, turnStats, nowMs());
+            if (memoryJobs) // memory:
+                MemoryService::enqueueTurnJobs(s, userId, *turnIdHolder);
             return *turnIdHolder;
         },
         [](DbResult<qint64> result) {

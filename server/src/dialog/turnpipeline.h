@@ -26,6 +26,8 @@ namespace tianyi {
 class AudioStore;
 class Database;
 class EmotionTagParser;
+struct PromptContext; // memory
+class KnowledgeBase; // knowledge
 class Metrics;
 class SentenceSegmenter;
 class TtsScheduler;
@@ -42,6 +44,7 @@ struct TurnEnvironment {
     const TtsVoiceBook *voices = nullptr;  // used instead of the persona's voices when tts.voices_file is set
     AudioStore *audio = nullptr;           // null: synthesized audio is not kept
     std::function<void(int sampleRate)> sampleRateSeen; // optional: what the TTS backends report
+    const KnowledgeBase *knowledge = nullptr; // knowledge: shared graph facts for the prompt (null: none)
 };
 
 class TurnSink
@@ -93,6 +96,7 @@ private:
         qint64 sentBytes = 0;
     };
 
+    void startLlm(const PromptContext &prompt); // memory: builds the prompt and opens the LLM stream
     void onDelta(const QString &text);
     void onLlmFinished();
     void onLlmFailed(const UpstreamError &error);

@@ -69,6 +69,69 @@ const std::vector<Migration> &migrations()
              QStringLiteral("CREATE INDEX turn_audio_created ON turn_audio(created_at)"),
              QStringLiteral("CREATE INDEX turn_audio_user ON turn_audio(user_id, turn_id)"),
          }},
+        {3, QStringLiteral("knowledge"),
+         {
+             // The shared knowledge graph (knowledge/knowledgeimporter.h): the same for every user.
+             QStringLiteral("CREATE TABLE kg_entities ("
+                            " id TEXT PRIMARY KEY,"
+                            " name TEXT NOT NULL,"
+                            " type TEXT NOT NULL,"
+                            " summary TEXT NOT NULL DEFAULT '',"
+                            " properties TEXT NOT NULL DEFAULT '{}',"  // JSON object
+                            " source TEXT NOT NULL DEFAULT '')"),     // where the fact comes from
+             QStringLiteral("CREATE TABLE kg_aliases ("
+                            " alias_key TEXT PRIMARY KEY,"              // NFKC + case-folded alias
+                            " entity_id TEXT NOT NULL REFERENCES kg_entities(id) ON DELETE CASCADE,"
+                            " alias TEXT NOT NULL)"),
+             QStringLiteral("CREATE INDEX kg_aliases_entity ON kg_aliases(entity_id)"),
+             QStringLiteral("CREATE TABLE kg_relations ("
+                            " id TEXT PRIMARY KEY,"
+                            " source_id TEXT NOT NULL REFERENCES kg_entities(id) ON DELETE CASCADE,"
+                            " target_id TEXT NOT NULL REFERENCES kg_entities(id) ON DELETE CASCADE,"
+                            " type TEXT NOT NULL,"
+                            " properties TEXT NOT NULL DEFAULT '{}',"
+                            " weight REAL NOT NULL DEFAULT 1.0,"
+                            " source TEXT NOT NULL DEFAULT '')"),
+             QStringLiteral("CREATE INDEX kg_relations_source ON kg_relations(source_id)"),
+             QStringLiteral("CREATE INDEX kg_relations_target ON kg_relations(target_id)"),
+             QStringLiteral("CREATE TABLE kg_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"), // e.g. the bundled graph's version
+         }},
+        {4, QStringLiteral("outbox_memories"),
+         {
+             // Reliable background jobs (outbox/outbox.h), written in the transaction of their cause.
+             QStringLiteral("CREATE TABLE outbox ("
+                            " id INTEGER PRIMARY KEY,"
+                            " kind TEXT NOT NULL,"
+                            " user_id INTEGER NOT NULL DEFAULT 0,"  // no foreign key: account deletion removes them explicitly
+                            " payload TEXT NOT NULL DEFAULT '{}',"  // JSON object
+                            " status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','running','done','dead')),"
+                            " attempts INTEGER NOT NULL DEFAULT 0,"
+                            " next_attempt_at INTEGER NOT NULL,"
+                            " last_error TEXT NOT NULL DEFAULT '',"
+                            " created_at INTEGER NOT NULL,"
+                            " updated_at INTEGER NOT NULL)"),
+             QStringLiteral("CREATE INDEX outbox_due ON outbox(status, next_attempt_at)"),
+             QStringLiteral("CREATE INDEX outbox_user ON outbox(user_id)"),
+             // Long-term memories of each user (memory/memoryrepository.h).
+             QStringLiteral("CREATE TABLE memories ("
+                            " id INTEGER PRIMARY KEY,"
+                            " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+                            " text TEXT NOT NULL,"
+                            " kind TEXT NOT NULL DEFAULT 'fact',"
+                            " importance REAL NOT NULL DEFAULT 0.5,"
+                            " created_at INTEGER NOT NULL,"
+                            " last_used_at INTEGER NOT NULL DEFAULT 0,"
+                            " embedding BLOB,"                      // float32 little-endian, L2-normalized
+                            " embedding_model TEXT NOT NULL DEFAULT '',"
+                            " dimensions INTEGER NOT NULL DEFAULT 0)"),
+             QStringLiteral("CREATE INDEX memories_user ON memories(user_id)"),
+             // The rolling summary of each user's older turns (memory/summarycompressor.h).
+             QStringLiteral("CREATE TABLE summaries ("
+                            " user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+                            " text TEXT NOT NULL,"
+                            " last_turn_id INTEGER NOT NULL,"  // turns up to this id are folded into text
+                            " updated_at INTEGER NOT NULL)"),
+         }},
     };
     return list;
 }
