@@ -61,7 +61,7 @@ private slots:
         const QByteArray claimsAdmin = signToken(fx, user.id, QStringLiteral("admin"));
         HttpClient http(fx.server->baseUrl());
         const QStringList routes = adminRouteSamples();
-        QCOMPARE(routes.size(), 9);
+        QCOMPARE(routes.size(), 10);
         for (const QString &route : routes) {
             const QByteArray method = route.section(QLatin1Char(' '), 0, 0).toLatin1();
             const QString path = route.section(QLatin1Char(' '), 1);
@@ -173,6 +173,38 @@ private slots:
         QCOMPARE(backends.first().toObject().value(QStringLiteral("state")).toString(), QStringLiteral("closed"));
         QCOMPARE(backends.first().toObject().value(QStringLiteral("in_flight")).toInt(-1), 0);
         QCOMPARE(q.json().value(QStringLiteral("sessions")).toInt(), 2);
+    }
+
+    void adminInspectsTheAssembledPromptOfASession()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const AdminUser admin = makeAdmin(fx);
+        const ChatUser alice = fx.user(QStringLiteral("alice"));
+        ChatTestClient a;
+        QVERIFY(a.openAndHello(fx.port(), alice.token));
+        HttpClient http(fx.server->baseUrl());
+        const QString path = QStringLiteral("/api/v1/admin/sessions/%1/prompt").arg(sessionIdOf(a));
+        QVERIFY(http.get(path, admin.token).json().value(QStringLiteral("prompt")).isNull()); // no turn yet
+
+        a.chat(QStringLiteral("今天想听《普通DISCO》"));
+        QVERIFY(a.waitForType(chat::kTurnEnd, 1));
+        const HttpResult r = http.get(path, admin.token);
+        QCOMPARE(r.status, 200);
+        const QJsonObject prompt = r.json().value(QStringLiteral("prompt")).toObject();
+        QCOMPARE(prompt.value(QStringLiteral("turn")).toInt(), 1);
+        const QJsonArray messages = prompt.value(QStringLiteral("messages")).toArray();
+        QCOMPARE(messages.first().toObject().value(QStringLiteral("role")).toString(), QStringLiteral("system"));
+        QCOMPARE(messages.last().toObject().value(QStringLiteral("content")).toString(), QStringLiteral("今天想听《普通DISCO》"));
+        // Every slot reports its use against its budget.
+        const QJsonObject slotUsage = prompt.value(QStringLiteral("slots")).toObject();
+        for (const char *slot : {"persona", "summary", "memories", "knowledge", "recent_turns", "user_text"}) {
+            const QJsonObject u = slotUsage.value(QLatin1String(slot)).toObject();
+            QVERIFY2(u.contains(QStringLiteral("budget")) && u.value(QStringLiteral("tokens")).toInt() <= u.value(QStringLiteral("budget")).toInt(), slot);
+        }
+        QVERIFY(prompt.value(QStringLiteral("estimated_tokens")).toInt() > 0);
+        // The user cannot see it (the route walker also proves 401/403 for every admin route).
+        QCOMPARE(http.get(path, alice.token).status, 403);
     }
 
     void builtInProvidersReportZeros()

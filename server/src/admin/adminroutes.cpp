@@ -129,6 +129,19 @@ void handleStop(AdminService &admin, const Principal &who, const HttpRequest &re
                                                {QStringLiteral("stopped_turn"), turn > 0 ? QJsonValue(turn) : QJsonValue(QJsonValue::Null)}}));
 }
 
+// The last prompt the session's turns sent to the LLM, with what each slot's budget did.
+void handlePrompt(AdminService &admin, const Principal &, const HttpRequest &req, const Responder &r)
+{
+    ChatSession *session = admin.findSession(req.pathParams.value(QStringLiteral("id")));
+    if (!session) {
+        r.send(notFound(QStringLiteral("session")));
+        return;
+    }
+    const QJsonObject prompt = session->lastPrompt();
+    r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("session"), AdminService::sessionJson(*session)},
+                                               {QStringLiteral("prompt"), prompt.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(prompt)}}));
+}
+
 void handleDisconnect(AdminService &admin, const Principal &who, const HttpRequest &req, const Responder &r)
 {
     ChatSession *session = admin.findSession(req.pathParams.value(QStringLiteral("id")));
@@ -197,6 +210,7 @@ const RouteDef kRoutes[] = {
     {"POST", "/api/v1/admin/users/{id}/enable", "/api/v1/admin/users/1/enable", &handleEnable},
     {"POST", "/api/v1/admin/sessions/{id}/stop", "/api/v1/admin/sessions/abc/stop", &handleStop},
     {"POST", "/api/v1/admin/sessions/{id}/disconnect", "/api/v1/admin/sessions/abc/disconnect", &handleDisconnect},
+    {"GET", "/api/v1/admin/sessions/{id}/prompt", "/api/v1/admin/sessions/abc/prompt", &handlePrompt},
     {"GET", "/api/v1/admin/turns/{id}", "/api/v1/admin/turns/1", &handleTurn},
     {"GET", "/api/v1/admin/turns/{id}/audio/{sentence}", "/api/v1/admin/turns/1/audio/0.wav", &handleTurnAudio},
 };

@@ -352,6 +352,19 @@ std::vector<ConfigKey> buildKeys()
                               "Longest speech input (audio_start .. audio_end)."));
     keys.push_back(integerKey("chat.max_audio_input_bytes", [](Config &c) -> int & { return c.chat.maxAudioInputBytes; }, 1024, 1 << 30,
                               "Largest speech input in bytes of PCM."));
+    // prompt
+    keys.push_back(integerKey("prompt.persona_tokens", [](Config &c) -> int & { return c.prompt.personaTokens; }, 16, 1 << 20,
+                              "Budget of the persona text in the prompt, estimated tokens."));
+    keys.push_back(integerKey("prompt.summary_tokens", [](Config &c) -> int & { return c.prompt.summaryTokens; }, 0, 1 << 20,
+                              "Budget of the rolling summary (its newest part is kept), estimated tokens."));
+    keys.push_back(integerKey("prompt.memories_tokens", [](Config &c) -> int & { return c.prompt.memoriesTokens; }, 0, 1 << 20,
+                              "Budget of the user's memories (best first), estimated tokens."));
+    keys.push_back(integerKey("prompt.knowledge_tokens", [](Config &c) -> int & { return c.prompt.knowledgeTokens; }, 0, 1 << 20,
+                              "Budget of knowledge-graph facts (best first), estimated tokens."));
+    keys.push_back(integerKey("prompt.recent_turns_tokens", [](Config &c) -> int & { return c.prompt.recentTurnsTokens; }, 0, 1 << 20,
+                              "Budget of replayed earlier turns (newest kept), estimated tokens."));
+    keys.push_back(integerKey("prompt.user_text_tokens", [](Config &c) -> int & { return c.prompt.userTextTokens; }, 16, 1 << 20,
+                              "Budget of the new message (its start is kept), estimated tokens."));
     // audio
     keys.push_back(boolKey("audio.keep", [](Config &c) -> bool & { return c.audio.keep; },
                            "Keep synthesized sentences on disk for history replay."));

@@ -118,6 +118,16 @@ struct ChatSettings {
     int maxAudioInputBytes = 4 << 20;
 };
 
+// Budgets of the prompt's slots, in estimated tokens (dialog/promptbudget.h says how they are estimated).
+struct PromptSettings {
+    int personaTokens = 800;       // persona text
+    int summaryTokens = 400;       // rolling summary of older turns (its newest part is kept)
+    int memoriesTokens = 300;      // this user's memories, best first
+    int knowledgeTokens = 500;     // knowledge-graph facts, best first
+    int recentTurnsTokens = 1500;  // replayed turns, newest kept
+    int userTextTokens = 600;      // the new message (its start is kept)
+};
+
 // Synthesized audio kept on disk for replay (issue 4).
 struct AudioRetentionSettings {
     bool keep = true;
@@ -136,6 +146,7 @@ struct Config {
     TtsSettings tts;
     AsrSettings asr;
     ChatSettings chat;
+    PromptSettings prompt;
     AudioRetentionSettings audio;
 
     QString sqlitePath() const;

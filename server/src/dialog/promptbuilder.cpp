@@ -1,20 +1,77 @@
 #include "dialog/promptbuilder.h"
 
+#include "dialog/promptbudget.h"
 #include "upstream/promptsections.h"
 
 namespace tianyi {
 
-PromptBuilder::PromptBuilder(const PersonaCard &persona, const LlmSettings &llm)
+PromptBuilder::PromptBuilder(const PersonaCard &persona, const LlmSettings &llm, const PromptSettings &budget)
     : m_persona(persona)
     , m_llm(llm)
+    , m_budget(budget)
 {
+}
+
+namespace {
+void note(PromptReport *report, const QString &slot, int tokens, int budget, int dropped)
+{
+    if (!report)
+        return;
+    report->slotUsage.insert(slot, QJsonObject{{QStringLiteral("tokens"), tokens}, {QStringLiteral("budget"), budget}, {QStringLiteral("dropped"), dropped}});
+    report->totalTokens += tokens;
+}
+
+int tokensOf(const QStringList &items)
+{
+    int n = 0;
+    for (const QString &i : items)
+        n += estimateTokens(i);
+    return n;
+}
+} // namespace
+
+PromptContext PromptBuilder::budgeted(const PromptContext &context, QString *persona, PromptReport *report) const
+{
+    PromptContext c = context;
+    *persona = clipToTokens(m_persona.persona, m_budget.personaTokens, true);
+    note(report, QStringLiteral("persona"), estimateTokens(*persona), m_budget.personaTokens, *persona == m_persona.persona ? 0 : 1);
+
+    const QString summary = clipToTokens(c.summary.trimmed(), m_budget.summaryTokens, false); // the newest part matters most
+    note(report, QStringLiteral("summary"), estimateTokens(summary), m_budget.summaryTokens, summary == c.summary.trimmed() ? 0 : 1);
+    c.summary = summary;
+
+    const int droppedMemories = keepWithinTokens(c.memories, m_budget.memoriesTokens); // ranked best first
+    note(report, QStringLiteral("memories"), tokensOf(c.memories), m_budget.memoriesTokens, droppedMemories);
+    const int droppedFacts = keepWithinTokens(c.knowledge, m_budget.knowledgeTokens);
+    note(report, QStringLiteral("knowledge"), tokensOf(c.knowledge), m_budget.knowledgeTokens, droppedFacts);
+
+    // Recent turns: the newest are kept whole; older ones go first.
+    int used = 0;
+    int firstKept = int(c.recentTurns.size());
+    for (int i = int(c.recentTurns.size()) - 1; i >= 0; --i) {
+        const int t = estimateTokens(c.recentTurns[i].userText) + estimateTokens(c.recentTurns[i].replyText);
+        if (used + t > m_budget.recentTurnsTokens)
+            break;
+        used += t;
+        firstKept = i;
+    }
+    const int droppedTurns = firstKept;
+    c.recentTurns = c.recentTurns.mid(firstKept);
+    note(report, QStringLiteral("recent_turns"), used, m_budget.recentTurnsTokens, droppedTurns);
+    return c;
 }
 
 QString PromptBuilder::systemPrompt(const PromptContext &context) const
 {
+    QString persona;
+    return render(budgeted(context, &persona, nullptr), persona);
+}
+
+QString PromptBuilder::render(const PromptContext &context, const QString &persona) const
+{
     namespace ps = promptsections;
     QString out;
-    out += ps::heading(ps::kPersona) + QLatin1Char('\n') + m_persona.persona + QStringLiteral("\n\n");
+    out += ps::heading(ps::kPersona) + QLatin1Char('\n') + persona + QStringLiteral("\n\n");
 
     QStringList tags;
     for (const PersonaEmotion &e : m_persona.emotions)
@@ -40,13 +97,19 @@ QString PromptBuilder::systemPrompt(const PromptContext &context) const
     return out;
 }
 
-LlmRequest PromptBuilder::build(const PromptContext &context, const QString &userText, const QString &correlationId) const
+LlmRequest PromptBuilder::build(const PromptContext &fullContext, const QString &fullUserText, const QString &correlationId,
+                                 PromptReport *report) const
 {
+    QString persona;
+    const PromptContext context = budgeted(fullContext, &persona, report);
+    const QString userText = clipToTokens(fullUserText, m_budget.userTextTokens, true);
+    note(report, QStringLiteral("user_text"), estimateTokens(userText), m_budget.userTextTokens, userText == fullUserText ? 0 : 1);
+
     LlmRequest request;
     request.temperature = m_llm.temperature;
     request.maxTokens = m_llm.maxTokens;
     request.correlationId = correlationId;
-    request.messages.push_back({QStringLiteral("system"), systemPrompt(context)});
+    request.messages.push_back({QStringLiteral("system"), render(context, persona)});
     for (const StoredTurn &turn : context.recentTurns) {
         if (turn.userText.trimmed().isEmpty())
             continue;

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <QJsonObject>
 // Builds the LLM request of one turn. Pure: no I/O, so every rule is unit-testable.
 //
 // system message: persona text, the emotion-tag protocol (the persona's labels), the user's
@@ -25,17 +27,30 @@ struct PromptContext {
     QString summary;                   // rolling summary of older turns (empty: no section)
 };
 
+// What the budgets did to one prompt: per slot {tokens, budget, dropped} (dropped = items or, for
+// clipped text, 1). Admins see it beside the assembled prompt.
+struct PromptReport {
+    QJsonObject slotUsage;
+    int totalTokens = 0;
+};
+
 class PromptBuilder
 {
 public:
-    PromptBuilder(const PersonaCard &persona, const LlmSettings &llm);
+    PromptBuilder(const PersonaCard &persona, const LlmSettings &llm, const PromptSettings &budget = {});
 
+    // Applies the slot budgets to the context (the caller's copy is left alone).
     QString systemPrompt(const PromptContext &context) const;
-    LlmRequest build(const PromptContext &context, const QString &userText, const QString &correlationId) const;
+    LlmRequest build(const PromptContext &context, const QString &userText, const QString &correlationId,
+                     PromptReport *report = nullptr) const;
 
 private:
+    PromptContext budgeted(const PromptContext &context, QString *persona, PromptReport *report) const;
+    QString render(const PromptContext &context, const QString &persona) const;
+
     const PersonaCard &m_persona;
     LlmSettings m_llm;
+    PromptSettings m_budget;
 };
 
 } // namespace tianyi

@@ -142,8 +142,17 @@ void TurnPipeline::start()
 
 void TurnPipeline::startLlm(const PromptContext &prompt) // memory: split out of start(), unchanged
 {
-    PromptBuilder builder(*m_env.persona, m_env.config->llm);
-    const LlmRequest request = builder.build(prompt, m_userText, m_correlationId);
+    PromptBuilder builder(*m_env.persona, m_env.config->llm, m_env.config->prompt);
+    PromptReport report;
+    const LlmRequest request = builder.build(prompt, m_userText, m_correlationId, &report);
+    QJsonArray messages;
+    for (const ChatMessage &m : request.messages)
+        messages.append(QJsonObject{{QStringLiteral("role"), m.role}, {QStringLiteral("content"), m.content}});
+    m_sink.turnPrompt(m_turnNo, QJsonObject{{QStringLiteral("turn"), m_turnNo},
+                                            {QStringLiteral("correlation_id"), m_correlationId},
+                                            {QStringLiteral("estimated_tokens"), report.totalTokens},
+                                            {QStringLiteral("slots"), report.slotUsage},
+                                            {QStringLiteral("messages"), messages}});
     m_stream = m_env.llm->stream(request, this);
     connect(m_stream, &LlmStream::delta, this, &TurnPipeline::onDelta);
     connect(m_stream, &LlmStream::usage, this, [this](const LlmUsage &usage) { m_completionTokens = usage.completionTokens; });

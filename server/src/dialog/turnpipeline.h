@@ -54,6 +54,8 @@ public:
     // A JSON event of the turn (the sink adds "type" and "turn").
     virtual void turnEvent(int turn, const QString &type, QJsonObject fields) = 0;
     virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
+    // The assembled prompt and what the budgets did to it, for admins (not sent to the client).
+    virtual void turnPrompt(int turn, const QJsonObject &inspection) { Q_UNUSED(turn) Q_UNUSED(inspection) }
 };
 
 class TurnPipeline : public QObject
