@@ -29,10 +29,12 @@ wait_for "$work/fake.out" "listening on"
 fake=$(sed -n 's|.*listening on \(http://[^ ]*\).*|\1|p' "$work/fake.out" | head -1)
 echo '{"default":{"ref_audio_path":"/srv/voices/calm.wav","prompt_text":"你好","prompt_lang":"zh"}}' > "$work/voices.json"
 
+# Concurrency caps are raised for the fake (it has none): the bench measures what the server adds,
+# not the queueing a deployment's llm.max_concurrent / tts.per_backend_concurrency would impose.
 start_server() { # extra env...
   local data="$work/data-$RANDOM"
   env TIANYI_LLM_BASE_URL="$fake/v1" TIANYI_TTS_BASE_URLS="$fake" TIANYI_TTS_VOICES_FILE="$work/voices.json" \
-      TIANYI_TTS_PER_BACKEND_CONCURRENCY=1024 TIANYI_LIMITS_MAX_CONNECTIONS_PER_IP=100000 \
+      TIANYI_TTS_PER_BACKEND_CONCURRENCY=1024 TIANYI_LLM_MAX_CONCURRENT=1024 TIANYI_LIMITS_MAX_CONNECTIONS_PER_IP=100000 \
       TIANYI_CHAT_TURNS_PER_MINUTE=1000 TIANYI_AUTH_ARGON2_OPS_LIMIT=1 TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB=8 \
       TIANYI_AUDIO_KEEP=false "$@" \
       build/release/server/tianyi-server --port 0 --data-dir "$data" >"$data.out" 2>"$data.err" &
