@@ -306,10 +306,18 @@ private slots:
         QVERIFY(chatOneTurn(fx, a, kRecallText));
         QVERIFY(fx.app().memory().index().isLoaded(a.id));
 
+        // A device of A is still connected when the account goes, and one of B.
+        ChatTestClient openA;
+        QVERIFY(openA.openAndHello(fx.port(), a.token));
+        ChatTestClient openB;
+        QVERIFY(openB.openAndHello(fx.port(), b.token));
+
         HttpClient http(fx.server->baseUrl());
         QCOMPARE(http.request("DELETE", QStringLiteral("/api/v1/me")).status, 401);
         QTRY_COMPARE_WITH_TIMEOUT(fx.app().memory().outbox().inFlight(), 0, 10000);
         QCOMPARE(http.request("DELETE", QStringLiteral("/api/v1/me"), {}, {{"Authorization", "Bearer " + a.token}}).status, 204);
+        QTRY_COMPARE_WITH_TIMEOUT(openA.closeCode, int(chat::kCloseUnauthorized), 10000); // A's socket ends with the account
+        QCOMPARE(openB.closeCode, -1);                                                     // B's stays
 
         // No row of any table mentions the user.
         const QStringList tables = [&]() {

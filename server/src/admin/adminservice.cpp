@@ -220,15 +220,7 @@ int AdminService::closeSessionsOf(qint64 userId, int code, const QString &reason
 {
     if (!m_s.chat)
         return 0;
-    int n = 0;
-    const QList<ChatSession *> sessions = m_s.chat->sessions();
-    for (ChatSession *s : sessions) {
-        if (s->userId() == userId) {
-            s->close(code, reason);
-            ++n;
-        }
-    }
-    return n;
+    return m_s.chat->closeSessionsOf(userId, code, reason);
 }
 
 // ---- users ----------------------------------------------------------------------------------

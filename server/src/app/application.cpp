@@ -137,6 +137,10 @@ bool Application::start(QString *error)
         if (!m_chat)
             return false;
         m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")));
+        // A deleted account's open sockets end at once (its token no longer names a user).
+        connect(m_memory.get(), &MemoryService::accountDeleted, m_chat.get(), [chat = m_chat.get()](qint64 userId) {
+            chat->closeSessionsOf(userId, chat::kCloseUnauthorized, QStringLiteral("the account was deleted"));
+        });
     }
     // --- end chat ---
 

@@ -73,6 +73,19 @@ ChatGateway::~ChatGateway()
     m_scheduler = nullptr;
 }
 
+int ChatGateway::closeSessionsOf(qint64 userId, int code, const QString &reason)
+{
+    int n = 0;
+    const QList<ChatSession *> all = sessions();
+    for (ChatSession *s : all) {
+        if (s->userId() == userId) {
+            s->close(code, reason);
+            ++n;
+        }
+    }
+    return n;
+}
+
 void ChatGateway::attach(QWebSocketServer *server)
 {
     connect(server, &QWebSocketServer::newConnection, this, [this, server]() { accept(server); });

@@ -65,6 +65,8 @@ public:
     QList<ChatSession *> sessions() const;
     // Closes every session (server shutdown: 1001).
     void closeAll(int code, const QString &reason);
+    // Closes every session of one user (disabled or deleted account); returns how many.
+    int closeSessionsOf(qint64 userId, int code, const QString &reason);
 
     // Session bookkeeping (ChatSession calls these).
     bool admitSession(ChatSession *session, qint64 userId);  // false: the user's session limit is reached

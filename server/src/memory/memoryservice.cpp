@@ -164,12 +164,13 @@ void MemoryService::deleteAccount(qint64 userId, std::function<void(bool, const 
         QSqlQuery q = s.exec(QStringLiteral("DELETE FROM users WHERE id = ?"), {userId});
         index->dropUser(userId);
         return q.numRowsAffected() > 0;
-    }, [userId, audio, done](DbResult<bool> r) {
+    }, [this, userId, audio, done](DbResult<bool> r) {
         if (!r.ok()) {
             done(false, r.error);
             return;
         }
         qCInfo(lcMemory) << "account" << userId << "deleted";
+        emit accountDeleted(userId);
         if (!audio) {
             done(true, {});
             return;

@@ -76,6 +76,10 @@ public:
     Database &database() { return *m_deps.db; }
     MemorySearchOptions &searchOptions() { return m_search; }
 
+signals:
+    // The user's rows are gone: their open sessions must end too (Application wires this to the chat).
+    void accountDeleted(qint64 userId);
+
 private:
     Deps m_deps;
     std::unique_ptr<MemoryIndex> m_index;   // used by storage work: the database thread is joined before this goes
