@@ -2,6 +2,7 @@
 # Issue-4 benchmark: server-added latency of the conversation pipeline at 1/10/100 concurrent sessions,
 # stop latency, and first audio with and without the early first-clause cut. The fake upstream runs at
 # fixed latencies (LLM TTFT 200 ms, 40 tokens/s; TTS first chunk 150 ms, RTF 0.2) in its own process.
+# The reply's first sentence is long and has an early comma, so the early first-clause cut matters.
 # Usage: bench/run-chat.sh [sessions...]   (default: 1 10 100)   -> JSON lines on stdout
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,7 @@ wait_for() { # file pattern
 
 build/release/tests/fake-upstream/tianyi-fake-upstream --port 0 --ttft-ms 200 --tokens-per-second 40 \
   --tts-first-chunk-ms 150 --tts-rtf 0.2 \
-  --reply "[开心]你好呀，我是洛天依！今天也要元气满满哦。[平静]我们一起唱一首歌吧，好不好？" >"$work/fake.out" 2>"$work/fake.err" &
+  --reply "[开心]今天天气真不错呀，我们一起去公园散散步，然后再唱一首新歌，好不好？[平静]我已经准备好啦。" >"$work/fake.out" 2>"$work/fake.err" &
 pids+=($!)
 wait_for "$work/fake.out" "listening on"
 fake=$(sed -n 's|.*listening on \(http://[^ ]*\).*|\1|p' "$work/fake.out" | head -1)
