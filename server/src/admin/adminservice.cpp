@@ -1,5 +1,7 @@
 #include "admin/adminservice.h"
 
+#include "dialog/historyroutes.h"
+
 #include "app/logging.h"
 #include "auth/accountservice.h"
 #include "dialog/audiostore.h"
@@ -307,30 +309,12 @@ void AdminService::setDisabled(const Principal &admin, qint64 userId, bool disab
 
 QJsonObject AdminService::turnJson(const StoredTurn &t, const QString &username)
 {
-    QJsonArray sentences;
-    for (const SentenceAudio &a : t.sentences) {
-        const QJsonValue url = a.relativePath.isEmpty()
-                                   ? QJsonValue(QJsonValue::Null)
-                                   : QJsonValue(QStringLiteral("/api/v1/admin/turns/%1/audio/%2.wav").arg(t.id).arg(a.index));
-        sentences.append(QJsonObject{{QStringLiteral("index"), a.index},
-                                     {QStringLiteral("text"), a.text},
-                                     {QStringLiteral("emotion"), a.emotion},
-                                     {QStringLiteral("duration_ms"), a.durationMs},
-                                     {QStringLiteral("audio_url"), url}});
-    }
-    return QJsonObject{{QStringLiteral("id"), t.id},
-                       {QStringLiteral("user_id"), t.userId},
-                       {QStringLiteral("username"), username},
-                       {QStringLiteral("session_id"), t.sessionId},
-                       {QStringLiteral("turn"), t.turnNo},
-                       {QStringLiteral("user_text"), t.userText},
-                       {QStringLiteral("reply_text"), t.replyText},
-                       {QStringLiteral("status"), t.status},
-                       {QStringLiteral("emotion"), t.emotion},
-                       {QStringLiteral("created_at"), isoUtc(t.createdAtMs)},
-                       {QStringLiteral("completed_at"), t.completedAtMs > 0 ? QJsonValue(isoUtc(t.completedAtMs)) : QJsonValue(QJsonValue::Null)},
-                       {QStringLiteral("stats"), t.stats},
-                       {QStringLiteral("sentences"), sentences}};
+    QJsonObject json = turnToJson(t, [](qint64 turn, int sentence) {
+        return QStringLiteral("/api/v1/admin/turns/%1/audio/%2.wav").arg(turn).arg(sentence);
+    });
+    json.insert(QStringLiteral("user_id"), t.userId);
+    json.insert(QStringLiteral("username"), username);
+    return json;
 }
 
 namespace {

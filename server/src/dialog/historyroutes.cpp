@@ -15,6 +15,31 @@
 
 namespace tianyi {
 
+QJsonObject turnToJson(const StoredTurn &t, const std::function<QString(qint64 turnId, int sentence)> &audioUrl)
+{
+    const auto isoUtc = [](qint64 ms) { return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs); };
+    QJsonArray sentences;
+    for (const SentenceAudio &a : t.sentences) {
+        const QJsonValue url = a.relativePath.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(audioUrl(t.id, a.index));
+        sentences.append(QJsonObject{{QStringLiteral("index"), a.index},
+                                     {QStringLiteral("text"), a.text},
+                                     {QStringLiteral("emotion"), a.emotion},
+                                     {QStringLiteral("duration_ms"), a.durationMs},
+                                     {QStringLiteral("audio_url"), url}});
+    }
+    return QJsonObject{{QStringLiteral("id"), t.id},
+                       {QStringLiteral("session_id"), t.sessionId},
+                       {QStringLiteral("turn"), t.turnNo},
+                       {QStringLiteral("user_text"), t.userText},
+                       {QStringLiteral("reply_text"), t.replyText},
+                       {QStringLiteral("status"), t.status},
+                       {QStringLiteral("emotion"), t.emotion},
+                       {QStringLiteral("created_at"), isoUtc(t.createdAtMs)},
+                       {QStringLiteral("completed_at"), t.completedAtMs > 0 ? QJsonValue(isoUtc(t.completedAtMs)) : QJsonValue(QJsonValue::Null)},
+                       {QStringLiteral("stats"), t.stats},
+                       {QStringLiteral("sentences"), sentences}};
+}
+
 namespace {
 
 using Kind = AuthError::Kind;
@@ -79,37 +104,6 @@ qint64 queryInteger(const QUrlQuery &query, const QString &name, qint64 fallback
     return *v;
 }
 
-QString isoUtc(qint64 ms)
-{
-    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
-}
-
-QJsonObject turnJson(const StoredTurn &t)
-{
-    QJsonArray sentences;
-    for (const SentenceAudio &a : t.sentences) {
-        const QJsonValue url = a.relativePath.isEmpty()
-                                   ? QJsonValue(QJsonValue::Null)
-                                   : QJsonValue(QStringLiteral("/api/v1/me/audio/%1/%2.wav").arg(t.id).arg(a.index));
-        sentences.append(QJsonObject{{QStringLiteral("index"), a.index},
-                                     {QStringLiteral("text"), a.text},
-                                     {QStringLiteral("emotion"), a.emotion},
-                                     {QStringLiteral("duration_ms"), a.durationMs},
-                                     {QStringLiteral("audio_url"), url}});
-    }
-    return QJsonObject{{QStringLiteral("id"), t.id},
-                       {QStringLiteral("session_id"), t.sessionId},
-                       {QStringLiteral("turn"), t.turnNo},
-                       {QStringLiteral("user_text"), t.userText},
-                       {QStringLiteral("reply_text"), t.replyText},
-                       {QStringLiteral("status"), t.status},
-                       {QStringLiteral("emotion"), t.emotion},
-                       {QStringLiteral("created_at"), isoUtc(t.createdAtMs)},
-                       {QStringLiteral("completed_at"), t.completedAtMs > 0 ? QJsonValue(isoUtc(t.completedAtMs)) : QJsonValue(QJsonValue::Null)},
-                       {QStringLiteral("stats"), t.stats},
-                       {QStringLiteral("sentences"), sentences}};
-}
-
 struct HistoryPage {
     std::optional<AuthError> denied;
     QVector<StoredTurn> turns;
@@ -153,7 +147,9 @@ void handleHistory(const Deps &d, const HttpRequest &req, const Responder &r)
         QJsonArray turns;
         const int shown = qMin(limit, int(page.turns.size()));
         for (int i = 0; i < shown; ++i)
-            turns.append(turnJson(page.turns[i]));
+            turns.append(turnToJson(page.turns[i], [](qint64 turn, int sentence) {
+                return QStringLiteral("/api/v1/me/audio/%1/%2.wav").arg(turn).arg(sentence);
+            }));
         const QJsonValue next = page.turns.size() > limit ? QJsonValue(page.turns[shown - 1].id) : QJsonValue(QJsonValue::Null);
         r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("turns"), turns}, {QStringLiteral("next_before"), next}}));
     });

@@ -4,13 +4,21 @@
 //   GET /api/v1/me/audio/{turn_id}/{sentence}.wav   replay of a kept sentence (audio/wav)
 // Anything that is not the caller's answers 404 not_found, never 403.
 
+#include <QJsonObject>
+#include <functional>
+
 namespace tianyi {
 
+struct StoredTurn;
 class AccountService;
 class AudioStore;
 class Database;
 class Router;
 
 void registerHistoryRoutes(Router &router, AccountService &accounts, Database &db, AudioStore &audio);
+
+// The JSON of one stored turn with its sentences; audioUrl names a kept sentence's replay URL
+// (owners and admins reach the same file by different routes).
+QJsonObject turnToJson(const StoredTurn &turn, const std::function<QString(qint64 turnId, int sentence)> &audioUrl);
 
 } // namespace tianyi
