@@ -1,4 +1,5 @@
 #include "admin/adminfeed.h"
+#include "net/websocketkeepalive.h"
 
 #include "admin/adminservice.h"
 #include "app/config.h"
@@ -43,32 +44,19 @@ AdminFeedClient::AdminFeedClient(AdminFeed &feed, QWebSocket *socket, QObject *p
             close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
     });
     connect(socket, &QWebSocket::disconnected, this, &AdminFeedClient::onDisconnected);
-    connect(socket, &QWebSocket::pong, this, [this](quint64, const QByteArray &) { m_sinceSeen.restart(); });
-    m_sinceSeen.start();
-
-    m_pingTimer.setInterval(std::max(100, cfg.chat.pingIntervalMs));
-    connect(&m_pingTimer, &QTimer::timeout, this, [this, timeout = cfg.chat.pongTimeoutMs]() {
-        if (!m_socket)
-            return;
-        if (m_sinceSeen.elapsed() > timeout) {
-            close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong"));
-            return;
-        }
-        m_socket->ping();
+    m_keepAlive = new WebSocketKeepAlive(socket, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs, this);
+    connect(m_keepAlive, &WebSocketKeepAlive::silent, this,
+            [this](qint64) { close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong")); });
+    connect(m_keepAlive, &WebSocketKeepAlive::authDeadlinePassed, this, [this]() {
+        if (m_phase == Phase::AwaitingAuth)
+            close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
     });
-    m_pingTimer.start();
 
     const QString token = QUrlQuery(socket->requestUrl()).queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
-    if (!token.isEmpty()) {
+    if (!token.isEmpty())
         authenticate(token);
-    } else {
-        m_authTimer.setSingleShot(true);
-        connect(&m_authTimer, &QTimer::timeout, this, [this]() {
-            if (m_phase == Phase::AwaitingAuth)
-                close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
-        });
-        m_authTimer.start(cfg.chat.authTimeoutMs);
-    }
+    else
+        m_keepAlive->startAuthDeadline(cfg.chat.authTimeoutMs);
 }
 
 AdminFeedClient::~AdminFeedClient()
@@ -79,7 +67,7 @@ AdminFeedClient::~AdminFeedClient()
 
 void AdminFeedClient::authenticate(const QString &token)
 {
-    m_authTimer.stop();
+    m_keepAlive->stopAuthDeadline();
     m_phase = Phase::Authenticating;
     QPointer<AdminFeedClient> self(this);
     m_feed.admin().authorize(token.toUtf8(), [self](Outcome<Principal> who) {
@@ -111,7 +99,7 @@ void AdminFeedClient::authenticate(const QString &token)
 
 void AdminFeedClient::onText(const QString &message)
 {
-    m_sinceSeen.restart();
+    m_keepAlive->seen();
     if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
         return;
     const QJsonDocument doc = QJsonDocument::fromJson(message.toUtf8());
@@ -152,8 +140,7 @@ void AdminFeedClient::close(int code, const QString &reason)
     if (m_phase == Phase::Closed)
         return;
     m_phase = Phase::Closed;
-    m_authTimer.stop();
-    m_pingTimer.stop();
+    m_keepAlive->stop();
     m_feed.clientGone(this);
     if (!m_socket)
         return;
@@ -168,8 +155,7 @@ void AdminFeedClient::close(int code, const QString &reason)
 void AdminFeedClient::onDisconnected()
 {
     m_phase = Phase::Closed;
-    m_authTimer.stop();
-    m_pingTimer.stop();
+    m_keepAlive->stop();
     m_feed.clientGone(this);
     deleteLater();
 }

@@ -17,6 +17,8 @@ class QWebSocketServer;
 
 namespace tianyi {
 
+class WebSocketKeepAlive;
+
 class AdminService;
 class ChatGateway;
 class AdminFeed;
@@ -45,9 +47,7 @@ private:
     QPointer<QWebSocket> m_socket;
     Phase m_phase = Phase::AwaitingAuth;
     qint64 m_userId = 0;
-    QTimer m_authTimer;
-    QTimer m_pingTimer;
-    QElapsedTimer m_sinceSeen;
+    WebSocketKeepAlive *m_keepAlive = nullptr; // pings, silence timeout, auth deadline
 };
 
 class AdminFeed : public QObject

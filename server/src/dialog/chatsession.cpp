@@ -1,4 +1,5 @@
 #include "dialog/chatsession.h"
+#include "net/websocketkeepalive.h"
 
 #include "app/logging.h"
 #include "auth/accountservice.h"
@@ -51,38 +52,26 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *pare
     connect(socket, &QWebSocket::textMessageReceived, this, &ChatSession::onText);
     connect(socket, &QWebSocket::binaryMessageReceived, this, &ChatSession::onBinary);
     connect(socket, &QWebSocket::disconnected, this, &ChatSession::onDisconnected);
-    connect(socket, &QWebSocket::pong, this, [this](quint64, const QByteArray &) { m_sinceSeen.restart(); });
     connect(socket, &QWebSocket::bytesWritten, this, [this](qint64) { checkBackpressure(); });
-    m_sinceSeen.start();
-
-    m_pingTimer.setInterval(std::max(100, cfg.chat.pingIntervalMs));
-    connect(&m_pingTimer, &QTimer::timeout, this, [this, timeout = cfg.chat.pongTimeoutMs]() {
-        if (!m_socket)
-            return;
-        if (m_sinceSeen.elapsed() > timeout) {
-            qCInfo(lcWs).noquote() << correlationBase() << "no pong for" << m_sinceSeen.elapsed() << "ms: closing";
-            close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong"));
-            return;
-        }
-        m_socket->ping();
+    m_keepAlive = new WebSocketKeepAlive(socket, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs, this);
+    connect(m_keepAlive, &WebSocketKeepAlive::silent, this, [this](qint64 ms) {
+        qCInfo(lcWs).noquote() << correlationBase() << "no pong for" << ms << "ms: closing";
+        close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong"));
     });
-    m_pingTimer.start();
+    connect(m_keepAlive, &WebSocketKeepAlive::authDeadlinePassed, this, [this]() {
+        if (m_phase == Phase::AwaitingAuth)
+            close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
+    });
 
     const QUrlQuery query(socket->requestUrl());
     m_userAgent = QString::fromUtf8(socket->request().rawHeader("User-Agent")).left(256);         // admin:
     m_device = query.queryItemValue(QStringLiteral("device"), QUrl::FullyDecoded).left(64);     // admin:
     m_jsonAudio = query.queryItemValue(QStringLiteral("audio")) == QLatin1String("json");
     const QString token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
-    if (!token.isEmpty()) {
+    if (!token.isEmpty())
         authenticate(token);
-    } else {
-        m_authTimer.setSingleShot(true);
-        connect(&m_authTimer, &QTimer::timeout, this, [this]() {
-            if (m_phase == Phase::AwaitingAuth)
-                close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
-        });
-        m_authTimer.start(cfg.chat.authTimeoutMs);
-    }
+    else
+        m_keepAlive->startAuthDeadline(cfg.chat.authTimeoutMs);
 }
 
 ChatSession::~ChatSession()
@@ -127,7 +116,7 @@ int ChatSession::currentTurn() const
 
 void ChatSession::authenticate(const QString &token)
 {
-    m_authTimer.stop();
+    m_keepAlive->stopAuthDeadline();
     m_phase = Phase::Authenticating;
     const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
     if (!outcome.ok()) {
@@ -203,7 +192,7 @@ void ChatSession::authenticate(const QString &token)
 
 void ChatSession::onText(const QString &message)
 {
-    m_sinceSeen.restart();
+    m_keepAlive->seen();
     if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
         return;
     QJsonParseError error{};
@@ -355,7 +344,7 @@ void ChatSession::handleAudioStart(const QJsonObject &message)
 
 void ChatSession::onBinary(const QByteArray &message)
 {
-    m_sinceSeen.restart();
+    m_keepAlive->seen();
     if (m_phase != Phase::Ready) {
         if (m_phase == Phase::AwaitingAuth)
             close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
@@ -512,8 +501,7 @@ void ChatSession::close(int code, const QString &reason)
     if (m_phase == Phase::Closed)
         return;
     m_phase = Phase::Closed;
-    m_authTimer.stop();
-    m_pingTimer.stop();
+    m_keepAlive->stop();
     if (m_turn && !m_turn->isFinished()) {
         TurnPipeline *turn = m_turn;
         m_turn = nullptr;
@@ -534,8 +522,7 @@ void ChatSession::onDisconnected()
     CorrelationScope scope(correlationBase());
     if (m_phase != Phase::Closed) {
         m_phase = Phase::Closed;
-        m_authTimer.stop();
-        m_pingTimer.stop();
+        m_keepAlive->stop();
         if (m_turn && !m_turn->isFinished()) {
             qCInfo(lcWs) << "client went away during a turn";
             TurnPipeline *turn = m_turn;

@@ -17,6 +17,8 @@ class QWebSocket;
 
 namespace tianyi {
 
+class WebSocketKeepAlive;
+
 class AsrJob;
 class ChatGateway;
 
@@ -86,9 +88,7 @@ private:
     QString m_nickname;
     bool m_admitted = false;
     int m_malformed = 0;
-    QTimer m_authTimer;
-    QTimer m_pingTimer;
-    QElapsedTimer m_sinceSeen;          // since the last pong or message
+    WebSocketKeepAlive *m_keepAlive = nullptr; // pings, silence timeout, auth deadline
 
     QPointer<TurnPipeline> m_turn;
     int m_turnCounter = 0;
