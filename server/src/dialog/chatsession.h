@@ -8,6 +8,7 @@
 
 #include <QElapsedTimer>
 #include <QJsonObject>
+#include <optional>
 #include <QObject>
 #include <QPointer>
 #include <QTimer>
@@ -46,7 +47,8 @@ public:
     QString device() const { return m_device; }                 // ?device= of the handshake, if sent
     int turnCount() const { return m_turnCounter; }
     qint64 lastTtftMs() const { return m_lastTtftMs; }          // of the last ended turn; -1 none
-    QJsonObject lastPrompt() const { return m_lastPrompt; }     // admin: the last assembled prompt (empty: none yet)
+    // admin: the last assembled prompt as JSON (empty: none yet); serialized only when asked for.
+    QJsonObject lastPrompt() const { return m_lastPrompt ? m_lastPrompt->toJson() : QJsonObject(); }
     qint64 lastFirstAudioMs() const { return m_lastFirstAudioMs; }
 
     // Admin / shutdown.
@@ -56,7 +58,7 @@ public:
     // TurnSink: the one place that writes turn events to the socket.
     void turnEvent(int turn, const QString &type, QJsonObject fields) override;
     void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
-    void turnPrompt(int, const QJsonObject &inspection) override { m_lastPrompt = inspection; }
+    void turnPrompt(const AssembledPrompt &prompt) override { m_lastPrompt = prompt; }
 
 private:
     void authenticate(const QString &token);
@@ -107,7 +109,7 @@ private:
     QString m_userAgent;
     QString m_device;
     qint64 m_lastTtftMs = -1;
-    QJsonObject m_lastPrompt; // bounded by the prompt budgets
+    std::optional<AssembledPrompt> m_lastPrompt; // bounded by the prompt budgets
     qint64 m_lastFirstAudioMs = -1;
 };
 

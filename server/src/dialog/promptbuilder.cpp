@@ -1,9 +1,23 @@
 #include "dialog/promptbuilder.h"
 
+#include <QJsonArray>
+
 #include "dialog/promptbudget.h"
 #include "upstream/promptsections.h"
 
 namespace tianyi {
+
+QJsonObject AssembledPrompt::toJson() const
+{
+    QJsonArray messages;
+    for (const ChatMessage &m : request.messages)
+        messages.append(QJsonObject{{QStringLiteral("role"), m.role}, {QStringLiteral("content"), m.content}});
+    return QJsonObject{{QStringLiteral("turn"), turn},
+                       {QStringLiteral("correlation_id"), request.correlationId},
+                       {QStringLiteral("estimated_tokens"), report.totalTokens},
+                       {QStringLiteral("slots"), report.slotUsage},
+                       {QStringLiteral("messages"), messages}};
+}
 
 PromptBuilder::PromptBuilder(const PersonaCard &persona, const LlmSettings &llm, const PromptSettings &budget)
     : m_persona(persona)

@@ -34,6 +34,16 @@ struct PromptReport {
     int totalTokens = 0;
 };
 
+// One assembled prompt as admins inspect it. Kept as built (implicitly shared, a cheap copy) and
+// turned into JSON only when an admin asks, so the turn pipeline does no work for it.
+struct AssembledPrompt {
+    int turn = 0;
+    LlmRequest request;
+    PromptReport report;
+
+    QJsonObject toJson() const;
+};
+
 class PromptBuilder
 {
 public:

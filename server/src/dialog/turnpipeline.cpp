@@ -14,7 +14,6 @@
 #include "upstream/ttsvoicebook.h"
 
 #include <QDateTime>
-#include <QJsonArray>
 #include <tianyi/chatprotocol.h>
 #include <tianyi/emotiontagparser.h>
 #include <tianyi/sentencesegmenter.h>
@@ -143,17 +142,11 @@ void TurnPipeline::start()
 void TurnPipeline::startLlm(const PromptContext &prompt) // memory: split out of start(), unchanged
 {
     PromptBuilder builder(*m_env.persona, m_env.config->llm, m_env.config->prompt);
-    PromptReport report;
-    const LlmRequest request = builder.build(prompt, m_userText, m_correlationId, &report);
-    QJsonArray messages;
-    for (const ChatMessage &m : request.messages)
-        messages.append(QJsonObject{{QStringLiteral("role"), m.role}, {QStringLiteral("content"), m.content}});
-    m_sink.turnPrompt(m_turnNo, QJsonObject{{QStringLiteral("turn"), m_turnNo},
-                                            {QStringLiteral("correlation_id"), m_correlationId},
-                                            {QStringLiteral("estimated_tokens"), report.totalTokens},
-                                            {QStringLiteral("slots"), report.slotUsage},
-                                            {QStringLiteral("messages"), messages}});
-    m_stream = m_env.llm->stream(request, this);
+    AssembledPrompt assembled;
+    assembled.turn = m_turnNo;
+    assembled.request = builder.build(prompt, m_userText, m_correlationId, &assembled.report);
+    m_stream = m_env.llm->stream(assembled.request, this);
+    m_sink.turnPrompt(assembled);
     connect(m_stream, &LlmStream::delta, this, &TurnPipeline::onDelta);
     connect(m_stream, &LlmStream::usage, this, [this](const LlmUsage &usage) { m_completionTokens = usage.completionTokens; });
     connect(m_stream, &LlmStream::finished, this, [this](const QString &) { onLlmFinished(); });

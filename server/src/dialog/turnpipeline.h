@@ -8,6 +8,7 @@
 
 #include "app/config.h"
 #include "dialog/personacard.h"
+#include "dialog/promptbuilder.h"
 #include "upstream/llm.h"
 #include "upstream/tts.h"
 
@@ -55,7 +56,7 @@ public:
     virtual void turnEvent(int turn, const QString &type, QJsonObject fields) = 0;
     virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
     // The assembled prompt and what the budgets did to it, for admins (not sent to the client).
-    virtual void turnPrompt(int turn, const QJsonObject &inspection) { Q_UNUSED(turn) Q_UNUSED(inspection) }
+    virtual void turnPrompt(const AssembledPrompt &prompt) { Q_UNUSED(prompt) }
 };
 
 class TurnPipeline : public QObject
