@@ -1,13 +1,17 @@
 // Memory retrieval benchmark: top-8 (cosine, weighted by importance and recency, de-duplicated) over
 // 1k / 10k / 100k memories of 1024 dimensions held by one user's MemoryVectors (the contiguous float
 // array MemoryIndex keeps per user). Target: < 20 ms for 100k on the project's 2-core machine.
-//   tianyi-memorybench [--dims 1024] [--queries 20] [--sizes 1000,10000,100000]
-// Prints one line per size: median and p95 milliseconds per query, and the bytes held.
+//   tianyi-memorybench [--dims 1024] [--queries 20] [--sizes 1000,10000,100000] [--json]
+// Prints one line per size: median and p95 milliseconds per query, and the bytes held (--json: one
+// JSON object {"sizes":[{memories, dims, k, median_ms, p95_ms, mib}]} for bench/run.sh).
 
 #include "memory/memoryvectors.h"
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QElapsedTimer>
 #include <QStringList>
 #include <QTextStream>
@@ -39,6 +43,8 @@ int main(int argc, char **argv)
     const int dims = option(QStringLiteral("--dims"), QStringLiteral("1024")).toInt();
     const int queries = option(QStringLiteral("--queries"), QStringLiteral("20")).toInt();
     const QStringList sizes = option(QStringLiteral("--sizes"), QStringLiteral("1000,10000,100000")).split(QLatin1Char(','));
+    const bool json = args.contains(QStringLiteral("--json"));
+    QJsonArray results;
     QTextStream out(stdout);
     std::mt19937 rng(42);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
@@ -71,9 +77,17 @@ int main(int argc, char **argv)
         std::sort(ms.begin(), ms.end());
         const double median = ms[ms.size() / 2];
         const double p95 = ms[std::min(ms.size() - 1, size_t(double(ms.size()) * 0.95))];
+        const double mib = double(vectors.bytes()) / 1048576.0;
+        if (json) {
+            results.append(QJsonObject{{QStringLiteral("memories"), n}, {QStringLiteral("dims"), dims}, {QStringLiteral("k"), found},
+                                       {QStringLiteral("median_ms"), median}, {QStringLiteral("p95_ms"), p95}, {QStringLiteral("mib"), mib}});
+            continue;
+        }
         out << QStringLiteral("memories=%1 dims=%2 top-%3: median %4 ms, p95 %5 ms, %6 MiB held\n")
-                   .arg(n).arg(dims).arg(found).arg(median, 0, 'f', 2).arg(p95, 0, 'f', 2).arg(double(vectors.bytes()) / 1048576.0, 0, 'f', 1);
+                   .arg(n).arg(dims).arg(found).arg(median, 0, 'f', 2).arg(p95, 0, 'f', 2).arg(mib, 0, 'f', 1);
         out.flush();
     }
+    if (json)
+        out << QJsonDocument(QJsonObject{{QStringLiteral("queries"), queries}, {QStringLiteral("sizes"), results}}).toJson(QJsonDocument::Compact) << "\n";
     return 0;
 }

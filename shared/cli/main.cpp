@@ -1,5 +1,6 @@
 // tianyi-cli: a command-line client of the tianyi server (test client and smoke-test tool).
 #include "clisession.h"
+#include "loadrunner.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -22,6 +23,13 @@ const char *const kDescription =
     "                   sentences; a summary of the turn goes to stderr\n"
     "  repl             each line of stdin is a chat; \"/stop\" stops the running turn,\n"
     "                   \"/ping\" pings, \"/quit\" (or end of input) exits\n"
+    "  load             N virtual users (--users) chat for --duration-s (0: once, all at the same\n"
+    "                   moment) with --think-ms between turns (or --interval-ms start to start),\n"
+    "                   started over --ramp-s; with --fake the same schedule first runs directly\n"
+    "                   against the fake upstream so its own latency is subtracted (\"added\").\n"
+    "                   --idle holds the sessions open; --login-rate / --history-rate add traffic;\n"
+    "                   --sample-pid reads the server's RSS, open files and CPU from /proc.\n"
+    "                   Prints one JSON result on stdout; --json FILE also writes it to FILE.\n"
     "\n"
     "Credentials for chat/repl: --token, else --user with --password (or TIANYI_CLI_PASSWORD),\n"
     "else the access_token in --token-file.\n"
@@ -75,10 +83,48 @@ int main(int argc, char **argv)
     const QCommandLineOption timeout(QStringLiteral("timeout-ms"), QStringLiteral("chat: give up after N ms (default 120000)."),
                                      QStringLiteral("N"), QStringLiteral("120000"));
     parser.addOptions({server, user, password, nickname, token, tokenFile, audio, outDir, stopAfter, json, timeout});
-    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("register | login | chat TEXT | repl"));
+    // load
+    auto valueOption = [&](const char *name, const char *help, const char *fallback = nullptr) {
+        QCommandLineOption o(QLatin1String(name), QLatin1String(help), QStringLiteral("X"));
+        if (fallback)
+            o.setDefaultValue(QLatin1String(fallback));
+        parser.addOption(o);
+        return o;
+    };
+    const auto users = valueOption("users", "load: virtual users.", "1");
+    const auto sessionsPerUser = valueOption("sessions-per-user", "load: chat sockets per user.", "1");
+    const auto thinkMs = valueOption("think-ms", "load: pause after a turn ends before the next chat.", "0");
+    const auto intervalMs = valueOption("interval-ms", "load: start a turn every N ms per user (start to start) instead.", "0");
+    const auto durationS = valueOption("duration-s", "load: length of the measured phase (0: one burst).", "0");
+    const auto rampS = valueOption("ramp-s", "load: spread the sessions' first turns over this long.", "0");
+    const auto text = valueOption("text", "load: what every user says.");
+    const auto stopFraction = valueOption("stop-fraction", "load: share of turns that --stop-after-ms stops (0..1).", "1");
+    const auto fake = valueOption("fake", "load: the fake upstream's URL: measure the baseline against it first.");
+    const auto baselineS = valueOption("baseline-s", "load: length of the steady baseline.", "10");
+    const QCommandLineOption noEarlyCut(QStringLiteral("no-early-cut"), QStringLiteral("load: the server runs with chat.early_first_clause=false."));
+    const QCommandLineOption idle(QStringLiteral("idle"), QStringLiteral("load: open the sessions and hold them --hold-s; no chats."));
+    parser.addOptions({noEarlyCut, idle});
+    const auto holdS = valueOption("hold-s", "load --idle: how long to hold the sessions.", "5");
+    const auto loginRate = valueOption("login-rate", "load: logins per second during the run (own accounts).", "0");
+    const auto loginUsers = valueOption("login-users", "load: accounts the logins use.", "20");
+    const auto historyRate = valueOption("history-rate", "load: GET /me/history per second during the run.", "0");
+    const auto samplePid = valueOption("sample-pid", "load: server PID whose /proc is sampled.", "0");
+    const auto sampleMs = valueOption("sample-ms", "load: sampling period.", "10000");
+    const auto prefix = valueOption("prefix", "load: account name prefix (default unique per run).");
+    const auto setupConcurrency = valueOption("setup-concurrency", "load: registrations, logins and socket opens in flight.", "64");
+    const auto jsonFile = valueOption("json-file", "load: also write the result JSON here (same as load --json FILE).");
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("register | login | chat TEXT | repl | load"));
     parser.addPositionalArgument(QStringLiteral("text"), QStringLiteral("The message (chat)."), QStringLiteral("[TEXT...]"));
 
-    if (!parser.parse(QCoreApplication::arguments()))
+    // "load --json FILE": --json takes a file for load (elsewhere it is a flag).
+    QStringList arguments = QCoreApplication::arguments();
+    if (arguments.contains(QStringLiteral("load"))) {
+        const qsizetype j = arguments.indexOf(QStringLiteral("--json"));
+        if (j > 0 && j + 1 < arguments.size() && !arguments.at(j + 1).startsWith(QLatin1Char('-'))) {
+            arguments[j] = QStringLiteral("--json-file");
+        }
+    }
+    if (!parser.parse(arguments))
         return usage(parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
         const QByteArray text = parser.helpText().toUtf8();
@@ -136,6 +182,53 @@ int main(int argc, char **argv)
         const bool haveLogin = !o.user.isEmpty() && !o.password.isEmpty();
         if (o.token.isEmpty() && !haveLogin && o.tokenFile.isEmpty())
             return usage(QStringLiteral("%1 needs --token, --user with a password, or --token-file").arg(o.command));
+    } else if (o.command == QLatin1String("load")) {
+        LoadOptions l;
+        l.server = o.server;
+        auto number = [&](const QCommandLineOption &opt, double min, double max, double *out) {
+            bool good = false;
+            const double v = parser.value(opt).toDouble(&good);
+            if (!good || v < min || v > max)
+                return false;
+            *out = v;
+            return true;
+        };
+        double v[14];
+        const QCommandLineOption *opts[14] = {&users, &sessionsPerUser, &thinkMs, &intervalMs, &durationS, &rampS, &stopFraction,
+                                              &holdS, &loginRate, &loginUsers, &historyRate, &samplePid, &sampleMs, &baselineS};
+        const double limits[14][2] = {{1, 100000}, {1, 1000}, {0, 3.6e6}, {0, 3.6e6}, {0, 86400}, {0, 86400}, {0, 1},
+                                      {0, 86400}, {0, 1000}, {1, 100000}, {0, 1000}, {0, 1e9}, {100, 3.6e6}, {0, 3600}};
+        for (int i = 0; i < 14; ++i)
+            if (!number(*opts[i], limits[i][0], limits[i][1], &v[i]))
+                return usage(QStringLiteral("--%1 needs a number in [%2, %3]").arg(opts[i]->names().first()).arg(limits[i][0]).arg(limits[i][1]));
+        l.users = int(v[0]);
+        l.sessionsPerUser = int(v[1]);
+        l.thinkMs = int(v[2]);
+        l.intervalMs = int(v[3]);
+        l.durationS = v[4];
+        l.rampS = v[5];
+        l.stopFraction = v[6];
+        l.holdS = v[7];
+        l.loginRate = v[8];
+        l.loginUsers = int(v[9]);
+        l.historyRate = v[10];
+        l.samplePid = qint64(v[11]);
+        l.sampleMs = int(v[12]);
+        l.baselineS = v[13];
+        l.stopAfterMs = int(o.stopAfterMs);
+        if (parser.isSet(text))
+            l.text = parser.value(text);
+        if (parser.isSet(fake))
+            l.fake = QUrl(parser.value(fake));
+        l.earlyCut = !parser.isSet(noEarlyCut);
+        l.idle = parser.isSet(idle);
+        l.prefix = parser.value(prefix);
+        l.setupConcurrency = qBound(1, parser.value(setupConcurrency).toInt(), 10000);
+        l.jsonFile = parser.value(jsonFile);
+        l.timeoutS = parser.isSet(timeout) ? qMax(1, o.timeoutMs / 1000) : int(l.durationS + l.holdS) + 600;
+        LoadRunner runner(l);
+        QTimer::singleShot(0, &runner, &LoadRunner::start);
+        return app.exec();
     } else {
         return usage(QStringLiteral("unknown command \"%1\"").arg(o.command));
     }

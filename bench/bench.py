@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Issue-8 benchmarks: every scenario against a freshly started tianyi-server and tianyi-fake-upstream
+at fixed latencies, driven by `tianyi-cli load`. Called by bench/run.sh (which builds first).
+
+Each scenario writes OUT/<scenario>.json (machine, commit, load average, server settings, the load
+runner's results); report.py then writes the PNG plots and the Markdown report from all of them.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SCENARIOS = ["latency", "capacity", "idle", "original", "isolation", "memory", "soak"]
+
+# The fake upstream's fixed latencies (issue 4's bench): LLM TTFT 200 ms, 40 tokens/s; GPT-SoVITS first
+# chunk 150 ms, RTF 0.2. The reply's first sentence has an early comma (the first-clause cut matters).
+FAKE_ARGS = ["--ttft-ms", "200", "--tokens-per-second", "40", "--tts-first-chunk-ms", "150", "--tts-rtf", "0.2"]
+SMOKE_FAKE_ARGS = ["--ttft-ms", "50", "--tokens-per-second", "400", "--tts-first-chunk-ms", "20", "--tts-rtf", "0.05"]
+REPLY = "[开心]今天天气真不错呀，我们一起去公园散散步，然后再唱一首新歌，好不好？[平静]我已经准备好啦。"
+
+# Limits lifted so that the bench measures what the server adds, not the admission limits a deployment
+# sets (connections per IP: every virtual user comes from 127.0.0.1), and concurrency caps lifted for
+# the fake (it has none). Cheap Argon2id so that registering thousands of users takes seconds.
+BASE_ENV = {
+    "TIANYI_TTS_PER_BACKEND_CONCURRENCY": "1024",
+    "TIANYI_LLM_MAX_CONCURRENT": "4096",
+    "TIANYI_LIMITS_MAX_CONNECTIONS": "30000",
+    "TIANYI_LIMITS_MAX_CONNECTIONS_PER_IP": "30000",
+    "TIANYI_LIMITS_WS_HANDSHAKE_TIMEOUT_MS": "60000",
+    "TIANYI_CHAT_TURNS_PER_MINUTE": "100000",
+    "TIANYI_CHAT_MAX_SESSIONS_PER_USER": "100",
+    "TIANYI_CHAT_TTS_QUEUE_MAX": "1000000",
+    "TIANYI_AUTH_ARGON2_OPS_LIMIT": "1",
+    "TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB": "8",
+    "TIANYI_AUTH_ACCESS_TOKEN_TTL_S": "86400",
+    "TIANYI_AUDIO_KEEP": "false",
+}
+PRODUCTION_ARGON2 = {"TIANYI_AUTH_ARGON2_OPS_LIMIT": "2", "TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB": "65536"}
+
+
+def log(*args):
+    print("bench:", *args, file=sys.stderr, flush=True)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def machine(root):
+    info = {"cores": os.cpu_count(), "kernel": platform.release()}
+    with open("/proc/cpuinfo") as f:
+        m = re.search(r"model name\s*:\s*(.*)", f.read())
+        info["cpu"] = m.group(1).strip() if m else platform.processor()
+    with open("/proc/meminfo") as f:
+        info["ram_gib"] = round(int(re.search(r"MemTotal:\s*(\d+)", f.read()).group(1)) / 1048576, 1)
+    try:
+        info["os"] = re.search(r'PRETTY_NAME="(.*)"', open("/etc/os-release").read()).group(1)
+    except (OSError, AttributeError):
+        info["os"] = platform.system()
+    git = lambda *a: subprocess.run(["git", "-C", root, *a], capture_output=True, text=True).stdout.strip()
+    info["commit"] = git("rev-parse", "--short", "HEAD") or "unknown"
+    info["dirty"] = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return info
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        b = args.build_dir
+        self.server_bin = os.path.join(b, "server/tianyi-server")
+        self.fake_bin = os.path.join(b, "tests/fake-upstream/tianyi-fake-upstream")
+        self.cli_bin = os.path.join(b, "shared/cli/tianyi-cli")
+        self.memory_bin = os.path.join(b, "bench/tianyi-memorybench")
+        self.work = tempfile.mkdtemp(prefix="tianyi-bench-")
+        self.procs = []
+        self.machine = machine(self.root)
+        self.smoke = args.smoke
+
+    # --- processes -------------------------------------------------------------------------------
+    def spawn(self, name, cmd, env=None):
+        out = open(os.path.join(self.work, name + ".out"), "w")
+        err = open(os.path.join(self.work, name + ".err"), "w")
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, **(env or {})}, preexec_fn=raise_nofile)
+        p.bench_name = name
+        self.procs.append(p)
+        return p
+
+    def wait_for(self, p, pattern, timeout=60):
+        path = os.path.join(self.work, p.bench_name + ".out")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, open(path, errors="replace").read())
+            if m:
+                return m.group(1)
+            if p.poll() is not None:
+                break
+            time.sleep(0.05)
+        err = open(os.path.join(self.work, p.bench_name + ".err"), errors="replace").read()[-3000:]
+        raise RuntimeError(f"{p.bench_name} did not start: {err}")
+
+    def stop(self, p):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if p in self.procs:
+            self.procs.remove(p)
+
+    def stop_all(self):
+        for p in list(self.procs):
+            self.stop(p)
+
+    def start_fake(self):
+        p = self.spawn("fake", [self.fake_bin, "--port", "0", "--reply", REPLY] + (SMOKE_FAKE_ARGS if self.smoke else FAKE_ARGS))
+        self.fake_url = self.wait_for(p, r"listening on (http://\S+)")
+        self.fake = p
+        with open(os.path.join(self.work, "voices.json"), "w") as f:
+            json.dump({"default": {"ref_audio_path": "/srv/voices/calm.wav", "prompt_text": "你好", "prompt_lang": "zh"}}, f)
+
+    def start_server(self, name, extra_env=None):
+        """A fresh server (empty data directory) pointed at the fake; returns (process, url, env)."""
+        data = os.path.join(self.work, "data-" + name)
+        os.makedirs(data, exist_ok=True)
+        env = {**BASE_ENV, "TIANYI_LLM_BASE_URL": self.fake_url + "/v1", "TIANYI_TTS_BASE_URLS": self.fake_url,
+               "TIANYI_TTS_VOICES_FILE": os.path.join(self.work, "voices.json"), **(extra_env or {})}
+        p = self.spawn("server-" + name, [self.server_bin, "--port", "0", "--data-dir", data], env)
+        url = self.wait_for(p, r"Browser: (http://[0-9.:]+)/")
+        settings = {k: v for k, v in env.items() if not k.endswith("_URL") and not k.endswith("_URLS") and not k.endswith("_FILE")}
+        return p, url, settings
+
+    def load(self, server_url, label, *opts, sample=None, fake=True, timeout=None):
+        """One `tianyi-cli load` run; returns its result JSON with the label."""
+        out = os.path.join(self.work, f"load-{label}.json")
+        cmd = [self.cli_bin, "load", "--server", server_url, "--json", out] + [str(o) for o in opts]
+        if fake:
+            cmd += ["--fake", self.fake_url]
+        if sample:
+            cmd += ["--sample-pid", str(sample.pid)]
+        log(f"{label}: {' '.join(cmd[2:])}")
+        t0 = time.time()
+        r = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=raise_nofile, timeout=timeout)
+        if r.returncode != 0 and not os.path.exists(out):
+            raise RuntimeError(f"load {label} failed ({r.returncode}): {r.stderr[-3000:]}")
+        result = json.load(open(out))
+        if self.smoke and (r.returncode != 0 or "error" in result):
+            raise RuntimeError(f"load {label} failed ({r.returncode}): {result.get('error')} {r.stderr[-2000:]}")
+        result["label"] = label
+        result["exit_code"] = r.returncode
+        result["load_average_after"] = loadavg()
+        added = result.get("added", {}).get("ttft_ms", {})
+        log(f"{label}: {time.time() - t0:.1f} s, turns {result.get('turns', {})}, added TTFT {added}"
+            + (f" ERROR {result['error']}" if "error" in result else ""))
+        return result
+
+    # --- scenarios ---------------------------------------------------------------------------------
+    def scenario_latency(self):
+        """1: server-added TTFT / first audio at 1..1000 concurrent sessions (burst and steady), stop latency."""
+        levels = [1, 2] if self.smoke else [1, 10, 100, 300, 1000]
+        steady_s = 2 if self.smoke else 20
+        server, url, env = self.start_server("latency")
+        runs = []
+        for n in levels:
+            runs.append(self.load(url, f"burst-{n}", "--users", n))
+            runs.append(self.load(url, f"steady-{n}", "--users", n, "--duration-s", steady_s, "--ramp-s", min(5, steady_s / 2),
+                                  "--think-ms", 2000, "--baseline-s", min(10, steady_s)))
+        n = 2 if self.smoke else 100
+        runs.append(self.load(url, f"stop-{n}", "--users", n, "--stop-after-ms", 700 if not self.smoke else 100))
+        self.stop(server)
+        return {"server_env": env, "runs": runs}
+
+    def scenario_capacity(self):
+        """2a: the most concurrent streaming turns (think time 0) with P99 added TTFT < 50 ms."""
+        levels = [2] if self.smoke else [5, 10, 25, 50, 100, 150, 200, 300, 400, 600, 800, 1000]
+        duration = 2 if self.smoke else 15
+        server, url, env = self.start_server("capacity")
+        runs, passing = [], None
+        for n in levels:
+            r = self.load(url, f"capacity-{n}", "--users", n, "--duration-s", duration, "--ramp-s", min(3, duration / 2),
+                          "--think-ms", 0, "--baseline-s", min(8, duration))
+            runs.append(r)
+            p99 = r.get("added", {}).get("ttft_ms", {}).get("p99")
+            ok = p99 is not None and p99 < 50 and r["turns"]["failed"] == 0 and "error" not in r
+            r["passed"] = ok
+            if not ok:
+                break
+            passing = n
+        self.stop(server)
+        return {"server_env": env, "runs": runs, "limit_ms": 50, "max_passing_concurrency": passing}
+
+    def scenario_idle(self):
+        """2b: 10,000 idle authenticated chat sessions; server RSS and fds per session from /proc."""
+        users = 20 if self.smoke else 10000
+        server, url, env = self.start_server("idle")
+        run = self.load(url, f"idle-{users}", "--users", users, "--idle", "--hold-s", 1 if self.smoke else 10, "--sample-ms", 1000,
+                        "--setup-concurrency", 128, sample=server, fake=False)
+        self.stop(server)
+        return {"server_env": env, "runs": [run]}
+
+    def scenario_original(self):
+        """3: the original service's load, 30 users at one chat a minute each, in real time (no compression)."""
+        duration = 4 if self.smoke else 180
+        interval = 1000 if self.smoke else 60000
+        server, url, env = self.start_server("original", {"TIANYI_AUDIO_KEEP": "true"})
+        run = self.load(url, "original-30", "--users", 3 if self.smoke else 30, "--interval-ms", interval, "--duration-s", duration,
+                        "--ramp-s", interval / 1000, "--sample-ms", 1000 if self.smoke else 5000, "--baseline-s", 2 if self.smoke else 10,
+                        sample=server)
+        self.stop(server)
+        return {"server_env": env, "runs": [run], "compression": "none: real time, 30 users x 1 chat/min for 3 minutes"}
+
+    def scenario_isolation(self):
+        """4: chat P99 with and without a storm of 20 logins/s (production Argon2id)."""
+        duration = 2 if self.smoke else 30
+        users = 2 if self.smoke else 20
+        rate = 2 if self.smoke else 20
+        server, url, env = self.start_server("isolation", {} if self.smoke else PRODUCTION_ARGON2)
+        common = ["--users", users, "--think-ms", 1000, "--duration-s", duration, "--ramp-s", 2, "--baseline-s", min(10, duration)]
+        runs = [self.load(url, "isolation-quiet", *common, sample=server, fake=True),
+                self.load(url, f"isolation-storm-{rate}", *common, "--login-rate", rate, "--login-users", 20, sample=server)]
+        self.stop(server)
+        return {"server_env": env, "runs": runs}
+
+    def scenario_memory(self):
+        """5: memory retrieval top-8 over 1k/10k/100k memories of one user (tianyi-memorybench)."""
+        sizes = "1000" if self.smoke else "1000,10000,100000"
+        r = subprocess.run([self.memory_bin, "--json", "--sizes", sizes, "--queries", "3" if self.smoke else "30"],
+                           capture_output=True, text=True, check=True)
+        return {"runs": [json.loads(r.stdout.strip().splitlines()[-1])]}
+
+    def scenario_soak(self):
+        """6: mixed load for 30 minutes; RSS and open files sampled every 10 s."""
+        duration = 6 if self.smoke else self.args.soak_s
+        server, url, env = self.start_server("soak", {**({} if self.smoke else PRODUCTION_ARGON2), "TIANYI_AUDIO_KEEP": "true",
+                                                      "TIANYI_AUDIO_MAX_BYTES": str(256 << 20)})
+        run = self.load(url, "soak", "--users", 4 if self.smoke else 50, "--think-ms", 2000, "--duration-s", duration, "--ramp-s", 2 if self.smoke else 10,
+                        "--stop-after-ms", 700, "--stop-fraction", 0.2, "--login-rate", 0.5, "--login-users", 10,
+                        "--history-rate", 1, "--sample-ms", 1000 if self.smoke else 10000, "--baseline-s", 2 if self.smoke else 10, sample=server)
+        self.stop(server)
+        return {"server_env": env, "runs": [run]}
+
+    def run(self, only):
+        self.start_fake()
+        os.makedirs(self.args.out, exist_ok=True)
+        failures = []
+        for name in only:
+            log(f"=== {name} ===")
+            started = time.time()
+            record = {"scenario": name, "smoke": self.smoke, "machine": self.machine, "load_average_before": loadavg(),
+                      "started_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                      "fake_upstream": {"args": SMOKE_FAKE_ARGS if self.smoke else FAKE_ARGS, "reply": REPLY}}
+            try:
+                record.update(getattr(self, "scenario_" + name)())
+            except Exception as e:  # a scenario that breaks is reported, the others still run
+                log(f"{name} FAILED: {e}")
+                record["error"] = str(e)
+                failures.append(name)
+                for p in list(self.procs):
+                    if p is not self.fake:
+                        self.stop(p)
+            record["load_average_after"] = loadavg()
+            record["seconds"] = round(time.time() - started, 1)
+            with open(os.path.join(self.args.out, name + ".json"), "w") as f:
+                json.dump(record, f, indent=1, ensure_ascii=False)
+            log(f"{name}: {record['seconds']} s")
+        self.stop_all()
+        return failures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated subset of: " + ",".join(SCENARIOS))
+    ap.add_argument("--smoke", action="store_true", help="a tiny pass of every scenario (seconds), numbers not meaningful")
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--out", required=True, help="directory for the scenario JSON files")
+    ap.add_argument("--soak-s", type=float, default=1800)
+    args = ap.parse_args()
+    only = [s for s in args.only.split(",") if s]
+    unknown = [s for s in only if s not in SCENARIOS]
+    if unknown:
+        ap.error("unknown scenario(s): " + ",".join(unknown))
+    bench = Bench(args)
+    try:
+        failures = bench.run(only)
+    finally:
+        bench.stop_all()
+    if failures:
+        log("failed scenarios: " + ",".join(failures) + " (logs in " + bench.work + ")")
+        sys.exit(1)
+    subprocess.run(["rm", "-rf", bench.work])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Writes the PNG plots and docs/benchmarks.md from the scenario JSON files of bench/bench.py.
+
+The report is regenerated as a whole on every run: the method, the machine and every scenario's
+tables and plots come from the JSON files present in the results directory (so `run.sh --only x`
+refreshes x and keeps the others, each with its own commit and load average), and the hand-written
+analysis (docs/benchmarks/analysis.md) is included at the end.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ORDER = ["latency", "capacity", "idle", "original", "isolation", "memory", "soak"]
+
+
+def f(x, digits=1):
+    if x is None:
+        return "–"
+    if isinstance(x, (int, float)):
+        if abs(x) >= 100:
+            return f"{x:,.0f}"
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def pct(summary, *keys):
+    return " / ".join(f(summary.get(k)) for k in keys)
+
+
+def run_by_label(record, label):
+    return next((r for r in record.get("runs", []) if r.get("label") == label), None)
+
+
+def slope_per_min(points):
+    """Least-squares slope of [(minutes, value)]."""
+    n = len(points)
+    if n < 2:
+        return None
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    den = sum((p[0] - mx) ** 2 for p in points)
+    return sum((p[0] - mx) * (p[1] - my) for p in points) / den if den else None
+
+
+class Report:
+    def __init__(self, args):
+        self.args = args
+        self.records = {}
+        for name in ORDER:
+            path = os.path.join(args.results, name + ".json")
+            if os.path.exists(path):
+                self.records[name] = json.load(open(path))
+        self.lines = []
+        self.targets = []  # (target, measured, met, note)
+
+    def out(self, *lines):
+        self.lines.extend(lines)
+
+    def plot(self, name, spec):
+        if not os.path.exists(self.args.plot):
+            self.out(f"_(plot {name} not drawn: {self.args.plot} not built — needs Qt Charts)_", "")
+            return
+        png = os.path.join(self.args.results, name + ".png")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as t:
+            json.dump(spec, t)
+        r = subprocess.run([self.args.plot, t.name, png], capture_output=True, text=True,
+                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        os.unlink(t.name)
+        if r.returncode != 0:
+            self.out(f"_(plot {name} failed: {r.stderr.strip()[:200]})_", "")
+            return
+        rel = os.path.relpath(png, os.path.dirname(os.path.abspath(self.args.report)))
+        self.out(f"![{spec['title']}]({rel})", "")
+
+    def header(self, name, title):
+        rec = self.records[name]
+        m = rec["machine"]
+        la, lb = rec.get("load_average_before", []), rec.get("load_average_after", [])
+        self.out(f"## {title}", "",
+                 f"_Run {rec['started_at']}, commit `{m['commit']}`{' (with local changes)' if m.get('dirty') else ''}, "
+                 f"{rec.get('seconds', 0):.0f} s; load average before {' '.join(map(str, la))}, after {' '.join(map(str, lb))}."
+                 + (" **Smoke pass: numbers are not meaningful.**" if rec.get("smoke") else "") + "_", "")
+        if "error" in rec:
+            self.out(f"**The scenario failed:** `{rec['error']}`", "")
+
+    # --- sections ----------------------------------------------------------------------------------
+    def latency(self):
+        rec = self.records["latency"]
+        self.header("latency", "1. Server-added latency against load")
+        self.out("Burst: every session sends its chat in the same millisecond (once). Steady: sessions start over the "
+                 "ramp, then chat again 2 s after each turn ends, for 20 s. Added = client percentile − the direct "
+                 "(fake-only) percentile of the same schedule and concurrency.", "",
+                 "| sessions | mode | turns (ok/started) | added TTFT P50 / P95 / P99 ms | added first audio P50 / P95 / P99 ms "
+                 "| direct TTFT P50 / P99 ms | client TTFT P50 / P99 ms | violations |",
+                 "|---|---|---|---|---|---|---|---|")
+        series = {}
+        for r in rec.get("runs", []):
+            if r["label"].startswith("stop"):
+                continue
+            t = r["turns"]
+            at, aa = r["added"].get("ttft_ms", {}), r["added"].get("first_audio_ms", {})
+            self.out(f"| {r['sessions']} | {r['mode']} | {t['completed']}/{t['started']} | {pct(at, 'p50', 'p95', 'p99')} "
+                     f"| {pct(aa, 'p50', 'p95', 'p99')} | {pct(r['baseline']['ttft_ms'], 'p50', 'p99')} "
+                     f"| {pct(r['client']['ttft_ms'], 'p50', 'p99')} | {r['guarantee_violations']} |")
+            for key, src in (("TTFT", at), ("first audio", aa)):
+                for q in ("p50", "p99"):
+                    if q in src:
+                        series.setdefault((key, r["mode"], q), []).append([r["sessions"], max(src[q], 0.1)])
+        self.out("")
+        for key, fname in (("TTFT", "latency-ttft"), ("first audio", "latency-first-audio")):
+            s = [{"name": f"{mode} {q.upper()}", "points": pts} for (k, mode, q), pts in sorted(series.items()) if k == key]
+            if s:
+                spec = {"title": f"Server-added {key} vs concurrent sessions", "x_label": "concurrent sessions",
+                        "y_label": "added ms (log)", "log_x": True, "log_y": True, "series": s}
+                if key == "TTFT":
+                    spec["targets"] = [{"name": "target P50 2 ms", "y": 2}, {"name": "target P99 10 ms", "y": 10}]
+                self.plot(fname, spec)
+        stop = next((r for r in rec.get("runs", []) if r["label"].startswith("stop")), None)
+        if stop:
+            s = stop["stop"]
+            self.out(f"Stop: {stop['sessions']} sessions in a burst, each stops its turn {stop['stop_after_ms']} ms after the chat. "
+                     f"Server `stopped.stop_ms` (stop received → everything cancelled) P50 / P99 / max "
+                     f"**{pct(s['server_stop_ms'], 'p50', 'p99', 'max')} ms**; the client sees `stopped` "
+                     f"{pct(s['client_stop_to_stopped_ms'], 'p50', 'p99', 'max')} ms after sending `stop` "
+                     f"({s['server_stop_ms'].get('count', 0)} stops, {stop['guarantee_violations']} guarantee violations).", "")
+            p99 = s["server_stop_ms"].get("p99")
+            self.targets.append(("stop < 20 ms server side (100 sessions)", f"P99 {f(p99)} ms", p99 is not None and p99 < 20, ""))
+        for label, what in (("burst-100", "burst"), ("steady-100", "steady")):
+            r = run_by_label(rec, label)
+            if r and r["added"].get("ttft_ms"):
+                a = r["added"]["ttft_ms"]
+                met = a["p50"] < 2 and a["p99"] < 10
+                self.targets.append((f"added TTFT at 100 sessions ({what}): P50 < 2 ms, P99 < 10 ms",
+                                     f"P50 {f(a['p50'])} ms, P99 {f(a['p99'])} ms", met,
+                                     "" if met else f"missed by {f(max(a['p50'] - 2, 0))} ms (P50) / {f(max(a['p99'] - 10, 0))} ms (P99)"))
+
+    def capacity(self):
+        rec = self.records["capacity"]
+        self.header("capacity", "2. Capacity: concurrent streaming turns with P99 added TTFT < 50 ms")
+        self.out("Think time 0: every session always has a turn streaming (a new chat as soon as the last one ends), "
+                 "15 s per level, ramped over 3 s; levels are stepped up until the P99 added TTFT reaches 50 ms.", "",
+                 "| concurrent turns | turns/s | added TTFT P50 / P99 ms | added first audio P50 / P99 ms | direct TTFT P99 ms | failed | pass |",
+                 "|---|---|---|---|---|---|---|")
+        pts50, pts99 = [], []
+        for r in rec.get("runs", []):
+            at, aa = r["added"].get("ttft_ms", {}), r["added"].get("first_audio_ms", {})
+            self.out(f"| {r['sessions']} | {f(r['turns']['per_second'])} | {pct(at, 'p50', 'p99')} | {pct(aa, 'p50', 'p99')} "
+                     f"| {f(r['baseline']['ttft_ms'].get('p99'))} | {r['turns']['failed']} | {'yes' if r.get('passed') else '**no**'} |")
+            if "p99" in at:
+                pts50.append([r["sessions"], max(at["p50"], 0.1)])
+                pts99.append([r["sessions"], max(at["p99"], 0.1)])
+        best = rec.get("max_passing_concurrency")
+        self.out("", f"**Capacity: {best if best is not None else 'below the lowest level'} concurrent streaming turns** "
+                 f"with P99 added TTFT < 50 ms.", "")
+        self.targets.append(("capacity: concurrent turns with P99 added TTFT < 50 ms", f"{best}", None, ""))
+        if pts99:
+            self.plot("capacity", {"title": "Added TTFT vs concurrent streaming turns (think time 0)", "x_label": "concurrent turns",
+                                   "y_label": "added TTFT ms (log)", "log_x": True, "log_y": True,
+                                   "series": [{"name": "P50", "points": pts50}, {"name": "P99", "points": pts99}],
+                                   "targets": [{"name": "limit P99 50 ms", "y": 50}]})
+
+    def idle(self):
+        rec = self.records["idle"]
+        self.header("idle", "2b. Idle chat sessions: memory per connection")
+        for r in rec.get("runs", []):
+            s = r.get("server", {})
+            self.out(f"{r['sessions']} authenticated chat sessions (one per user) opened and held idle; server VmRSS from "
+                     f"`/proc/PID/status` after the logins and 2 s after the last `hello`.", "",
+                     "| sessions | RSS before | RSS with sessions open | per session | open fds per session |", "|---|---|---|---|---|",
+                     f"| {r['sessions']} | {f(s.get('rss_before_sessions_kib', 0) / 1024)} MiB | {f(s.get('rss_sessions_open_kib', 0) / 1024)} MiB "
+                     f"| **{f(s.get('kib_per_session'))} KiB** | {f(s.get('fds_per_session'), 2)} |", "")
+            if "error" in r:
+                self.out(f"Load error: `{r['error']}`", "")
+
+    def original(self):
+        rec = self.records["original"]
+        self.header("original", "3. The original service's load: 30 users, one chat a minute each")
+        for r in rec.get("runs", []):
+            s = r.get("server", {})
+            self.out(f"Time compression: {rec.get('compression')}. {r['users']} users each start a turn every "
+                     f"{r['interval_ms'] / 1000:.0f} s (first turns spread over {r['ramp_s']:.0f} s); audio kept on disk as in production. "
+                     "CPU = utime + stime of the server from `/proc/PID/stat` over the measured phase.", "",
+                     "| turns | server CPU | CPU per turn | RSS start / end / max | added TTFT P50 / P99 | added first audio P50 / P99 | client turn total P50 |",
+                     "|---|---|---|---|---|---|---|",
+                     f"| {r['turns']['completed']}/{r['turns']['started']} | {f(s.get('cpu_s'), 2)} s in {f(r['wall_s'])} s "
+                     f"({f(100 * s.get('cpu_share_of_one_core', 0), 2)} % of one core) | **{f(s.get('cpu_ms_per_turn'))} ms** "
+                     f"| {f(s.get('rss_start_kib', 0) / 1024)} / {f(s.get('rss_end_kib', 0) / 1024)} / {f(s.get('rss_max_kib', 0) / 1024)} MiB "
+                     f"| {pct(r['added'].get('ttft_ms', {}), 'p50', 'p99')} ms | {pct(r['added'].get('first_audio_ms', {}), 'p50', 'p99')} ms "
+                     f"| {f(r['client']['turn_total_ms'].get('p50'))} ms |", "")
+
+    def isolation(self):
+        rec = self.records["isolation"]
+        self.header("isolation", "4. Isolation: chat latency during a login storm")
+        self.out("Production Argon2id (`auth.argon2_ops_limit=2`, `auth.argon2_mem_limit_kib=65536`) for every account. "
+                 "20 users chat (1 s think time); in the second run, 20 further pre-registered accounts log in at a fixed "
+                 "rate (open loop: a login is sent on schedule whether or not earlier ones have answered).", "",
+                 "| run | turns | client TTFT P50 / P99 ms | added TTFT P50 / P99 ms | added first audio P50 / P99 ms | logins ok / errors | login latency P50 / P99 ms | server CPU |",
+                 "|---|---|---|---|---|---|---|---|")
+        for r in rec.get("runs", []):
+            lg = r["logins"]
+            s = r.get("server", {})
+            self.out(f"| {r['label']} | {r['turns']['completed']}/{r['turns']['started']} | {pct(r['client']['ttft_ms'], 'p50', 'p99')} "
+                     f"| {pct(r['added'].get('ttft_ms', {}), 'p50', 'p99')} | {pct(r['added'].get('first_audio_ms', {}), 'p50', 'p99')} "
+                     f"| {lg['latency_ms'].get('count', 0)} / {lg['errors']} | {pct(lg['latency_ms'], 'p50', 'p99')} "
+                     f"| {f(100 * s.get('cpu_share_of_one_core', 0))} % of a core |")
+        self.out("")
+
+    def memory(self):
+        rec = self.records["memory"]
+        self.header("memory", "5. Memory retrieval")
+        self.out("`tianyi-memorybench`: top-8 by cosine (weighted by importance and recency, de-duplicated) over one user's "
+                 "1024-dimension float32 vectors, every vector a candidate (the worst case).", "",
+                 "| memories per user | median ms | P95 ms | RAM held |", "|---|---|---|---|")
+        pts, pts95 = [], []
+        for run in rec.get("runs", []):
+            for s in run["sizes"]:
+                self.out(f"| {s['memories']:,} | {f(s['median_ms'], 2)} | {f(s['p95_ms'], 2)} | {f(s['mib'])} MiB |")
+                pts.append([s["memories"], s["median_ms"]])
+                pts95.append([s["memories"], s["p95_ms"]])
+                if s["memories"] == 100000:
+                    met = s["median_ms"] < 20
+                    self.targets.append(("memory retrieval top-8 of 100k < 20 ms", f"median {f(s['median_ms'])} ms, P95 {f(s['p95_ms'])} ms",
+                                         met, "" if met else f"missed by {f(s['median_ms'] - 20)} ms"))
+        self.out("")
+        if len(pts) > 1:
+            self.plot("memory", {"title": "Memory retrieval, top-8", "x_label": "memories per user", "y_label": "ms (log)",
+                                 "log_x": True, "log_y": True, "series": [{"name": "median", "points": pts}, {"name": "P95", "points": pts95}],
+                                 "targets": [{"name": "target 20 ms", "y": 20}]})
+
+    def soak(self):
+        rec = self.records["soak"]
+        self.header("soak", "6. Soak: mixed load")
+        for r in rec.get("runs", []):
+            samples = [s for s in r.get("server", {}).get("samples", []) if s.get("phase_s", -1) >= 0 and "rss_kib" in s]
+            self.out(f"{r['users']} users chat for {r['duration_s'] / 60:.0f} min with 2 s think time; {int(r['stop_fraction'] * 100)} % of turns "
+                     f"are stopped {r['stop_after_ms']} ms in; {r['login_rate']} logins/s (production Argon2id); {r['history_rate']} history "
+                     "reads/s; audio kept (256 MiB budget, so retention deletes files). Server RSS and open files (`/proc/PID/fd`) "
+                     "sampled every 10 s.", "",
+                     f"Turns: {r['turns']['completed']} completed, {r['turns']['interrupted']} interrupted, {r['turns']['failed']} failed, "
+                     f"{r['turns']['refused']} refused of {r['turns']['started']}; {r['guarantee_violations']} guarantee violations; "
+                     f"logins {r['logins']['latency_ms'].get('count', 0)} ok / {r['logins']['errors']} errors; history reads "
+                     f"{r['history']['latency_ms'].get('count', 0)} ok / {r['history']['errors']} errors, P99 {f(r['history']['latency_ms'].get('p99'))} ms; "
+                     f"added TTFT P50 / P99 {pct(r['added'].get('ttft_ms', {}), 'p50', 'p99')} ms.", "")
+            if len(samples) < 2:
+                continue
+            mins = lambda s: s["phase_s"] / 60
+            half = [s for s in samples if s["phase_s"] >= samples[-1]["phase_s"] / 2]
+            self.out("| measure | start | end | max | slope (whole run) | slope (second half) |", "|---|---|---|---|---|---|")
+            for key, name, scale, unit in (("rss_kib", "RSS", 1 / 1024, "MiB"), ("fds", "open files", 1, ""), ("threads", "threads", 1, "")):
+                vals = [s[key] * scale for s in samples if key in s]
+                if not vals:
+                    continue
+                whole = slope_per_min([(mins(s), s[key] * scale) for s in samples if key in s])
+                second = slope_per_min([(mins(s), s[key] * scale) for s in half if key in s])
+                self.out(f"| {name} | {f(vals[0])} {unit} | {f(vals[-1])} {unit} | {f(max(vals))} {unit} "
+                         f"| {f(whole, 3)} {unit}/min | {f(second, 3)} {unit}/min |")
+            self.out("")
+            rss_half = [s["rss_kib"] / 1024 for s in half]
+            fds = [s["fds"] for s in samples]
+            growth = (rss_half[-1] - rss_half[0]) / rss_half[0] * 100 if rss_half[0] else 0
+            flat = abs(growth) < 5 and fds[-1] - fds[0] <= 10
+            self.targets.append(("soak: RSS and open files flat", f"RSS {f(growth)} % over the second half, fds {fds[0]} → {fds[-1]}", flat, ""))
+            self.plot("soak-rss", {"title": "Soak: server RSS", "x_label": "minutes", "y_label": "MiB",
+                                   "series": [{"name": "VmRSS", "points": [[mins(s), s["rss_kib"] / 1024] for s in samples]}]})
+            self.plot("soak-fds", {"title": "Soak: server open files and threads", "x_label": "minutes", "y_label": "count",
+                                   "series": [{"name": "open fds", "points": [[mins(s), s["fds"]] for s in samples]},
+                                              {"name": "threads", "points": [[mins(s), s.get("threads", 0)] for s in samples]}]})
+
+    # --- the whole report ---------------------------------------------------------------------------
+    def write(self):
+        body = self.lines
+        self.lines = []
+        for name in ORDER:
+            if name in self.records:
+                getattr(self, name)()
+        sections, self.lines = self.lines, body
+        any_rec = next(iter(self.records.values()), None)
+        self.out("# Benchmarks", "",
+                 "<!-- Generated by bench/run.sh (bench/report.py) from docs/benchmarks/*.json; do not edit by hand. "
+                 "The hand-written analysis is docs/benchmarks/analysis.md, included at the end. -->", "",
+                 "`bench/run.sh` runs every scenario below against a freshly started release server (`RelWithDebInfo`) and "
+                 "`tianyi-fake-upstream` in its own process at fixed latencies (LLM TTFT 200 ms then 40 tokens/s; GPT-SoVITS "
+                 "first chunk 150 ms, RTF 0.2), driven by `tianyi-cli load`; `bench/run.sh --only a,b` reruns some scenarios "
+                 "(each keeps its own commit and load average below). Load generator, fake and server share the machine.", "",
+                 "**What \"added\" means.** Before each measured run, `tianyi-cli load` runs the same schedule (same sessions, "
+                 "think time, ramp) directly against the fake: the completion streamed through the server's own text stages "
+                 "(emotion tags removed, the same sentence segmenter), then TTS of the first clause as soon as it is complete. "
+                 "The percentiles of those direct streams are the fake's (and the load generator's) own latency and overhead "
+                 "at that concurrency; server-added = client percentile − direct percentile (TTFT: chat sent → first "
+                 "`text_delta`; first audio: chat sent → first audio frame). CPU and memory of the server come from "
+                 "`/proc/PID/stat` (utime + stime) and `/proc/PID/status` (VmRSS), open files from `/proc/PID/fd`.", "")
+        if any_rec:
+            m = any_rec["machine"]
+            self.out(f"**Machine:** {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['os']}, Linux {m['kernel']}.", "")
+        self.out("| scenario | commit | started | seconds | load average before → after (1/5/15 min) |", "|---|---|---|---|---|")
+        for name in ORDER:
+            r = self.records.get(name)
+            if r:
+                self.out(f"| {name} | `{r['machine']['commit']}`{'+' if r['machine'].get('dirty') else ''} | {r['started_at']} | {r.get('seconds', 0):.0f} "
+                         f"| {' '.join(map(str, r.get('load_average_before', [])))} → {' '.join(map(str, r.get('load_average_after', [])))} |")
+        self.out("", "## Targets", "", "| target | measured | met |", "|---|---|---|")
+        for target, measured, met, note in self.targets:
+            verdict = "reported" if met is None else ("**met**" if met else "**missed**")
+            self.out(f"| {target} | {measured} | {verdict}{(' — ' + note) if note else ''} |")
+        self.out("", "Why targets are missed and what would fix them: see [Analysis](#analysis).", "")
+        self.lines.extend(sections)
+        if os.path.exists(self.args.analysis):
+            self.out(open(self.args.analysis).read().rstrip(), "")
+        with open(self.args.report, "w") as out:
+            out.write("\n".join(self.lines).rstrip() + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--report", required=True)
+    ap.add_argument("--plot", required=True, help="the tianyi-benchplot binary")
+    ap.add_argument("--analysis", required=True, help="hand-written Markdown appended to the report")
+    args = ap.parse_args()
+    r = Report(args)
+    if not r.records:
+        print("report.py: no results in " + args.results, file=sys.stderr)
+        sys.exit(1)
+    r.write()
+    print("report.py: wrote " + args.report, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+#pragma once
+// tianyi-cli load: N virtual users against a running server (issue 8's load generator; bench/run.sh
+// drives every scenario through it).
+//
+// Phases: (1) baseline: the same schedule of turns, but each "turn" is a direct stream against the
+// fake upstream (chat completion through the server's own text stages, then TTS of the first clause),
+// so the fake's own latency and overhead under the same concurrency are measured and subtracted;
+// (2) setup: register, log in, open one chat socket per session; (3) the measured phase: a burst (every
+// user chats at the same moment, once) or a steady schedule (ramp, think time or pacing, duration),
+// optionally with a login storm, history reads and stops; or idle (sockets held open, nothing sent).
+// With --sample-pid the server's RSS, open files and CPU time are read from /proc during the run.
+
+#include "tianyi/apiclient.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QObject>
+#include <QString>
+#include <QTimer>
+#include <QUrl>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+class QNetworkAccessManager;
+
+namespace tianyi::cli {
+
+struct LoadOptions {
+    QUrl server;
+    QUrl fake;                  // empty: no baseline
+    int users = 1;
+    int sessionsPerUser = 1;    // chat sockets per user (devices)
+    int thinkMs = 0;            // after a turn ends, before the next chat
+    int intervalMs = 0;         // > 0: a user starts a turn every interval (start to start) instead
+    double durationS = 0;       // 0: burst, every session chats once at the same moment
+    double rampS = 0;           // steady: sessions start spread over this long
+    QString text = QStringLiteral("你好呀，今天唱什么歌？");
+    int stopAfterMs = -1;       // send stop this long after a chat
+    double stopFraction = 1.0;  // of the turns
+    bool idle = false;          // open the sessions and hold them for holdS; no chats
+    double holdS = 5;
+    double loginRate = 0;       // logins per second during the measured phase (open loop)
+    int loginUsers = 20;        // accounts the storm logs in with (registered in setup)
+    double historyRate = 0;     // GET /me/history per second during the measured phase
+    qint64 samplePid = 0;       // server PID to sample from /proc
+    int sampleMs = 10000;
+    bool earlyCut = true;       // mirrors chat.early_first_clause in the baseline
+    double baselineS = 10;      // steady baseline length (burst: one round)
+    QString prefix;             // account name prefix (default: unique per run)
+    int setupConcurrency = 64;  // registrations / logins / socket opens in flight
+    int timeoutS = 600;
+    QString jsonFile;           // also write the result here
+};
+
+class LoadRunner : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit LoadRunner(LoadOptions options, QObject *parent = nullptr);
+    ~LoadRunner() override;
+
+    // Runs every phase, prints the result JSON on stdout and exits the application (0 ok, 1 failed).
+    void start();
+
+    // Percentiles of a sample in ms: {count, p50, p95, p99, max}.
+    static QJsonObject summary(std::vector<double> samples);
+
+private:
+    struct User;
+    struct Direct;
+    struct Schedule;
+
+    void runBaseline();
+    void startSetup();
+    void startMeasured();
+    void startTurn(int session);
+    void turnDone(int session);
+    void startStorm();
+    void sampleServer(const QString &label);
+    void finishMeasured();
+    void stopTraffic();
+    void fail(const QString &why);
+    void done(int code);
+    client::ApiClient *api();
+    QNetworkAccessManager *nam();
+    QString userName(int i) const;
+
+    LoadOptions m_opt;
+    QString m_prefix;
+    std::vector<std::unique_ptr<client::ApiClient>> m_apis;   // round-robin: 6 connections each
+    std::vector<std::unique_ptr<QNetworkAccessManager>> m_nams; // baseline streams, 6 each
+    size_t m_nextApi = 0, m_nextNam = 0;
+    std::vector<std::unique_ptr<User>> m_sessions;            // users * sessionsPerUser
+    std::vector<QString> m_tokens;                            // per user
+    std::vector<QString> m_stormTokens;
+    int m_setupNext = 0, m_setupInFlight = 0, m_setupDone = 0, m_setupTotal = 0;
+    QElapsedTimer m_clock;                                    // since start()
+    QElapsedTimer m_phase;                                    // since the measured phase started
+    double m_deadlineMs = 0;
+    bool m_measuring = false;
+    bool m_finished = false;
+    int m_turnsRunning = 0;
+    QTimer m_sampler, m_storm, m_history, m_watchdog;
+    QJsonArray m_samples;
+    QJsonObject m_result;
+    // baseline
+    std::vector<double> m_baseTtft, m_baseClause, m_baseAudio;
+    // measured
+    std::vector<double> m_ttft, m_firstAudio, m_stopRtt, m_serverStop, m_total, m_serverTtft, m_logins, m_historyMs;
+    int m_started = 0, m_completed = 0, m_interrupted = 0, m_failedTurns = 0, m_refused = 0, m_violations = 0, m_closed = 0;
+    int m_loginErrors = 0, m_historyErrors = 0, m_stopsSent = 0;
+    int m_nextStormUser = 0;
+    std::unique_ptr<Schedule> m_schedule;         // the baseline's, then the measured phase's
+};
+
+} // namespace tianyi::cli
