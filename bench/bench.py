@@ -24,6 +24,9 @@ SCENARIOS = ["latency", "capacity", "idle", "original", "isolation", "memory", "
 FAKE_ARGS = ["--ttft-ms", "200", "--tokens-per-second", "40", "--tts-first-chunk-ms", "150", "--tts-rtf", "0.2"]
 SMOKE_FAKE_ARGS = ["--ttft-ms", "50", "--tokens-per-second", "400", "--tts-first-chunk-ms", "20", "--tts-rtf", "0.05"]
 REPLY = "[开心]今天天气真不错呀，我们一起去公园散散步，然后再唱一首新歌，好不好？[平静]我已经准备好啦。"
+# The server's background LLM requests get well-formed answers (memory extraction: no facts; rolling
+# summary: a sentence), so each turn costs what it would with a real model: one extraction call.
+SCRIPT = {"[extract_memories]": "[]", "[summarize]": "用户和天依聊了天气，还约好一起唱歌。"}
 
 # Limits lifted so that the bench measures what the server adds, not the admission limits a deployment
 # sets (connections per IP: every virtual user comes from 127.0.0.1), and concurrency caps lifted for
@@ -128,7 +131,11 @@ class Bench:
             self.stop(p)
 
     def start_fake(self):
-        p = self.spawn("fake", [self.fake_bin, "--port", "0", "--reply", REPLY] + (SMOKE_FAKE_ARGS if self.smoke else FAKE_ARGS))
+        script = os.path.join(self.work, "script.json")
+        with open(script, "w") as f:
+            json.dump(SCRIPT, f, ensure_ascii=False)
+        p = self.spawn("fake", [self.fake_bin, "--port", "0", "--reply", REPLY, "--script", script]
+                       + (SMOKE_FAKE_ARGS if self.smoke else FAKE_ARGS))
         self.fake_url = self.wait_for(p, r"listening on (http://\S+)")
         self.fake = p
         with open(os.path.join(self.work, "voices.json"), "w") as f:
@@ -176,12 +183,13 @@ class Bench:
         steady_s = 2 if self.smoke else 20
         server, url, env = self.start_server("latency")
         runs = []
+        rounds = {1: 20, 10: 10, 100: 3, 300: 2}
         for n in levels:
-            runs.append(self.load(url, f"burst-{n}", "--users", n))
+            runs.append(self.load(url, f"burst-{n}", "--users", n, "--rounds", 1 if self.smoke else rounds.get(n, 1)))
             runs.append(self.load(url, f"steady-{n}", "--users", n, "--duration-s", steady_s, "--ramp-s", min(5, steady_s / 2),
                                   "--think-ms", 2000, "--baseline-s", min(10, steady_s)))
         n = 2 if self.smoke else 100
-        runs.append(self.load(url, f"stop-{n}", "--users", n, "--stop-after-ms", 700 if not self.smoke else 100))
+        runs.append(self.load(url, f"stop-{n}", "--users", n, "--stop-after-ms", 700 if not self.smoke else 100, "--rounds", 1 if self.smoke else 3))
         self.stop(server)
         return {"server_env": env, "runs": runs}
 
@@ -263,7 +271,7 @@ class Bench:
             started = time.time()
             record = {"scenario": name, "smoke": self.smoke, "machine": self.machine, "load_average_before": loadavg(),
                       "started_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-                      "fake_upstream": {"args": SMOKE_FAKE_ARGS if self.smoke else FAKE_ARGS, "reply": REPLY}}
+                      "fake_upstream": {"args": SMOKE_FAKE_ARGS if self.smoke else FAKE_ARGS, "reply": REPLY, "script": SCRIPT}}
             try:
                 record.update(getattr(self, "scenario_" + name)())
             except Exception as e:  # a scenario that breaks is reported, the others still run

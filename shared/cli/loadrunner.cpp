@@ -101,6 +101,8 @@ struct LoadRunner::Schedule {
     double rampMs = 0;
     int thinkMs = 0;
     int intervalMs = 0;
+    int rounds = 1;             // burst: repeated this often, each after the previous one has ended
+    int round = 0;
     std::function<void(int)> begin;
     std::function<void()> allDone;
     QElapsedTimer clock;
@@ -123,7 +125,11 @@ struct LoadRunner::Schedule {
     }
     void retire()
     {
-        if (--active == 0 && allDone)
+        if (--active > 0)
+            return;
+        if (burst() && ++round < rounds)
+            QTimer::singleShot(300, context, [this]() { start(); });
+        else if (allDone)
             QTimer::singleShot(0, context, allDone);
     }
     void launch(int i)
@@ -172,6 +178,7 @@ struct LoadRunner::Direct {
     std::unique_ptr<SentenceSegmenter> segmenter;
     double ttft = -1, clause = -1, audio = -1;
     bool llmDone = false, ttsStarted = false, ttsDone = false;
+    bool record = true;
     qint64 ttsBytes = 0;
 };
 
@@ -190,10 +197,11 @@ LoadRunner::~LoadRunner() = default;
 
 ApiClient *LoadRunner::api() { return m_apis[m_nextApi++ % m_apis.size()].get(); }
 
-QNetworkAccessManager *LoadRunner::nam()
+QNetworkAccessManager *LoadRunner::nam(int slot, bool tts)
 {
-    // Qt 6.4 opens at most 6 connections per host and manager: one manager per 6 streams.
-    const size_t i = m_nextNam++ % size_t(qMax(1, (m_opt.users * m_opt.sessionsPerUser + 5) / 6));
+    // Qt 6.4 opens at most 6 connections per host and manager, and a slot has at most one completion
+    // and one TTS stream in flight: one manager per 6 slots and kind, so no stream waits for a connection.
+    const size_t i = size_t(slot / 6) * 2 + (tts ? 1 : 0);
     while (m_nams.size() <= i)
         m_nams.push_back(std::make_unique<QNetworkAccessManager>());
     return m_nams[i].get();
@@ -217,46 +225,55 @@ void LoadRunner::start()
     m_watchdog.start(m_opt.timeoutS * 1000);
     sampleServer(QStringLiteral("start"));
     if (!m_opt.fake.isEmpty() && !m_opt.idle)
-        runBaseline();
+        runBaseline(m_opt.warmup);
     else
         startSetup();
 }
 
-void LoadRunner::runBaseline()
+// warm: one unmeasured burst first, so that the direct streams run over warm connections as the
+// server's do after its warm-up (otherwise connection setup would count as the fake's overhead).
+void LoadRunner::runBaseline(bool warm)
 {
     const int slotCount = m_opt.users * m_opt.sessionsPerUser;
-    note(QStringLiteral("baseline: %1 direct streams against %2").arg(slotCount).arg(m_opt.fake.toString()));
+    note(QStringLiteral("baseline%3: %1 direct streams against %2").arg(slotCount).arg(m_opt.fake.toString(), warm ? QStringLiteral(" warm-up") : QString()));
     m_schedule = std::make_unique<Schedule>();
     Schedule &s = *m_schedule;
     s.context = this;
     s.slotCount = slotCount;
-    s.durationMs = m_opt.durationS > 0 ? std::min(m_opt.durationS, m_opt.baselineS) * 1000 : 0;
+    s.durationMs = m_opt.durationS > 0 && !warm ? std::min(m_opt.durationS, m_opt.baselineS) * 1000 : 0;
     s.rampMs = std::min(m_opt.rampS * 1000, s.durationMs / 2);
     s.thinkMs = m_opt.thinkMs;
     s.intervalMs = m_opt.intervalMs;
-    s.allDone = [this]() { startSetup(); };
-    s.begin = [this](int slot) {
+    s.rounds = warm ? 1 : m_opt.rounds;
+    s.allDone = [this, warm]() {
+        if (warm)
+            runBaseline(false);
+        else
+            startSetup();
+    };
+    s.begin = [this, warm](int slot) {
         auto d = std::make_shared<Direct>();
+        d->record = !warm;
         SegmenterOptions so;
         so.earlyFirstClause = m_opt.earlyCut;
         d->segmenter = std::make_unique<SentenceSegmenter>(so);
         auto maybeEnd = [this, d, slot]() {
             if (d->llmDone && (d->ttsDone || !d->ttsStarted) && d->t.isValid()) {
                 d->t.invalidate();
-                if (d->ttft >= 0)
+                if (d->record && d->ttft >= 0)
                     m_baseTtft.push_back(d->ttft);
-                if (d->clause >= 0)
+                if (d->record && d->clause >= 0)
                     m_baseClause.push_back(d->clause);
-                if (d->audio >= 0)
+                if (d->record && d->audio >= 0)
                     m_baseAudio.push_back(d->audio);
                 m_schedule->ended(slot);
             }
         };
-        auto startTts = [this, d, maybeEnd](const QString &clause) {
+        auto startTts = [this, d, maybeEnd, slot](const QString &clause) {
             d->ttsStarted = true;
             QNetworkRequest req(QUrl(m_opt.fake.toString() + QStringLiteral("/tts")));
             req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-            QNetworkReply *reply = nam()->post(
+            QNetworkReply *reply = nam(slot, true)->post(
                 req, jsonBody({{QStringLiteral("text"), clause}, {QStringLiteral("text_lang"), QStringLiteral("zh")},
                                {QStringLiteral("ref_audio_path"), QStringLiteral("ref.wav")}, {QStringLiteral("prompt_lang"), QStringLiteral("zh")},
                                {QStringLiteral("streaming_mode"), true}, {QStringLiteral("media_type"), QStringLiteral("wav")}}));
@@ -274,7 +291,7 @@ void LoadRunner::runBaseline()
         QNetworkRequest req(QUrl(m_opt.fake.toString() + QStringLiteral("/v1/chat/completions")));
         req.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
         d->t.start();
-        QNetworkReply *reply = nam()->post(
+        QNetworkReply *reply = nam(slot, false)->post(
             req, jsonBody({{QStringLiteral("model"), QStringLiteral("m")}, {QStringLiteral("stream"), true},
                            {QStringLiteral("messages"), QJsonArray{QJsonObject{{QStringLiteral("role"), QStringLiteral("user")},
                                                                                {QStringLiteral("content"), m_opt.text}}}}}));
@@ -438,13 +455,39 @@ void LoadRunner::startSetup()
                     if (m_finished)
                         return;
                     note(QStringLiteral("%1 sessions open").arg(m_sessions.size()));
-                    startMeasured();
+                    if (m_opt.warmup && !m_opt.idle)
+                        startWarmup();
+                    else
+                        startMeasured();
                 });
         });
 }
 
+// One unmeasured turn per session first, so that connection pools (server -> upstream) are warm as on
+// a running server: otherwise a burst measures N new TCP connections to the fake (whose listen backlog
+// is Qt's default 50) instead of the server.
+void LoadRunner::startWarmup()
+{
+    note(QStringLiteral("warm-up: one turn per session"));
+    m_measuring = true;
+    m_schedule = std::make_unique<Schedule>();
+    Schedule &s = *m_schedule;
+    s.context = this;
+    s.slotCount = int(m_sessions.size());
+    s.begin = [this](int slot) { startTurn(slot); };
+    s.allDone = [this]() {
+        m_measuring = false;
+        for (auto *v : {&m_ttft, &m_firstAudio, &m_stopRtt, &m_serverStop, &m_total, &m_serverTtft})
+            v->clear();
+        m_started = m_completed = m_interrupted = m_failedTurns = m_refused = m_stopsSent = 0;
+        QTimer::singleShot(1000, this, &LoadRunner::startMeasured);
+    };
+    s.start();
+}
+
 void LoadRunner::startMeasured()
 {
+    m_listenOverflowsAtStart = listenOverflows();
     m_phase.start();
     m_measuring = true;
     if (m_opt.samplePid > 0) {
@@ -472,6 +515,7 @@ void LoadRunner::startMeasured()
     s.rampMs = m_opt.rampS * 1000;
     s.thinkMs = m_opt.thinkMs;
     s.intervalMs = m_opt.intervalMs;
+    s.rounds = m_opt.rounds;
     s.begin = [this](int slot) { startTurn(slot); };
     s.allDone = [this]() { finishMeasured(); };
     s.start();
@@ -542,6 +586,21 @@ void LoadRunner::startStorm()
     }
 }
 
+qint64 LoadRunner::listenOverflows()
+{
+    QFile f(QStringLiteral("/proc/net/netstat"));
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> lines = f.readAll().split('\n');
+    for (int i = 0; i + 1 < lines.size(); i += 2) {
+        const QList<QByteArray> names = lines.at(i).split(' '), values = lines.at(i + 1).split(' ');
+        const qsizetype at = names.indexOf("ListenOverflows");
+        if (at > 0 && at < values.size())
+            return values.at(at).toLongLong();
+    }
+    return 0;
+}
+
 void LoadRunner::sampleServer(const QString &label)
 {
     if (m_opt.samplePid <= 0)
@@ -580,6 +639,7 @@ void LoadRunner::finishMeasured()
     stopTraffic();
     const double wallS = double(m_phase.nsecsElapsed()) / 1e9;
     sampleServer(QStringLiteral("end"));
+    const qint64 overflows = listenOverflows() - m_listenOverflowsAtStart;
     const int sessions = int(m_sessions.size());
     for (const auto &u : m_sessions)
         m_violations += int(u->recorder.violations().size());
@@ -604,6 +664,7 @@ void LoadRunner::finishMeasured()
         {QStringLiteral("think_ms"), m_opt.thinkMs},
         {QStringLiteral("interval_ms"), m_opt.intervalMs},
         {QStringLiteral("duration_s"), m_opt.durationS},
+        {QStringLiteral("rounds"), m_opt.rounds},
         {QStringLiteral("ramp_s"), m_opt.rampS},
         {QStringLiteral("stop_after_ms"), m_opt.stopAfterMs},
         {QStringLiteral("stop_fraction"), m_opt.stopFraction},
@@ -616,6 +677,10 @@ void LoadRunner::finishMeasured()
                                               {QStringLiteral("refused"), m_refused}, {QStringLiteral("stops_sent"), m_stopsSent},
                                               {QStringLiteral("per_second"), wallS > 0 ? double(m_started) / wallS : 0.0}}},
         {QStringLiteral("guarantee_violations"), m_violations},
+        // System-wide TcpExt ListenOverflows during the measured phase: SYNs dropped by a full listen
+        // queue (each costs the connecting side a 1 s retransmit).
+        {QStringLiteral("listen_overflows"), overflows},
+        {QStringLiteral("warmup"), m_opt.warmup && !m_opt.idle},
         {QStringLiteral("sockets_closed"), m_closed},
         {QStringLiteral("baseline"), base},
         {QStringLiteral("client"), QJsonObject{{QStringLiteral("ttft_ms"), clientTtft}, {QStringLiteral("first_audio_ms"), clientAudio},

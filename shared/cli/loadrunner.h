@@ -36,6 +36,7 @@ struct LoadOptions {
     int thinkMs = 0;            // after a turn ends, before the next chat
     int intervalMs = 0;         // > 0: a user starts a turn every interval (start to start) instead
     double durationS = 0;       // 0: burst, every session chats once at the same moment
+    int rounds = 1;             // burst: this many, one after the other
     double rampS = 0;           // steady: sessions start spread over this long
     QString text = QStringLiteral("你好呀，今天唱什么歌？");
     int stopAfterMs = -1;       // send stop this long after a chat
@@ -51,6 +52,7 @@ struct LoadOptions {
     double baselineS = 10;      // steady baseline length (burst: one round)
     QString prefix;             // account name prefix (default: unique per run)
     int setupConcurrency = 64;  // registrations / logins / socket opens in flight
+    bool warmup = true;         // one unmeasured turn per session before measuring
     int timeoutS = 600;
     QString jsonFile;           // also write the result here
 };
@@ -74,9 +76,11 @@ private:
     struct Direct;
     struct Schedule;
 
-    void runBaseline();
+    void runBaseline(bool warm);
     void startSetup();
+    void startWarmup();
     void startMeasured();
+    static qint64 listenOverflows();
     void startTurn(int session);
     void turnDone(int session);
     void startStorm();
@@ -86,14 +90,14 @@ private:
     void fail(const QString &why);
     void done(int code);
     client::ApiClient *api();
-    QNetworkAccessManager *nam();
+    QNetworkAccessManager *nam(int slot, bool tts);
     QString userName(int i) const;
 
     LoadOptions m_opt;
     QString m_prefix;
     std::vector<std::unique_ptr<client::ApiClient>> m_apis;   // round-robin: 6 connections each
-    std::vector<std::unique_ptr<QNetworkAccessManager>> m_nams; // baseline streams, 6 each
-    size_t m_nextApi = 0, m_nextNam = 0;
+    std::vector<std::unique_ptr<QNetworkAccessManager>> m_nams; // baseline streams (see nam())
+    size_t m_nextApi = 0;
     std::vector<std::unique_ptr<User>> m_sessions;            // users * sessionsPerUser
     std::vector<QString> m_tokens;                            // per user
     std::vector<QString> m_stormTokens;
@@ -114,6 +118,7 @@ private:
     int m_started = 0, m_completed = 0, m_interrupted = 0, m_failedTurns = 0, m_refused = 0, m_violations = 0, m_closed = 0;
     int m_loginErrors = 0, m_historyErrors = 0, m_stopsSent = 0;
     int m_nextStormUser = 0;
+    qint64 m_listenOverflowsAtStart = 0;
     std::unique_ptr<Schedule> m_schedule;         // the baseline's, then the measured phase's
 };
 

@@ -96,6 +96,7 @@ int main(int argc, char **argv)
     const auto thinkMs = valueOption("think-ms", "load: pause after a turn ends before the next chat.", "0");
     const auto intervalMs = valueOption("interval-ms", "load: start a turn every N ms per user (start to start) instead.", "0");
     const auto durationS = valueOption("duration-s", "load: length of the measured phase (0: one burst).", "0");
+    const auto rounds = valueOption("rounds", "load --duration-s 0: bursts, one after the other.", "1");
     const auto rampS = valueOption("ramp-s", "load: spread the sessions' first turns over this long.", "0");
     const auto text = valueOption("text", "load: what every user says.");
     const auto stopFraction = valueOption("stop-fraction", "load: share of turns that --stop-after-ms stops (0..1).", "1");
@@ -103,7 +104,8 @@ int main(int argc, char **argv)
     const auto baselineS = valueOption("baseline-s", "load: length of the steady baseline.", "10");
     const QCommandLineOption noEarlyCut(QStringLiteral("no-early-cut"), QStringLiteral("load: the server runs with chat.early_first_clause=false."));
     const QCommandLineOption idle(QStringLiteral("idle"), QStringLiteral("load: open the sessions and hold them --hold-s; no chats."));
-    parser.addOptions({noEarlyCut, idle});
+    const QCommandLineOption noWarmup(QStringLiteral("no-warmup"), QStringLiteral("load: measure from the first turn (cold connection pools)."));
+    parser.addOptions({noEarlyCut, idle, noWarmup});
     const auto holdS = valueOption("hold-s", "load --idle: how long to hold the sessions.", "5");
     const auto loginRate = valueOption("login-rate", "load: logins per second during the run (own accounts).", "0");
     const auto loginUsers = valueOption("login-users", "load: accounts the logins use.", "20");
@@ -222,7 +224,9 @@ int main(int argc, char **argv)
             l.fake = QUrl(parser.value(fake));
         l.earlyCut = !parser.isSet(noEarlyCut);
         l.idle = parser.isSet(idle);
+        l.warmup = !parser.isSet(noWarmup);
         l.prefix = parser.value(prefix);
+        l.rounds = qBound(1, parser.value(rounds).toInt(), 1000);
         l.setupConcurrency = qBound(1, parser.value(setupConcurrency).toInt(), 10000);
         l.jsonFile = parser.value(jsonFile);
         l.timeoutS = parser.isSet(timeout) ? qMax(1, o.timeoutMs / 1000) : int(l.durationS + l.holdS) + 600;
