@@ -48,6 +48,12 @@ BASE_ENV = {
 PRODUCTION_ARGON2 = {"TIANYI_AUTH_ARGON2_OPS_LIMIT": "2", "TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB": "65536"}
 
 
+def capacity_passed(run):
+    """The capacity criterion: P99 server-added TTFT under 50 ms, no failed turn."""
+    p99 = run.get("added", {}).get("ttft_ms", {}).get("p99")
+    return p99 is not None and p99 < 50 and run["turns"]["failed"] == 0 and "error" not in run
+
+
 def log(*args):
     print("bench:", *args, file=sys.stderr, flush=True)
 
@@ -203,12 +209,18 @@ class Bench:
             r = self.load(url, f"capacity-{n}", "--users", n, "--duration-s", duration, "--ramp-s", min(3, duration / 2),
                           "--think-ms", 0, "--baseline-s", min(8, duration))
             runs.append(r)
-            p99 = r.get("added", {}).get("ttft_ms", {}).get("p99")
-            ok = p99 is not None and p99 < 50 and r["turns"]["failed"] == 0 and "error" not in r
-            r["passed"] = ok
+            r["passed"] = ok = capacity_passed(r)
             if not ok:
                 break
             passing = n
+        # One bisection step between the last passing and the first failing level.
+        if not self.smoke and passing and runs[-1]["sessions"] > passing * 1.2:
+            n = (passing + runs[-1]["sessions"]) // 2
+            r = self.load(url, f"capacity-{n}", "--users", n, "--duration-s", duration, "--ramp-s", 3, "--think-ms", 0, "--baseline-s", 8)
+            r["passed"] = capacity_passed(r)
+            runs.insert(len(runs) - 1, r)
+            if r["passed"]:
+                passing = n
         self.stop(server)
         return {"server_env": env, "runs": runs, "limit_ms": 50, "max_passing_concurrency": passing}
 

@@ -55,6 +55,7 @@ class Report:
                 self.records[name] = json.load(open(path))
         self.lines = []
         self.targets = []  # (target, measured, met, note)
+        self.plot_failures = 0
 
     def out(self, *lines):
         self.lines.extend(lines)
@@ -71,6 +72,7 @@ class Report:
         os.unlink(t.name)
         if r.returncode != 0:
             self.out(f"_(plot {name} failed: {r.stderr.strip()[:200]})_", "")
+            self.plot_failures += 1
             return
         rel = os.path.relpath(png, os.path.dirname(os.path.abspath(self.args.report)))
         self.out(f"![{spec['title']}]({rel})", "")
@@ -90,9 +92,13 @@ class Report:
     def latency(self):
         rec = self.records["latency"]
         self.header("latency", "1. Server-added latency against load")
-        self.out("Burst: every session sends its chat in the same millisecond (once). Steady: sessions start over the "
-                 "ramp, then chat again 2 s after each turn ends, for 20 s. Added = client percentile − the direct "
-                 "(fake-only) percentile of the same schedule and concurrency.", "",
+        self.out("Burst: every session sends its chat in the same millisecond (rounds: 20 at 1 session, 10 at 10, 3 at 100, "
+                 "2 at 300, 1 at 1000, each after the previous has ended) — the turn starts all queue at once, the worst case. "
+                 "Steady: sessions start over a 5 s ramp, then chat again 2 s after each turn ends, for 20 s. Added = client "
+                 "percentile − the direct (fake-only) percentile of the same schedule and concurrency. A negative or "
+                 "non-monotonic added number means the difference is inside the noise of the fake and the load generator "
+                 "(which share the 2 cores with the server); compare the raw client and direct columns. SYN drops: "
+                 "system-wide TCP listen-queue overflows during the measured phase (each costs a 1 s SYN retransmit).", "",
                  "| sessions | mode | turns (ok/started) | added TTFT P50 / P95 / P99 ms | added first audio P50 / P95 / P99 ms "
                  "| direct TTFT P50 / P99 ms | client TTFT P50 / P99 ms | violations | SYN drops |",
                  "|---|---|---|---|---|---|---|---|---|")
@@ -291,7 +297,13 @@ class Report:
                  "The percentiles of those direct streams are the fake's (and the load generator's) own latency and overhead "
                  "at that concurrency; server-added = client percentile − direct percentile (TTFT: chat sent → first "
                  "`text_delta`; first audio: chat sent → first audio frame). CPU and memory of the server come from "
-                 "`/proc/PID/stat` (utime + stime) and `/proc/PID/status` (VmRSS), open files from `/proc/PID/fd`.", "")
+                 "`/proc/PID/stat` (utime + stime) and `/proc/PID/status` (VmRSS), open files from `/proc/PID/fd`.", "",
+                 "Every measured run is preceded by one unmeasured turn per session (and the direct baseline by one unmeasured "
+                 "burst), so connection pools are warm as on a running server. The fake answers the server's background LLM "
+                 "requests (memory extraction, rolling summary) with well-formed replies, so each turn also costs one "
+                 "extraction request as it would with a real model. Limits that would refuse the load generator (connections "
+                 "per IP, turns per minute, sessions per user, LLM/TTS concurrency caps) are raised; every scenario's JSON "
+                 "lists the server settings it used.", "")
         if any_rec:
             m = any_rec["machine"]
             self.out(f"**Machine:** {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['os']}, Linux {m['kernel']}.", "")
@@ -326,6 +338,9 @@ def main():
         sys.exit(1)
     r.write()
     print("report.py: wrote " + args.report, file=sys.stderr)
+    if r.plot_failures:
+        print(f"report.py: {r.plot_failures} plot(s) failed", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -118,15 +118,7 @@ int main(int argc, char **argv)
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("register | login | chat TEXT | repl | load"));
     parser.addPositionalArgument(QStringLiteral("text"), QStringLiteral("The message (chat)."), QStringLiteral("[TEXT...]"));
 
-    // "load --json FILE": --json takes a file for load (elsewhere it is a flag).
-    QStringList arguments = QCoreApplication::arguments();
-    if (arguments.contains(QStringLiteral("load"))) {
-        const qsizetype j = arguments.indexOf(QStringLiteral("--json"));
-        if (j > 0 && j + 1 < arguments.size() && !arguments.at(j + 1).startsWith(QLatin1Char('-'))) {
-            arguments[j] = QStringLiteral("--json-file");
-        }
-    }
-    if (!parser.parse(arguments))
+    if (!parser.parse(QCoreApplication::arguments()))
         return usage(parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
         const QByteArray text = parser.helpText().toUtf8();
@@ -229,6 +221,11 @@ int main(int argc, char **argv)
         l.rounds = qBound(1, parser.value(rounds).toInt(), 1000);
         l.setupConcurrency = qBound(1, parser.value(setupConcurrency).toInt(), 10000);
         l.jsonFile = parser.value(jsonFile);
+        // "load --json FILE": load takes no text, so the one positional argument after --json is the file.
+        if (parser.isSet(json) && args.size() == 1 && l.jsonFile.isEmpty())
+            l.jsonFile = args.takeFirst();
+        if (!args.isEmpty())
+            return usage(QStringLiteral("load takes no text (use --text)"));
         l.timeoutS = parser.isSet(timeout) ? qMax(1, o.timeoutMs / 1000) : int(l.durationS + l.holdS) + 600;
         LoadRunner runner(l);
         QTimer::singleShot(0, &runner, &LoadRunner::start);
