@@ -95,13 +95,13 @@ class Report:
         self.out("Burst: every session sends its chat in the same millisecond (rounds: 20 at 1 session, 10 at 10, 3 at 100, "
                  "2 at 300, 1 at 1000, each after the previous has ended) — the turn starts all queue at once, the worst case. "
                  "Steady: sessions start over a 5 s ramp, then chat again 2 s after each turn ends, for 20 s. Added = client "
-                 "percentile − the direct (fake-only) percentile of the same schedule and concurrency. A negative or "
-                 "non-monotonic added number means the difference is inside the noise of the fake and the load generator "
-                 "(which share the 2 cores with the server); compare the raw client and direct columns. SYN drops: "
+                 "percentile − the direct (fake-only) median of the same schedule and concurrency; the last added column "
+                 "subtracts the direct P99 from the client P99 instead (the fake's and load generator's own tail taken off "
+                 "too; negative means the tail is inside that noise). SYN drops: "
                  "system-wide TCP listen-queue overflows during the measured phase (each costs a 1 s SYN retransmit).", "",
                  "| sessions | mode | turns (ok/started) | added TTFT P50 / P95 / P99 ms | added first audio P50 / P95 / P99 ms "
-                 "| direct TTFT P50 / P99 ms | client TTFT P50 / P99 ms | violations | SYN drops |",
-                 "|---|---|---|---|---|---|---|---|---|")
+                 "| direct TTFT P50 / P99 ms | client TTFT P50 / P99 ms | violations | SYN drops | added TTFT P99 − direct P99 |",
+                 "|---|---|---|---|---|---|---|---|---|---|")
         series = {}
         for r in rec.get("runs", []):
             if r["label"].startswith("stop"):
@@ -110,7 +110,8 @@ class Report:
             at, aa = r["added"].get("ttft_ms", {}), r["added"].get("first_audio_ms", {})
             self.out(f"| {r['sessions']} | {r['mode']} | {t['completed']}/{t['started']} | {pct(at, 'p50', 'p95', 'p99')} "
                      f"| {pct(aa, 'p50', 'p95', 'p99')} | {pct(r['baseline']['ttft_ms'], 'p50', 'p99')} "
-                     f"| {pct(r['client']['ttft_ms'], 'p50', 'p99')} | {r['guarantee_violations']} | {r.get('listen_overflows', '–')} |")
+                     f"| {pct(r['client']['ttft_ms'], 'p50', 'p99')} | {r['guarantee_violations']} | {r.get('listen_overflows', '–')} "
+                     f"| {f(r.get('added_by_quantile', {}).get('ttft_ms', {}).get('p99'))} |")
             for key, src in (("TTFT", at), ("first audio", aa)):
                 for q in ("p50", "p99"):
                     if q in src:
@@ -189,10 +190,11 @@ class Report:
             self.out(f"Time compression: {rec.get('compression')}. {r['users']} users each start a turn every "
                      f"{r['interval_ms'] / 1000:.0f} s (first turns spread over {r['ramp_s']:.0f} s); audio kept on disk as in production. "
                      "CPU = utime + stime of the server from `/proc/PID/stat` over the measured phase.", "",
-                     "| turns | server CPU | CPU per turn | RSS start / end / max | added TTFT P50 / P99 | added first audio P50 / P99 | client turn total P50 |",
-                     "|---|---|---|---|---|---|---|",
+                     "| turns | server CPU | CPU per turn | CPU per user | RSS start / end / max | added TTFT P50 / P99 | added first audio P50 / P99 | client turn total P50 |",
+                     "|---|---|---|---|---|---|---|---|",
                      f"| {r['turns']['completed']}/{r['turns']['started']} | {f(s.get('cpu_s'), 2)} s in {f(r['wall_s'])} s "
                      f"({f(100 * s.get('cpu_share_of_one_core', 0), 2)} % of one core) | **{f(s.get('cpu_ms_per_turn'))} ms** "
+                     f"| {f(1000 * s.get('cpu_s', 0) / max(r['users'], 1) / max(r['wall_s'] / 60, 1e-9))} ms per minute "
                      f"| {f(s.get('rss_start_kib', 0) / 1024)} / {f(s.get('rss_end_kib', 0) / 1024)} / {f(s.get('rss_max_kib', 0) / 1024)} MiB "
                      f"| {pct(r['added'].get('ttft_ms', {}), 'p50', 'p99')} ms | {pct(r['added'].get('first_audio_ms', {}), 'p50', 'p99')} ms "
                      f"| {f(r['client']['turn_total_ms'].get('p50'))} ms |", "")
@@ -294,8 +296,9 @@ class Report:
                  "**What \"added\" means.** Before each measured run, `tianyi-cli load` runs the same schedule (same sessions, "
                  "think time, ramp) directly against the fake: the completion streamed through the server's own text stages "
                  "(emotion tags removed, the same sentence segmenter), then TTS of the first clause as soon as it is complete. "
-                 "The percentiles of those direct streams are the fake's (and the load generator's) own latency and overhead "
-                 "at that concurrency; server-added = client percentile − direct percentile (TTFT: chat sent → first "
+                 "The direct streams' median is the fake's (and the load generator's) own latency and overhead at that "
+                 "concurrency; server-added = client percentile − direct median, so the whole tail is counted against the "
+                 "server (conservative: the fake and the load generator share the 2 cores with it) (TTFT: chat sent → first "
                  "`text_delta`; first audio: chat sent → first audio frame). CPU and memory of the server come from "
                  "`/proc/PID/stat` (utime + stime) and `/proc/PID/status` (VmRSS), open files from `/proc/PID/fd`.", "",
                  "Every measured run is preceded by one unmeasured turn per session (and the direct baseline by one unmeasured "

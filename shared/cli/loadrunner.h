@@ -116,6 +116,7 @@ private:
     // measured
     std::vector<double> m_ttft, m_firstAudio, m_stopRtt, m_serverStop, m_total, m_serverTtft, m_logins, m_historyMs;
     int m_started = 0, m_completed = 0, m_interrupted = 0, m_failedTurns = 0, m_refused = 0, m_violations = 0, m_closed = 0;
+    QJsonObject m_loginErrorKinds; // "status code" -> count
     int m_loginErrors = 0, m_historyErrors = 0, m_stopsSent = 0;
     int m_nextStormUser = 0;
     qint64 m_listenOverflowsAtStart = 0;
