@@ -191,9 +191,9 @@ class Bench:
         runs = []
         rounds = {1: 20, 10: 10, 100: 3, 300: 2}
         for n in levels:
-            runs.append(self.load(url, f"burst-{n}", "--users", n, "--rounds", 1 if self.smoke else rounds.get(n, 1)))
+            runs.append(self.load(url, f"burst-{n}", "--users", n, "--rounds", 1 if self.smoke else rounds.get(n, 1), sample=server))
             runs.append(self.load(url, f"steady-{n}", "--users", n, "--duration-s", steady_s, "--ramp-s", min(5, steady_s / 2),
-                                  "--think-ms", 2000, "--baseline-s", min(10, steady_s)))
+                                  "--think-ms", 2000, "--baseline-s", min(10, steady_s), sample=server))
         n = 2 if self.smoke else 100
         runs.append(self.load(url, f"stop-{n}", "--users", n, "--stop-after-ms", 700 if not self.smoke else 100, "--rounds", 1 if self.smoke else 3))
         self.stop(server)
@@ -207,7 +207,7 @@ class Bench:
         runs, passing = [], None
         for n in levels:
             r = self.load(url, f"capacity-{n}", "--users", n, "--duration-s", duration, "--ramp-s", min(3, duration / 2),
-                          "--think-ms", 0, "--baseline-s", min(8, duration))
+                          "--think-ms", 0, "--baseline-s", min(8, duration), sample=server)
             runs.append(r)
             r["passed"] = ok = capacity_passed(r)
             if not ok:
@@ -216,7 +216,8 @@ class Bench:
         # One bisection step between the last passing and the first failing level.
         if not self.smoke and passing and runs[-1]["sessions"] > passing * 1.2:
             n = (passing + runs[-1]["sessions"]) // 2
-            r = self.load(url, f"capacity-{n}", "--users", n, "--duration-s", duration, "--ramp-s", 3, "--think-ms", 0, "--baseline-s", 8)
+            r = self.load(url, f"capacity-{n}", "--users", n, "--duration-s", duration, "--ramp-s", 3, "--think-ms", 0, "--baseline-s", 8,
+                          sample=server)
             r["passed"] = capacity_passed(r)
             runs.insert(len(runs) - 1, r)
             if r["passed"]:

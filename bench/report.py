@@ -149,13 +149,13 @@ class Report:
         self.header("capacity", "2. Capacity: concurrent streaming turns with P99 added TTFT < 50 ms")
         self.out("Think time 0: every session always has a turn streaming (a new chat as soon as the last one ends), "
                  "15 s per level, ramped over 3 s; levels are stepped up until the P99 added TTFT reaches 50 ms.", "",
-                 "| concurrent turns | turns/s | added TTFT P50 / P99 ms | added first audio P50 / P99 ms | direct TTFT P99 ms | failed | SYN drops | pass |",
-                 "|---|---|---|---|---|---|---|---|")
+                 "| concurrent turns | turns/s | added TTFT P50 / P99 ms | added first audio P50 / P99 ms | direct TTFT P50 / P99 ms | server CPU (cores) | failed | SYN drops | pass |",
+                 "|---|---|---|---|---|---|---|---|---|")
         pts50, pts99 = [], []
         for r in rec.get("runs", []):
             at, aa = r["added"].get("ttft_ms", {}), r["added"].get("first_audio_ms", {})
             self.out(f"| {r['sessions']} | {f(r['turns']['per_second'])} | {pct(at, 'p50', 'p99')} | {pct(aa, 'p50', 'p99')} "
-                     f"| {f(r['baseline']['ttft_ms'].get('p99'))} | {r['turns']['failed']} | {r.get('listen_overflows', '–')} | {'yes' if r.get('passed') else '**no**'} |")
+                     f"| {pct(r['baseline']['ttft_ms'], 'p50', 'p99')} | {f(r.get('server', {}).get('cpu_share_of_one_core'), 2)} | {r['turns']['failed']} | {r.get('listen_overflows', '–')} | {'yes' if r.get('passed') else '**no**'} |")
             if "p99" in at:
                 pts50.append([r["sessions"], max(at["p50"], 0.1)])
                 pts99.append([r["sessions"], max(at["p99"], 0.1)])
