@@ -237,8 +237,14 @@ void Application::registerOperationalRoutes()
                               });
     });
     // The web client (resources/web, compiled in as ":/web"): "/" is index.html, other GETs no route
-    // matched are its files (net/staticfiles.h).
-    registerStaticFiles(*m_router);
+    // matched are its files (net/staticfiles.h); web.live2d_dir is served at /live2d/.
+    StaticDiskMount live2d;
+    if (!m_config.web.live2dDir.isEmpty()) {
+        live2d.urlPrefix = QStringLiteral("/live2d");
+        live2d.dir = QDir::cleanPath(QDir(m_config.web.live2dDir).absolutePath());
+        live2d.workers = m_workers.get();
+    }
+    registerStaticFiles(*m_router, QStringLiteral(":/web"), live2d);
     m_router->add("GET", QStringLiteral("/metrics"), [this](const HttpRequest &, Responder r) {
         r.send(HttpResponse::text(200, m_metrics->render(), "text/plain; version=0.0.4; charset=utf-8"));
     });
