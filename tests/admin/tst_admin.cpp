@@ -453,6 +453,10 @@ private slots:
         const QJsonObject end = feed.events.at(ended);
         QCOMPARE(end.value(QStringLiteral("status")).toString(), chat::kCompleted);
         QCOMPARE(end.value(QStringLiteral("stats")).toObject(), c->first(chat::kTurnEnd, 1).value(QStringLiteral("stats")).toObject());
+        // The stored turn's id, so that the operator can open it.
+        const QVector<StoredTurn> stored = fx.storedTurns(alice.id);
+        QCOMPARE(stored.size(), 1);
+        QCOMPARE(end.value(QStringLiteral("turn_id")).toInteger(), stored.first().id);
         const QJsonObject queues = feed.events.at(tick).value(QStringLiteral("queues")).toObject();
         QVERIFY(queues.value(QStringLiteral("llm")).toObject().contains(QStringLiteral("in_flight")));
         QVERIFY(queues.value(QStringLiteral("tts")).toObject().contains(QStringLiteral("backends")));

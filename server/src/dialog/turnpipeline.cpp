@@ -112,6 +112,8 @@ void TurnPipeline::start()
         },
         [this](DbResult<TurnContext> result) {
             CorrelationScope scope(m_correlationId);
+            if (result.ok())
+                m_storedTurnId = result.value->turnId; // admin: the feed's turn_ended names it
             if (m_finished)
                 return;
             if (!result.ok()) {

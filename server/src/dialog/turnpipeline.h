@@ -78,6 +78,8 @@ public:
     bool isFinished() const { return m_finished; }
     int turnNo() const { return m_turnNo; }
     QString correlationId() const { return m_correlationId; }
+    // admin: the stored turn's id once its row was inserted (0 before, or when the insert failed).
+    qint64 storedTurnId() const { return m_storedTurnId; }
 
 signals:
     // Exactly once, after the turn's turn_end was handed to the sink.
@@ -131,6 +133,7 @@ private:
     std::unique_ptr<SentenceSegmenter> m_segmenter;
     QPointer<LlmStream> m_stream;
     std::shared_ptr<qint64> m_turnId;   // set on the storage thread by insertPending (FIFO before finish)
+    qint64 m_storedTurnId = 0;          // admin: the same id, copied on the event loop (no shared read)
     QString m_emotion;                  // current emotion id
     QString m_openEmotion;              // emotion of the sentence being built
     bool m_sentenceOpen = false;
