@@ -11,27 +11,6 @@ using namespace tianyi;
 using namespace tianyi::test;
 
 namespace {
-const QString kReply = QStringLiteral("[开心]你好呀！今天想聊点什么呢？[悲伤]可是我有点累了。");
-const QString kLong = QStringLiteral("[开心]第一句话说完了。第二句话也说完了。第三句话还在路上。第四句话更远一些。第五句话是最后一句。");
-
-ChatFixture::Options fastOptions(const QString &reply = kReply)
-{
-    ChatFixture::Options o;
-    o.fake.replyText = reply;
-    o.fake.ttftMs = 5;
-    o.fake.tokensPerSecond = 400;
-    o.fake.ttsFirstChunkMs = 5;
-    o.fake.ttsRealTimeFactor = 0.05;
-    return o;
-}
-
-ChatFixture::Options slowOptions()
-{
-    ChatFixture::Options o = fastOptions(kLong);
-    o.fake.tokensPerSecond = 10;
-    return o;
-}
-
 QJsonObject sessionOf(const QJsonArray &sessions, const QString &id)
 {
     for (const QJsonValue &v : sessions)
