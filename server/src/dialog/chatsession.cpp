@@ -437,9 +437,14 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         const QJsonObject stats = fields.value(QStringLiteral("stats")).toObject();
         m_lastTtftMs = stats.value(QStringLiteral("ttft_ms")).toInteger(-1);
         m_lastFirstAudioMs = stats.value(QStringLiteral("first_audio_ms")).toInteger(-1);
-        m_lastTurnId = m_turn && m_turn->turnNo() == turn ? m_turn->storedTurnId() : 0;
         emit m_gateway.turnEnded(m_sessionId, m_userId, turn, fields.value(QStringLiteral("status")).toString(), stats);
     }
+}
+
+void ChatSession::turnStored(int turn, qint64 turnId)
+{
+    if (turn > m_closedTurn) // admin: read by the feed's turn_ended and GET sessions
+        m_lastTurnId = turnId;
 }
 
 void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm)

@@ -451,6 +451,7 @@ void TurnPipeline::finish(const QString &status, const QString &text)
     m_finished = true;
     cancelUpstreams();
     const QJsonObject turnStats = stats();
+    m_sink.turnStored(m_turnNo, m_storedTurnId); // admin: the feed's turn_ended names the stored turn
     m_sink.turnEvent(m_turnNo, chat::kTurnEnd,
                      {{QStringLiteral("status"), status}, {QStringLiteral("text"), text}, {QStringLiteral("stats"), turnStats}});
     if (m_env.metrics)

@@ -57,6 +57,8 @@ public:
     virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
     // The assembled prompt and what the budgets did to it, for admins (not sent to the client).
     virtual void turnPrompt(const AssembledPrompt &prompt) { Q_UNUSED(prompt) }
+    // The stored turn's id (0: not stored), for admins; told just before the turn's turn_end.
+    virtual void turnStored(int turn, qint64 turnId) { Q_UNUSED(turn) Q_UNUSED(turnId) }
 };
 
 class TurnPipeline : public QObject
@@ -78,8 +80,6 @@ public:
     bool isFinished() const { return m_finished; }
     int turnNo() const { return m_turnNo; }
     QString correlationId() const { return m_correlationId; }
-    // admin: the stored turn's id once its row was inserted (0 before, or when the insert failed).
-    qint64 storedTurnId() const { return m_storedTurnId; }
 
 signals:
     // Exactly once, after the turn's turn_end was handed to the sink.
