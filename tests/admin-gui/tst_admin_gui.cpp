@@ -231,6 +231,12 @@ private slots:
         QCOMPARE(c.first(chat::kTurnEnd, 1).value(QStringLiteral("status")).toString(), chat::kInterrupted);
         QTRY_COMPARE_WITH_TIMEOUT(gui.session(sid)->lastStatus, QStringLiteral("interrupted"), kWait);
         QTRY_COMPARE_WITH_TIMEOUT(view->statusText(), QStringLiteral("Stopped turn 1 of session %1.").arg(sid), kWait);
+        // The interrupted turn can be opened: the server stored it as interrupted.
+        QVERIFY(gui.session(sid)->lastTurnId > 0);
+        view->openTurnButton()->click();
+        QTRY_COMPARE_WITH_TIMEOUT(gui.window.turnView()->turn().id, gui.session(sid)->lastTurnId, kWait);
+        QCOMPARE(gui.window.turnView()->turn().status, QStringLiteral("interrupted"));
+        QCOMPARE(gui.window.turnView()->turn().userText, QStringLiteral("讲个长故事"));
 
         view->disconnectButton()->click();
         QVERIFY(c.waitClosed());
