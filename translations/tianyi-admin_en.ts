@@ -302,6 +302,10 @@
         <source>Last turn</source>
         <translation>Last turn</translation>
     </message>
+    <message>
+        <source>running</source>
+        <translation>running</translation>
+    </message>
 </context>
 <context>
     <name>tianyi::admin::SessionsView</name>
@@ -435,6 +439,30 @@
     <message>
         <source>Select a sentence with audio.</source>
         <translation>Select a sentence with audio.</translation>
+    </message>
+    <message>
+        <source>happy</source>
+        <translation>happy</translation>
+    </message>
+    <message>
+        <source>angry</source>
+        <translation>angry</translation>
+    </message>
+    <message>
+        <source>sad</source>
+        <translation>sad</translation>
+    </message>
+    <message>
+        <source>surprised</source>
+        <translation>surprised</translation>
+    </message>
+    <message>
+        <source>coquettish</source>
+        <translation>coquettish</translation>
+    </message>
+    <message>
+        <source>calm</source>
+        <translation>calm</translation>
     </message>
 </context>
 <context>

@@ -302,6 +302,10 @@
         <source>Last turn</source>
         <translation>最近一轮</translation>
     </message>
+    <message>
+        <source>running</source>
+        <translation>进行中</translation>
+    </message>
 </context>
 <context>
     <name>tianyi::admin::SessionsView</name>
@@ -435,6 +439,30 @@
     <message>
         <source>Select a sentence with audio.</source>
         <translation>请选择一句有音频的句子。</translation>
+    </message>
+    <message>
+        <source>happy</source>
+        <translation>开心</translation>
+    </message>
+    <message>
+        <source>angry</source>
+        <translation>生气</translation>
+    </message>
+    <message>
+        <source>sad</source>
+        <translation>悲伤</translation>
+    </message>
+    <message>
+        <source>surprised</source>
+        <translation>惊讶</translation>
+    </message>
+    <message>
+        <source>coquettish</source>
+        <translation>撒娇</translation>
+    </message>
+    <message>
+        <source>calm</source>
+        <translation>平静</translation>
     </message>
 </context>
 <context>

@@ -133,8 +133,14 @@ void QueuesView::redraw()
     }
     for (auto it = m_series.cbegin(); it != m_series.cend(); ++it)
         it.value()->replace(points.value(it.key()));
-    for (Chart *c : {&m_llm, &m_tts, &m_load})
+    // The x axis spans the samples there are (a fresh console shows its first minute, not a
+    // five-minute axis with a sliver of data), up to the window.
+    const qint64 oldest = m_history.size() ? m_history.at(0).atMs : now;
+    const int span = int(qBound(qint64(60), (now - oldest) / 1000 + 1, qint64(kWindowSeconds)));
+    for (Chart *c : {&m_llm, &m_tts, &m_load}) {
         c->y->setRange(0, maxY);
+        c->x->setRange(-span, 0);
+    }
     if (!latest) {
         m_summary->setText(tr("No samples yet: the live feed sends one every second."));
         return;

@@ -54,8 +54,16 @@ void ScreenshotTour::start(const QString &password)
                  dialog->passwordEdit()->setText(password);
          }},
         {QString(), [this]() { return m_console.feed().state() == AdminFeedClient::State::Live; }, [dialog]() { dialog->attempt(); }},
-        {QStringLiteral("admin-sessions"), [&sessions, lastTurn]() { return sessions.rowCount() >= 2 && lastTurn() > 0; },
+        {QString(),
+         [&sessions]() {
+             int withTurns = 0;
+             for (int i = 0; i < sessions.rowCount(); ++i)
+                 withTurns += sessions.row(i)->lastTurnId > 0 ? 1 : 0;
+             return withTurns >= 2;
+         },
          [this]() { m_window.tabs()->setCurrentWidget(m_window.sessionsView()); }},
+        {QStringLiteral("admin-sessions"), // once more, with a row selected: the actions enabled
+         [this, &sessions]() { return m_window.sessionsView()->selectSession(sessions.row(sessions.rowCount() - 1)->id); }, {}},
         {QStringLiteral("admin-queues"), [this]() { return m_console.queues().size() >= kQueueSamples; },
          [this]() { m_window.tabs()->setCurrentWidget(m_window.queuesView()); }},
         {QStringLiteral("admin-turn"), [this]() { return m_window.turnView()->waveform()->hasSamples(); },
@@ -65,7 +73,8 @@ void ScreenshotTour::start(const QString &password)
          }},
         {QStringLiteral("admin-users"), [this]() { return m_window.usersView()->model().rowCount() > 0; },
          [this]() { m_window.tabs()->setCurrentWidget(m_window.usersView()); }},
-        {QStringLiteral("admin-sessions-zh"), [&sessions]() { return sessions.rowCount() >= 1; },
+        {QStringLiteral("admin-sessions-zh"),
+         [this, &sessions]() { return sessions.rowCount() >= 1 && m_window.sessionsView()->selectSession(sessions.row(0)->id); },
          [this]() {
              m_language.setLanguage(QStringLiteral("zh_CN"));
              m_window.tabs()->setCurrentWidget(m_window.sessionsView());

@@ -1,5 +1,7 @@
 #include "sessionsmodel.h"
 
+#include "idtext.h"
+
 #include <QCoreApplication>
 #include <QJsonArray>
 #include <QLocale>
@@ -52,6 +54,7 @@ const char *const kWords[][2] = {
     {"idle", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "idle")},
     {"thinking", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "thinking")},
     {"speaking", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "speaking")},
+    {"running", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "running")}, // the feed's turn_started: thinking or speaking
     {"completed", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "completed")},
     {"interrupted", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "interrupted")},
     {"failed", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "failed")},
@@ -59,10 +62,7 @@ const char *const kWords[][2] = {
 
 QString stateText(const QString &id)
 {
-    for (const auto &word : kWords)
-        if (id == QLatin1String(word[0]))
-            return QCoreApplication::translate(kContext, word[1]);
-    return id;
+    return idText(kWords, kContext, id);
 }
 } // namespace
 
@@ -174,7 +174,7 @@ void SessionsModel::apply(const QJsonObject &m)
         endRemoveRows();
     } else if (type == QLatin1String("turn_started")) {
         r.currentTurn = m.value(QStringLiteral("turn")).toInt();
-        r.state = QStringLiteral("thinking");
+        r.state = QStringLiteral("running"); // the feed does not say when she starts speaking
         changed(i);
     } else if (type == QLatin1String("turn_ended")) {
         const QJsonObject stats = m.value(QStringLiteral("stats")).toObject();

@@ -2,6 +2,7 @@
 
 #include "adminapi.h"
 #include "audioplayer.h"
+#include "idtext.h"
 #include "sessionsmodel.h"
 #include "waveformwidget.h"
 
@@ -21,6 +22,24 @@
 #include <QVBoxLayout>
 
 namespace tianyi::admin {
+
+namespace {
+// The bundled persona's emotion ids (resources/personas/luotianyi.json) in the operator's language;
+// other personas' ids are shown as the server names them.
+const char *const kEmotions[][2] = {
+    {"happy", QT_TRANSLATE_NOOP("tianyi::admin::TurnView", "happy")},
+    {"angry", QT_TRANSLATE_NOOP("tianyi::admin::TurnView", "angry")},
+    {"sad", QT_TRANSLATE_NOOP("tianyi::admin::TurnView", "sad")},
+    {"surprised", QT_TRANSLATE_NOOP("tianyi::admin::TurnView", "surprised")},
+    {"coquettish", QT_TRANSLATE_NOOP("tianyi::admin::TurnView", "coquettish")},
+    {"calm", QT_TRANSLATE_NOOP("tianyi::admin::TurnView", "calm")},
+};
+
+QString emotionText(const QString &id)
+{
+    return idText(kEmotions, "tianyi::admin::TurnView", id);
+}
+} // namespace
 
 TurnView::TurnView(AdminApi &api, AudioPlayer &player, QWidget *parent)
     : QWidget(parent)
@@ -158,10 +177,10 @@ void TurnView::showTurn(const TurnData &t)
                           .arg(t.id)
                           .arg(t.username, t.sessionId)
                           .arg(t.turn)
-                          .arg(turnStatusText(t.status), t.emotion.isEmpty() ? QStringLiteral("–") : t.emotion, t.createdAt));
+                          .arg(turnStatusText(t.status), t.emotion.isEmpty() ? QStringLiteral("–") : emotionText(t.emotion), t.createdAt));
     QString html = QStringLiteral("<p><b>%1</b> %2</p><p><b>%3</b> ").arg(tr("User:"), t.userText.toHtmlEscaped(), tr("Luo Tianyi:"));
     for (const SentenceData &s : t.sentences)
-        html += QStringLiteral("<span style='color:#2a9d8f'>[%1]</span> %2 ").arg(s.emotion.toHtmlEscaped(), s.text.toHtmlEscaped());
+        html += QStringLiteral("<span style='color:#2a9d8f'>[%1]</span> %2 ").arg(emotionText(s.emotion).toHtmlEscaped(), s.text.toHtmlEscaped());
     if (t.sentences.isEmpty())
         html += t.replyText.toHtmlEscaped();
     html += QStringLiteral("</p>");
@@ -170,7 +189,7 @@ void TurnView::showTurn(const TurnData &t)
     for (int row = 0; row < t.sentences.size(); ++row) {
         const SentenceData &s = t.sentences.at(row);
         m_sentences->setItem(row, 0, new QTableWidgetItem(QString::number(s.index + 1)));
-        m_sentences->setItem(row, 1, new QTableWidgetItem(s.emotion));
+        m_sentences->setItem(row, 1, new QTableWidgetItem(emotionText(s.emotion)));
         m_sentences->setItem(row, 2, new QTableWidgetItem(tr("%1 ms").arg(s.durationMs)));
         m_sentences->setItem(row, 3, new QTableWidgetItem(s.audioUrl.isEmpty() ? tr("%1 (audio removed)").arg(s.text) : s.text));
     }
