@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces docs/screenshots/admin-*.png with real data: builds the programs, starts a server on a
-# fresh data directory (built-in providers: demo replies, espeak-ng voice), creates the admin
+# fresh data directory (the LLM is tianyi-fake-upstream streaming at a human pace, so that the LLM
+# chart has requests in flight; the voice is the built-in espeak-ng), creates the admin
 # "root", lets two users chat through tianyi-cli, disables a third user, and runs
 # `tianyi-admin --screenshots` under Xvfb. Usage: admin-gui/take-screenshots.sh [OUT_DIR]
 # (default docs/screenshots). Needs xvfb (packaging/install-deps.sh test).
@@ -12,7 +13,7 @@ build="$root/build/$preset"
 out="$(realpath -m "${1:-$root/docs/screenshots}")"
 cd "$root"
 cmake --preset "$preset" >/dev/null
-cmake --build "$build" --target tianyi-server tianyi-cli tianyi-admin
+cmake --build "$build" --target tianyi-server tianyi-cli tianyi-admin tianyi-fake-upstream
 
 work="$(mktemp -d)"
 pids=()
@@ -27,10 +28,17 @@ export TIANYI_AUTH_ARGON2_OPS_LIMIT=1 TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB=8
 admin_pw='screenshots admin pass phrase'
 user_pw='correct horse battery'
 
-TIANYI_ADMIN_PASSWORD="$admin_pw" "$build/server/tianyi-server" --create-admin root --data-dir "$work/data" >/dev/null
-"$build/server/tianyi-server" --port 0 --data-dir "$work/data" >"$work/server.out" 2>"$work/server.err" &
+wait_for() { for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+"$build/tests/fake-upstream/tianyi-fake-upstream" --port 0 --ttft-ms 400 --tokens-per-second 12 \
+  --reply "[开心]你好呀！今天也要元气满满哦。[撒娇]陪我多聊一会儿嘛。[平静]我们慢慢说，好不好？" >"$work/fake.out" 2>"$work/fake.err" &
 pids+=($!)
-for _ in $(seq 1 300); do grep -q "Browser:" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+wait_for "$work/fake.out" "listening on" || { echo "take-screenshots: the fake upstream did not start" >&2; exit 1; }
+fake="$(sed -n 's|.*listening on \(http://[0-9.:]*\).*|\1|p' "$work/fake.out")"
+
+TIANYI_ADMIN_PASSWORD="$admin_pw" "$build/server/tianyi-server" --create-admin root --data-dir "$work/data" >/dev/null
+TIANYI_LLM_BASE_URL="$fake/v1" "$build/server/tianyi-server" --port 0 --data-dir "$work/data" >"$work/server.out" 2>"$work/server.err" &
+pids+=($!)
+wait_for "$work/server.out" "Browser:" || true
 server="$(sed -n 's|.*Browser: \(http://[0-9.:]*\)/.*|\1|p' "$work/server.out" | head -1)"
 [ -n "$server" ] || { echo "take-screenshots: the server did not start" >&2; cat "$work/server.err" >&2; exit 1; }
 echo "take-screenshots: server $server" >&2
@@ -42,10 +50,10 @@ token="$(curl -s -d grant_type=password -d username=root --data-urlencode "passw
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 curl -s -o /dev/null -X POST -H "Authorization: Bearer $token" -H 'Content-Length: 0' "$server/api/v1/admin/users/4/disable"
 
-# Two users chatting: one line every few seconds for as long as the screenshots take.
+# Two users chatting: one line every 8 seconds (a turn ends before the next starts) for as long as the screenshots take.
 chat() {
   local user="$1"; shift
-  (for i in $(seq 1 40); do for line in "$@"; do echo "$line"; sleep 5; done; done) \
+  (for i in $(seq 1 40); do for line in "$@"; do echo "$line"; sleep 8; done; done) \
     | TIANYI_CLI_PASSWORD="$user_pw" "${cli[@]}" repl --user "$user" >/dev/null 2>&1 &
   pids+=($!)
 }

@@ -137,8 +137,10 @@ void QueuesView::redraw()
     // five-minute axis with a sliver of data), up to the window.
     const qint64 oldest = m_history.size() ? m_history.at(0).atMs : now;
     const int span = int(qBound(qint64(60), (now - oldest) / 1000 + 1, qint64(kWindowSeconds)));
+    // Five integer ticks: the top is a multiple of 4, so that every label is a whole count.
+    const int top = (maxY + 3) / 4 * 4;
     for (Chart *c : {&m_llm, &m_tts, &m_load}) {
-        c->y->setRange(0, maxY);
+        c->y->setRange(0, top);
         c->x->setRange(-span, 0);
     }
     if (!latest) {

@@ -64,7 +64,8 @@ TurnView::TurnView(AdminApi &api, AudioPlayer &player, QWidget *parent)
     m_sentences->setSelectionMode(QAbstractItemView::SingleSelection);
     m_sentences->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_sentences->verticalHeader()->hide();
-    m_sentences->horizontalHeader()->setStretchLastSection(true);
+    m_sentences->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_sentences->horizontalHeader()->setSectionResizeMode(3, QHeaderView::Stretch); // the text takes the rest
     m_playerLabel->setWordWrap(true);
 
     auto *top = new QHBoxLayout;
@@ -193,7 +194,6 @@ void TurnView::showTurn(const TurnData &t)
         m_sentences->setItem(row, 2, new QTableWidgetItem(tr("%1 ms").arg(s.durationMs)));
         m_sentences->setItem(row, 3, new QTableWidgetItem(s.audioUrl.isEmpty() ? tr("%1 (audio removed)").arg(s.text) : s.text));
     }
-    m_sentences->resizeColumnsToContents();
 }
 
 void TurnView::selectSentence(int index)
