@@ -447,6 +447,31 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(gui.session(sessionIdOf(again))->turns, 1, kWait);
     }
 
+    void logsInAgainWhenTheAccessTokenExpires()
+    {
+        ChatFixture::Options o = fastOptions();
+        o.adjust = [](Config &c) { c.auth.accessTokenTtlS = 2; };
+        ChatFixture fx(o);
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        makeAdmin(fx);
+        Gui gui;
+        QVERIFY(gui.connectAs(fx.port(), QStringLiteral("root")));
+        const qint64 signedInAt = QDateTime::currentSecsSinceEpoch();
+        const QString firstToken = gui.console.api().accessToken();
+        UsersView *view = gui.window.usersView();
+        QTRY_VERIFY_WITH_TIMEOUT(view->model().rowCount() == 1, kWait);
+        // Past the token's lifetime the server answers 401; the console logs in again and retries.
+        QVERIFY(QTest::qWaitFor([&]() { return QDateTime::currentSecsSinceEpoch() > signedInAt + 3; }, kWait));
+        HttpClient http(fx.server->baseUrl());
+        QCOMPARE(http.get(QStringLiteral("/api/v1/admin/users"), firstToken.toUtf8()).status, 401);
+        view->model().clear();
+        view->reload();
+        QTRY_COMPARE_WITH_TIMEOUT(view->model().rowCount(), 1, kWait);
+        QVERIFY(gui.console.api().accessToken() != firstToken);
+        QCOMPARE(view->statusText(), QString());
+        QCOMPARE(http.get(QStringLiteral("/api/v1/admin/users"), gui.console.api().accessToken().toUtf8()).status, 200);
+    }
+
     void switchingTheLanguageRetranslatesLive()
     {
         Gui gui;
