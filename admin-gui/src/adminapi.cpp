@@ -35,6 +35,12 @@ QString AdminApi::describe(const ApiResult &r)
 void AdminApi::signIn(const QUrl &server, const QString &username, const QString &password, std::function<void(const QString &)> done)
 {
     delete m_client; // a new server: pending answers of the old one are dropped, never delivered
+    // A re-login of the old client will never answer: its waiters give up now.
+    const auto waiters = std::move(m_reauthWaiters);
+    m_reauthWaiters.clear();
+    m_reauthRunning = false;
+    for (const auto &w : waiters)
+        w(false);
     m_client = new client::ApiClient(server, this);
     m_client->setMaxResponseBytes(kMaxResponseBytes);
     m_server = server;
