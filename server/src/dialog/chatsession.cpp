@@ -456,6 +456,12 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
     }
 }
 
+void ChatSession::turnStored(int turn, qint64 turnId)
+{
+    if (turn > m_closedTurn) // admin: read by the feed's turn_ended and GET sessions
+        m_lastTurnId = turnId;
+}
+
 void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm)
 {
     if (turn <= m_closedTurn || turn == m_stoppedTurn)

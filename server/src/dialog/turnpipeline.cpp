@@ -119,6 +119,8 @@ void TurnPipeline::storePendingTurn(bool readContext)
         },
         [this, readContext](DbResult<TurnContext> result) {
             CorrelationScope scope(m_correlationId);
+            if (result.ok())
+                m_storedTurnId = result.value->turnId; // admin: the feed's turn_ended names it
             if (m_finished)
                 return;
             if (!result.ok()) {
@@ -507,6 +509,7 @@ void TurnPipeline::finish(const QString &status, const QString &text)
     m_finished = true;
     cancelUpstreams();
     const QJsonObject turnStats = stats();
+    m_sink.turnStored(m_turnNo, m_storedTurnId); // admin: the feed's turn_ended names the stored turn
     m_sink.turnEvent(m_turnNo, chat::kTurnEnd,
                      {{QStringLiteral("status"), status}, {QStringLiteral("text"), text}, {QStringLiteral("stats"), turnStats}});
     if (m_env.metrics)

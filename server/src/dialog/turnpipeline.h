@@ -59,6 +59,8 @@ public:
     virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
     // The assembled prompt and what the budgets did to it, for admins (not sent to the client).
     virtual void turnPrompt(const AssembledPrompt &prompt) { Q_UNUSED(prompt) }
+    // The stored turn's id (0: not stored), for admins; told just before the turn's turn_end.
+    virtual void turnStored(int turn, qint64 turnId) { Q_UNUSED(turn) Q_UNUSED(turnId) }
 };
 
 class TurnPipeline : public QObject
@@ -141,6 +143,7 @@ private:
     std::shared_ptr<qint64> m_turnId;   // set on the storage thread by insertPending (FIFO before finish)
     PromptContext m_prompt;             // filled by the parts below, then handed to the prompt builder
     int m_partsPending = 0;
+    qint64 m_storedTurnId = 0;          // admin: the same id, copied on the event loop (no shared read)
     QString m_emotion;                  // current emotion id
     QString m_openEmotion;              // emotion of the sentence being built
     bool m_sentenceOpen = false;
