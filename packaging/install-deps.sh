@@ -8,12 +8,14 @@ what="${1:-build}"
 build_packages=(
   build-essential cmake ninja-build pkg-config git
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-httpserver-dev qt6-multimedia-dev qt6-charts-dev
+  libqt6opengl6-dev   # Qt6Charts' CMake package needs Qt6OpenGL's (tianyi-admin)
   qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libqt6sql6-psql qtkeychain-qt6-dev libgl-dev
   libsodium-dev libespeak-ng-dev espeak-ng-data
 )
 test_packages=(
   python3 python3-jwt sqlite3 curl
   chromium fonts-wqy-microhei   # browser tests of the web client (the font renders Chinese in screenshots)
+  xvfb xauth                    # admin-gui/take-screenshots.sh runs tianyi-admin under xvfb-run
 )
 
 packages=("${build_packages[@]}")

@@ -4,7 +4,8 @@ import * as api from './api.js';
 import { ChatSocket } from './chat.js';
 import { AudioPlayer } from './audio.js';
 import { DrawnAvatar } from './avatar.js';
-import { Live2DAvatar, live2dModelUrl } from './live2d.js';
+import { Live2DAvatar, live2dModelUrl, live2dLibsUrl } from './live2d.js';
+import { Microphone } from './mic.js';
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, cls, text) => {
@@ -19,6 +20,7 @@ let avatar = new DrawnAvatar($('#avatar'));
 let socket = null;
 let hello = null;
 let emotions = new Map();       // id -> {label, live2d_expression}
+let mic = null;                 // the Microphone while recording
 const S = {
   activeTurn: null,  // the running turn (turn_start .. turn_end)
   awaiting: false,   // a chat was sent, its turn_start has not come yet
@@ -100,6 +102,12 @@ function onState(state, detail) {
   $('#conn-state').className = 'state ' + state;
   if (detail) banner(detail, state === 'reconnecting' ? 'info' : 'error');
   else if (state === 'online') banner('');
+  if (state !== 'online' && mic) { // the recording went with the socket
+    mic.recording = false;
+    mic.release();
+    mic = null;
+    setMicState('idle');
+  }
 }
 
 function addLine(cls, text) {
@@ -127,6 +135,12 @@ function updateButtons() {
   $('#stop').disabled = !(speaking || S.awaiting || (S.lastTurn != null && player.pending(S.lastTurn)));
 }
 
+// Speaking to her (by text or voice) stops whatever she is saying first, reporting how much was heard.
+function bargeIn() {
+  if (S.activeTurn !== null || S.awaiting) stopCurrent();
+  else if (S.lastTurn != null && player.pending(S.lastTurn)) player.stop(S.lastTurn);
+}
+
 $('#stop').addEventListener('click', () => {
   if (S.activeTurn === null && S.lastTurn != null && player.pending(S.lastTurn)) {
     player.stop(S.lastTurn); // the turn ended; only its audio is still playing
@@ -141,14 +155,51 @@ $('#chat-form').addEventListener('submit', (ev) => {
   if (!text) return;
   player.unlock();
   if (!socket || socket.state !== 'online') return banner('Not connected to the server yet; please wait a moment.');
-  // Barge-in: whatever she is saying stops first, reporting how much was heard.
-  if (S.activeTurn !== null || S.awaiting) stopCurrent();
-  else if (S.lastTurn != null && player.pending(S.lastTurn)) player.stop(S.lastTurn);
+  bargeIn();
   socket.send({ type: 'chat', text, client_msg_id: crypto.randomUUID?.() || String(Date.now()) });
   S.awaiting = true;
   $('#chat-input').value = '';
   addLine('user', text);
   updateButtons();
+});
+
+// ---------- speech input ----------
+// The microphone button: click to talk, click again to send (recording also ends by itself at the
+// length the server accepts). The server transcribes, answers with `transcript`, then the turn.
+function setMicState(state) {
+  S.mic = state; // idle | starting | recording
+  const b = $('#mic');
+  b.classList.toggle('recording', state === 'recording');
+  b.textContent = state === 'recording' ? 'Send voice' : 'Talk';
+  b.disabled = state === 'starting';
+}
+
+function finishRecording() {
+  if (!mic) return;
+  const seconds = mic.stop();
+  S.micSeconds = seconds;
+  mic = null;
+  setMicState('idle');
+  S.awaiting = true;
+  updateButtons();
+}
+
+$('#mic').hidden = !Microphone.supported();
+$('#mic').addEventListener('click', async () => {
+  player.unlock();
+  if (mic?.recording) return finishRecording();
+  if (!socket || socket.state !== 'online') return banner('Not connected to the server yet; please wait a moment.');
+  bargeIn();
+  mic = new Microphone({ sendJson: (m) => socket.send(m), sendBinary: (b) => socket.sendBinary(b) }, { onAutoStop: finishRecording });
+  setMicState('starting');
+  try {
+    await mic.start();
+    setMicState('recording');
+  } catch (err) {
+    mic = null;
+    setMicState('idle');
+    banner(err.message);
+  }
 });
 
 function setEmotion(id) {
@@ -185,6 +236,9 @@ function onEvent(msg) {
       if (S.stopNext) { S.stopNext = false; stopCurrent(); }
       break;
     }
+    case 'transcript':
+      if (msg.final && msg.text) addLine('user', msg.text);
+      break;
     case 'emotion':
       if (!dropped) setEmotion(msg.emotion);
       break;
@@ -231,7 +285,7 @@ async function maybeLive2D() {
     const canvas = el('canvas');
     canvas.width = $('#avatar').width;
     canvas.height = $('#avatar').height;
-    const l2d = await Live2DAvatar.create(canvas, modelUrl, map);
+    const l2d = await Live2DAvatar.create(canvas, modelUrl, live2dLibsUrl(hello), map);
     $('#avatar').replaceWith(canvas);
     canvas.id = 'avatar';
     l2d.setExpression(avatar.expression);
@@ -357,6 +411,9 @@ Object.defineProperty(window, '__tianyi', {
     get lastTurn() { return S.lastTurn ?? null; },
     get level() { return player.level(); },
     get connection() { return socket?.state || 'offline'; },
+    get mic() { return S.mic || 'idle'; },
+    get micSeconds() { return mic ? mic.sentSamples / 16000 : S.micSeconds || 0; }, // sent so far / last recording
+    get live2d() { return avatar instanceof Live2DAvatar ? avatar.state() : null; },
     get audioState() { return player.ctx?.state || 'none'; },
     get events() { return [...S.events]; },
   }),

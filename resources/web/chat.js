@@ -111,6 +111,13 @@ export class ChatSocket {
     return true;
   }
 
+  // Binary frames carry speech input (PCM) between audio_start and audio_end.
+  sendBinary(buffer) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(buffer);
+    return true;
+  }
+
   close() {
     this.closedByUs = true;
     clearTimeout(this.timer);

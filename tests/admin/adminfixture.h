@@ -12,6 +12,21 @@ namespace tianyi::test {
 inline const QString kAdminPassword = QStringLiteral("an admin pass phrase");
 inline const QString kUserPassword = QStringLiteral("correct horse battery"); // ChatFixture::user()
 
+// A reply with two emotions, streamed and synthesized fast by the fake upstream.
+inline const QString kAdminReply = QStringLiteral("[开心]你好呀！今天想聊点什么呢？[悲伤]可是我有点累了。");
+inline ChatFixture::Options fastOptions(const QString &reply = kAdminReply)
+{
+    return ChatFixture::fast(reply);
+}
+
+// Five sentences at 10 tokens a second: a turn that runs long enough to be stopped.
+inline ChatFixture::Options slowOptions()
+{
+    ChatFixture::Options o = fastOptions(QStringLiteral("[开心]第一句话说完了。第二句话也说完了。第三句话还在路上。第四句话更远一些。第五句话是最后一句。"));
+    o.fake.tokensPerSecond = 10;
+    return o;
+}
+
 struct AdminUser {
     qint64 id = 0;
     QByteArray token;

@@ -11,27 +11,6 @@ using namespace tianyi;
 using namespace tianyi::test;
 
 namespace {
-const QString kReply = QStringLiteral("[开心]你好呀！今天想聊点什么呢？[悲伤]可是我有点累了。");
-const QString kLong = QStringLiteral("[开心]第一句话说完了。第二句话也说完了。第三句话还在路上。第四句话更远一些。第五句话是最后一句。");
-
-ChatFixture::Options fastOptions(const QString &reply = kReply)
-{
-    ChatFixture::Options o;
-    o.fake.replyText = reply;
-    o.fake.ttftMs = 5;
-    o.fake.tokensPerSecond = 400;
-    o.fake.ttsFirstChunkMs = 5;
-    o.fake.ttsRealTimeFactor = 0.05;
-    return o;
-}
-
-ChatFixture::Options slowOptions()
-{
-    ChatFixture::Options o = fastOptions(kLong);
-    o.fake.tokensPerSecond = 10;
-    return o;
-}
-
 QJsonObject sessionOf(const QJsonArray &sessions, const QString &id)
 {
     for (const QJsonValue &v : sessions)
@@ -453,6 +432,10 @@ private slots:
         const QJsonObject end = feed.events.at(ended);
         QCOMPARE(end.value(QStringLiteral("status")).toString(), chat::kCompleted);
         QCOMPARE(end.value(QStringLiteral("stats")).toObject(), c->first(chat::kTurnEnd, 1).value(QStringLiteral("stats")).toObject());
+        // The stored turn's id, so that the operator can open it.
+        const QVector<StoredTurn> stored = fx.storedTurns(alice.id);
+        QCOMPARE(stored.size(), 1);
+        QCOMPARE(end.value(QStringLiteral("turn_id")).toInteger(), stored.first().id);
         const QJsonObject queues = feed.events.at(tick).value(QStringLiteral("queues")).toObject();
         QVERIFY(queues.value(QStringLiteral("llm")).toObject().contains(QStringLiteral("in_flight")));
         QVERIFY(queues.value(QStringLiteral("tts")).toObject().contains(QStringLiteral("backends")));

@@ -39,6 +39,18 @@ public:
         std::function<void(Config &)> adjust;
     };
 
+    // A fake upstream fast enough that tests wait on behaviour, not on latency.
+    static Options fast(const QString &reply)
+    {
+        Options o;
+        o.fake.replyText = reply;
+        o.fake.ttftMs = 5;
+        o.fake.tokensPerSecond = 400;
+        o.fake.ttsFirstChunkMs = 5;
+        o.fake.ttsRealTimeFactor = 0.05;
+        return o;
+    }
+
     explicit ChatFixture(Options options)
         : fake(options.fake)
     {

@@ -13,13 +13,7 @@ const QString kLong = QStringLiteral("[开心]第一句话说完了。第二句�
 
 ChatFixture::Options fastOptions(const QString &reply = kReply)
 {
-    ChatFixture::Options o;
-    o.fake.replyText = reply;
-    o.fake.ttftMs = 5;
-    o.fake.tokensPerSecond = 400;
-    o.fake.ttsFirstChunkMs = 5;
-    o.fake.ttsRealTimeFactor = 0.05;
-    return o;
+    return ChatFixture::fast(reply);
 }
 
 QString statusOf(const ChatTestClient &c, int turn)

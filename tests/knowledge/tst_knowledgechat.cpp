@@ -15,13 +15,7 @@ const QString kQuestion = QStringLiteral("天依，你唱过《普通DISCO》吗
 
 ChatFixture::Options fastOptions()
 {
-    ChatFixture::Options o;
-    o.fake.replyText = QStringLiteral("[开心]唱过呀！");
-    o.fake.ttftMs = 5;
-    o.fake.tokensPerSecond = 400;
-    o.fake.ttsFirstChunkMs = 5;
-    o.fake.ttsRealTimeFactor = 0.05;
-    return o;
+    return ChatFixture::fast(QStringLiteral("[开心]唱过呀！"));
 }
 
 QString systemPrompt(const QJsonArray &messages)

@@ -24,12 +24,7 @@ const QString kExtractionJson = QStringLiteral(
 
 ChatFixture::Options fastOptions()
 {
-    ChatFixture::Options o;
-    o.fake.replyText = QStringLiteral("[开心]好的，我记住啦。");
-    o.fake.ttftMs = 5;
-    o.fake.tokensPerSecond = 400;
-    o.fake.ttsFirstChunkMs = 5;
-    o.fake.ttsRealTimeFactor = 0.05;
+    ChatFixture::Options o = ChatFixture::fast(QStringLiteral("[开心]好的，我记住啦。"));
     o.fake.script = {{QString::fromLatin1(MemoryExtractor::kMarker), kExtractionJson}};
     return o;
 }
@@ -215,8 +210,17 @@ private slots:
         QVERIFY2(!replyB.contains(QStringLiteral("小明")), qPrintable(replyB));
     }
 
+    // Over separate sessions (the context is read from storage) and within one open session (the
+    // context is held in memory and must be reloaded when the summary is stored).
+    void olderTurnsAreFoldedIntoARollingSummary_data()
+    {
+        QTest::addColumn<bool>("oneSession");
+        QTest::newRow("a session per turn") << false;
+        QTest::newRow("one open session") << true;
+    }
     void olderTurnsAreFoldedIntoARollingSummary()
     {
+        QFETCH(bool, oneSession);
         ChatFixture::Options o = fastOptions();
         o.fake.script.append({QString::fromLatin1(SummaryCompressor::kMarker), QStringLiteral("你们聊了三个话题。")});
         ChatFixture fx(o);
@@ -224,10 +228,21 @@ private slots:
         fastOutbox(fx);
         fx.app().memory().summaries().setBudget(3, 1); // more than 3 unsummarized turns: fold all but the newest
         const ChatUser a = fx.user();
+        ChatTestClient session;
+        int turn = 0;
+        auto say = [&](const QString &text) {
+            if (!oneSession)
+                return chatOneTurn(fx, a, text);
+            session.chat(text);
+            return session.waitForType(chat::kTurnEnd, ++turn)
+                   && session.first(chat::kTurnEnd, turn).value(QStringLiteral("status")).toString() == chat::kCompleted;
+        };
+        if (oneSession)
+            QVERIFY(session.openAndHello(fx.port(), a.token));
         for (int i = 1; i <= 4; ++i)
-            QVERIFY(chatOneTurn(fx, a, QStringLiteral("话题%1").arg(i)));
+            QVERIFY(say(QStringLiteral("话题%1").arg(i)));
         QTRY_COMPARE_WITH_TIMEOUT(countRows(fx, QStringLiteral("SELECT COUNT(*) FROM summaries WHERE user_id = ?"), {a.id}), 1, 15000);
-        QVERIFY(chatOneTurn(fx, a, QStringLiteral("话题5")));
+        QVERIFY(say(QStringLiteral("话题5")));
         const QStringList prompts = systemPromptsFor(fx, QStringLiteral("话题5"));
         QCOMPARE(prompts.size(), 1);
         QCOMPARE(promptsections::items(prompts.first(), promptsections::kSummary), QStringList{QStringLiteral("你们聊了三个话题。")});

@@ -50,6 +50,13 @@ private slots:
         QTest::newRow("short jwt secret") << QStringList{QStringLiteral("TIANYI_AUTH_JWT_SECRET=short")} << QStringLiteral("auth.jwt_secret");
         QTest::newRow("bad bool") << QStringList{QStringLiteral("TIANYI_TTS_STREAMING=maybe")} << QStringLiteral("tts.streaming");
         QTest::newRow("min above max") << QStringList{QStringLiteral("TIANYI_AUTH_USERNAME_MIN_LENGTH=40")} << QStringLiteral("auth.username_min_length");
+        const QString dir = QStringLiteral(TIANYI_SOURCE_DIR "/resources");
+        QTest::newRow("live2d model without dir") << QStringList{QStringLiteral("TIANYI_WEB_LIVE2D_MODEL=m.model3.json")} << QStringLiteral("web.live2d_model");
+        QTest::newRow("live2d dir missing") << QStringList{QStringLiteral("TIANYI_WEB_LIVE2D_DIR=/nonexistent/live2d")} << QStringLiteral("web.live2d_dir");
+        QTest::newRow("live2d model missing") << QStringList{QStringLiteral("TIANYI_WEB_LIVE2D_DIR=") + dir, QStringLiteral("TIANYI_WEB_LIVE2D_MODEL=no.model3.json")}
+                                              << QStringLiteral("web.live2d_model");
+        QTest::newRow("live2d model outside its dir") << QStringList{QStringLiteral("TIANYI_WEB_LIVE2D_DIR=") + dir, QStringLiteral("TIANYI_WEB_LIVE2D_MODEL=../CMakeLists.txt")}
+                                                      << QStringLiteral("web.live2d_model");
     }
     void badValuesNameTheKey()
     {
@@ -58,6 +65,15 @@ private slots:
         const ConfigLoadResult r = loadConfig({}, env);
         QVERIFY(!r.config.has_value());
         QVERIFY2(r.error.contains(key), qPrintable(r.error));
+    }
+
+    void live2dModelInsideItsDirIsAccepted()
+    {
+        const QString dir = QStringLiteral(TIANYI_SOURCE_DIR "/resources");
+        const ConfigLoadResult r = loadConfig({}, {QStringLiteral("TIANYI_WEB_LIVE2D_DIR=") + dir,
+                                                   QStringLiteral("TIANYI_WEB_LIVE2D_MODEL=personas/luotianyi.json")});
+        QVERIFY2(r.config.has_value(), qPrintable(r.error));
+        QCOMPARE(r.config->web.live2dModel, QStringLiteral("personas/luotianyi.json"));
     }
 
     void unknownFileKeyIsAnError()

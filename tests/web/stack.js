@@ -29,7 +29,9 @@ function waitForLine(proc, re, what, timeoutMs = 60000) {
   });
 }
 
-export async function startStack() {
+// options: serverEnv (extra environment of the server), fakeArgs (extra flags of the fake),
+// browserArgs (extra chromium flags), webgl (software WebGL for Live2D).
+export async function startStack(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tianyi-web-'));
   const script = join(dir, 'script.json');
   // The memory extractor's prompt carries "User: <text>": that reply is the JSON it asks for.
@@ -46,7 +48,7 @@ export async function startStack() {
   };
 
   const fake = spawn(need('TIANYI_FAKE_BIN'), ['--port', '0', '--reply', REPLY, '--script', script,
-    '--tokens-per-second', '30', '--ttft-ms', '50', '--tts-rtf', '0.2', '--tts-first-chunk-ms', '50'],
+    '--tokens-per-second', '30', '--ttft-ms', '50', '--tts-rtf', '0.2', '--tts-first-chunk-ms', '50', ...(options.fakeArgs || [])],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   keep(fake, 'fake');
   const fakeUrl = await waitForLine(fake, /listening on (http:\/\/\S+)/, 'tianyi-fake-upstream');
@@ -56,9 +58,11 @@ export async function startStack() {
     TIANYI_LLM_BASE_URL: fakeUrl + '/v1',
     TIANYI_TTS_BASE_URLS: fakeUrl,
     TIANYI_TTS_VOICES_FILE: voices,
+    TIANYI_ASR_BASE_URL: fakeUrl + '/v1',
     TIANYI_AUTH_ARGON2_OPS_LIMIT: '1',
     TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB: '8',
     QT_LOGGING_RULES: 'tianyi.*.debug=false',
+    ...(options.serverEnv || {}),
   };
   const startServer = async (port) => {
     const p = spawn(need('TIANYI_SERVER_BIN'), ['--port', String(port), '--data-dir', join(dir, 'data')],
@@ -71,13 +75,15 @@ export async function startStack() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+    // WebGL (Live2D) in headless chromium: SwiftShader, the software renderer; else no GPU at all.
+    args: ['--no-sandbox', ...(options.webgl ? ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] : ['--disable-gpu']),
+      '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required', ...(options.browserArgs || [])],
   });
 
   const exited = (p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => p.on('exit', r)));
   return {
-    base, browser, logs,
+    base, browser, logs, fakeUrl,
     // Stops the server (clients see close 1001) and starts it again on the same port and data.
     async restartServer() {
       server.kill('SIGTERM');

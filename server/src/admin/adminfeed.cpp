@@ -188,12 +188,18 @@ AdminFeed::AdminFeed(AdminService &admin, ChatGateway &chat, const Config &confi
     });
     connect(&m_chat, &ChatGateway::turnEnded, this,
             [this, type](const QString &sessionId, qint64 userId, int turn, const QString &status, const QJsonObject &stats) {
+                // The stored turn's id lets the operator open it (GET /api/v1/admin/turns/{id}).
+                auto storedTurnIdOf = [this](const QString &id) {
+                    const ChatSession *s = m_admin.findSession(id);
+                    return s && s->lastTurnId() > 0 ? QJsonValue(s->lastTurnId()) : QJsonValue(QJsonValue::Null);
+                };
                 broadcast({{QStringLiteral("type"), type("turn_ended")},
                            {QStringLiteral("session_id"), sessionId},
                            {QStringLiteral("user_id"), userId},
                            {QStringLiteral("turn"), turn},
                            {QStringLiteral("status"), status},
-                           {QStringLiteral("stats"), stats}});
+                           {QStringLiteral("stats"), stats},
+                           {QStringLiteral("turn_id"), storedTurnIdOf(sessionId)}});
             });
     connect(&m_admin, &AdminService::usersChanged, this, [this, type](const QJsonObject &user, const QString &change) {
         broadcast({{QStringLiteral("type"), type("users_changed")}, {QStringLiteral("change"), change}, {QStringLiteral("user"), user}});

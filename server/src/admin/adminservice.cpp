@@ -145,7 +145,8 @@ QJsonObject AdminService::sessionJson(const ChatSession &session)
                        {QStringLiteral("current_turn"), current > 0 ? QJsonValue(current) : QJsonValue(QJsonValue::Null)},
                        {QStringLiteral("turns"), session.turnCount()},
                        {QStringLiteral("last_ttft_ms"), msOrNull(session.lastTtftMs())},
-                       {QStringLiteral("last_first_audio_ms"), msOrNull(session.lastFirstAudioMs())}};
+                       {QStringLiteral("last_first_audio_ms"), msOrNull(session.lastFirstAudioMs())},
+                       {QStringLiteral("last_turn_id"), session.lastTurnId() > 0 ? QJsonValue(session.lastTurnId()) : QJsonValue(QJsonValue::Null)}};
 }
 
 QJsonArray AdminService::sessionsJson() const

@@ -8,11 +8,13 @@
 #include "auth/accountservice.h"
 #include "core/workerpool.h"
 #include "dialog/chatgateway.h"     // chat
+#include "dialog/promptcontextcache.h" // chat
 #include "dialog/audiostore.h"     // history
 #include "dialog/historyroutes.h"  // history
 #include "knowledge/knowledgebase.h" // knowledge
 #include "memory/memoryroutes.h"   // memory
 #include "memory/memoryservice.h"  // memory
+#include "memory/summarycompressor.h" // memory
 #include "metrics/metrics.h"
 #include "net/frontdoor.h"
 #include "net/router.h"
@@ -115,6 +117,7 @@ bool Application::start(QString *error)
         deps.llm = &llm();
         deps.embedder = &embedder();
         deps.audio = m_audioStore.get();
+        deps.cpu = m_workers.get();
         m_memory = std::make_unique<MemoryService>(deps);
         m_memory->start();
         registerMemoryRoutes(*m_router, *m_accounts, *m_memory);
@@ -141,6 +144,10 @@ bool Application::start(QString *error)
         connect(m_memory.get(), &MemoryService::accountDeleted, m_chat.get(), [chat = m_chat.get()](qint64 userId) {
             chat->closeSessionsOf(userId, chat::kCloseUnauthorized, QStringLiteral("the account was deleted"));
         });
+        // What a turn's prompt holds of the user changes with their profile and their rolling summary.
+        PromptContextCache *contexts = &m_chat->promptContexts();
+        connect(m_accounts.get(), &AccountService::profileChanged, contexts, &PromptContextCache::changed);
+        connect(&m_memory->summaries(), &SummaryCompressor::summaryStored, contexts, &PromptContextCache::changed);
     }
     // --- end chat ---
 
@@ -230,8 +237,14 @@ void Application::registerOperationalRoutes()
                               });
     });
     // The web client (resources/web, compiled in as ":/web"): "/" is index.html, other GETs no route
-    // matched are its files (net/staticfiles.h).
-    registerStaticFiles(*m_router);
+    // matched are its files (net/staticfiles.h); web.live2d_dir is served at /live2d/.
+    StaticDiskMount live2d;
+    if (!m_config.web.live2dDir.isEmpty()) {
+        live2d.urlPrefix = QStringLiteral("/live2d");
+        live2d.dir = QDir::cleanPath(QDir(m_config.web.live2dDir).absolutePath());
+        live2d.workers = m_workers.get();
+    }
+    registerStaticFiles(*m_router, QStringLiteral(":/web"), live2d);
     m_router->add("GET", QStringLiteral("/metrics"), [this](const HttpRequest &, Responder r) {
         r.send(HttpResponse::text(200, m_metrics->render(), "text/plain; version=0.0.4; charset=utf-8"));
     });

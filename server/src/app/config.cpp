@@ -1,7 +1,10 @@
 #include "app/config.h"
 
+#include "net/staticfiles.h"
+
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QHash>
 #include <QTextStream>
 #include <QUrl>
@@ -372,6 +375,13 @@ std::vector<ConfigKey> buildKeys()
                             "Disk budget for kept audio; the oldest files are removed beyond it."));
     keys.push_back(integerKey("audio.max_days", [](Config &c) -> int & { return c.audio.maxDays; }, 0, 36500,
                               "Kept audio older than this many days is removed (0 = no age limit)."));
+    // web client
+    keys.push_back(textKey("web.live2d_dir", [](Config &c) -> QString & { return c.web.live2dDir; },
+                           "Directory served at /live2d/: a Live2D Cubism model, and in lib/ the scripts the page loads "
+                           "(packaging/install-live2d-libs.sh; Cubism Core is supplied by you). Empty: nothing is served there."));
+    keys.push_back(textKey("web.live2d_model", [](Config &c) -> QString & { return c.web.live2dModel; },
+                           "The model's .model3.json, relative to web.live2d_dir (e.g. tianyi/tianyi.model3.json); the page "
+                           "then shows it instead of the drawn avatar. Empty: the drawn avatar."));
     return keys;
 }
 
@@ -381,6 +391,19 @@ QString crossCheck(const Config &cfg)
         return QStringLiteral("auth.username_min_length: must not exceed auth.username_max_length");
     if (cfg.auth.passwordMinLength > cfg.auth.passwordMaxLength)
         return QStringLiteral("auth.password_min_length: must not exceed auth.password_max_length");
+    if (!cfg.web.live2dModel.isEmpty()) {
+        if (cfg.web.live2dDir.isEmpty())
+            return QStringLiteral("web.live2d_model: needs web.live2d_dir (the directory it is in)");
+        const QString root = QDir::cleanPath(QDir(cfg.web.live2dDir).absolutePath());
+        const QString path = staticResourcePath(root, QLatin1Char('/') + cfg.web.live2dModel);
+        if (path.isEmpty() || cfg.web.live2dModel == QLatin1String("/"))
+            return QStringLiteral("web.live2d_model: must be a plain path inside web.live2d_dir (letters, digits, '.', '-', '_' and '/'), got \"%1\"")
+                .arg(cfg.web.live2dModel);
+        if (!QFileInfo(path).isFile())
+            return QStringLiteral("web.live2d_model: no such file: %1").arg(path);
+    }
+    if (!cfg.web.live2dDir.isEmpty() && !QFileInfo(cfg.web.live2dDir).isDir())
+        return QStringLiteral("web.live2d_dir: not a directory: %1").arg(cfg.web.live2dDir);
     return {};
 }
 

@@ -135,6 +135,11 @@ struct AudioRetentionSettings {
     int maxDays = 30;
 };
 
+struct WebSettings {
+    QString live2dDir;    // served at /live2d/; empty: nothing served there
+    QString live2dModel;  // the .model3.json relative to live2dDir; empty: the drawn avatar only
+};
+
 struct Config {
     ServerSettings server;
     LimitSettings limits;
@@ -148,6 +153,7 @@ struct Config {
     ChatSettings chat;
     PromptSettings prompt;
     AudioRetentionSettings audio;
+    WebSettings web;
 
     QString sqlitePath() const;
 };

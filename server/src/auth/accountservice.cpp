@@ -404,11 +404,13 @@ void AccountService::updateProfile(const Principal &who, ProfileChanges changes,
         if (!record)
             return AuthError::of(AuthError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
         return toProfile(*record);
-    }, [done](DbResult<Outcome<Profile>> r) {
+    }, [this, userId = who.userId, done](DbResult<Outcome<Profile>> r) {
         if (const std::optional<AuthError> problem = storageProblem(r)) {
             done(*problem);
             return;
         }
+        if (r.value->ok())
+            emit profileChanged(userId);
         done(*r.value);
     });
 }

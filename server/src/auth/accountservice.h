@@ -81,6 +81,10 @@ public:
     const AuthGuard &guard() const { return m_guard; }
     const JwtCodec &jwt() const { return m_jwt; }
 
+signals:
+    // A profile update is stored (the chat's prompt context of that user changed).
+    void profileChanged(qint64 userId);
+
 private:
     struct Verdict {
         bool match = false;

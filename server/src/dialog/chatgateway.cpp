@@ -2,7 +2,9 @@
 
 #include "app/logging.h"
 #include "dialog/chatsession.h"
+#include "dialog/promptcontextcache.h"
 #include "dialog/ttsscheduler.h"
+#include "memory/memoryservice.h"
 #include "metrics/metrics.h"
 #include "upstream/espeaktts.h"
 
@@ -57,6 +59,8 @@ ChatGateway::ChatGateway(const ChatServices &services, PersonaCard persona, QObj
     m_env.voices = m_services.voices;
     m_env.audio = m_services.audio;
     m_env.sampleRateSeen = [this](int rate) { noteSampleRate(rate); };
+    m_contexts = new PromptContextCache(*m_services.db, m_services.metrics, m_services.config->chat.recentTurns, this);
+    m_env.contexts = m_contexts;
 }
 
 ChatGateway::~ChatGateway()
@@ -122,7 +126,13 @@ bool ChatGateway::admitSession(ChatSession *session, qint64 userId)
             m_perUser.remove(userId);
         return false;
     }
-    ++count;
+    if (++count == 1) {
+        // The user's first session: their turns' context and memory vectors are loaded before
+        // they send anything, so a turn's request need not wait for storage.
+        m_contexts->acquire(userId);
+        if (MemoryService *memory = MemoryService::forDatabase(m_services.db))
+            memory->preload(userId);
+    }
     m_admitted.insert(session, userId);
     publishSessions();
     return true;
@@ -136,8 +146,10 @@ void ChatGateway::sessionGone(ChatSession *session)
         return;
     const qint64 userId = it.value();
     m_admitted.erase(it);
-    if (--m_perUser[userId] <= 0)
+    if (--m_perUser[userId] <= 0) {
         m_perUser.remove(userId);
+        m_contexts->release(userId);
+    }
     publishSessions();
     emit sessionClosed(session->sessionId(), userId, session->username()); // admin:
 }

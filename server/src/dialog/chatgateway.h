@@ -26,6 +26,7 @@ class AudioStore;
 class ChatSession;
 class Database;
 class Metrics;
+class PromptContextCache;
 class TtsScheduler;
 
 struct ChatServices {
@@ -59,6 +60,8 @@ public:
     const PersonaCard &persona() const { return m_persona; }
     const TurnEnvironment &turnEnvironment() const { return m_env; }
     TtsScheduler &ttsScheduler() { return *m_scheduler; }
+    // The per-user prompt context of users with an open session (changes are announced to it).
+    PromptContextCache &promptContexts() { return *m_contexts; }
 
     int sessionCount() const { return int(m_sessions.size()); }
     int sessionCount(qint64 userId) const { return m_perUser.value(userId); }
@@ -94,6 +97,7 @@ private:
     ChatServices m_services;
     PersonaCard m_persona;
     TtsScheduler *m_scheduler = nullptr;
+    PromptContextCache *m_contexts = nullptr; // child
     TurnEnvironment m_env;
     QSet<ChatSession *> m_sessions;
     QHash<ChatSession *, qint64> m_admitted;

@@ -22,6 +22,23 @@
 namespace tianyi {
 
 namespace {
+
+// hello.persona: name, emotions and, when a Live2D model is configured, where the page finds it
+// (relative URLs: they work behind a reverse proxy under a path prefix too).
+QJsonObject personaHello(const PersonaCard &persona, const WebSettings &web, const QJsonArray &emotions)
+{
+    QJsonObject out{{QStringLiteral("name"), persona.name},
+                    {QStringLiteral("default_emotion"), persona.defaultEmotion},
+                    {QStringLiteral("emotions"), emotions}};
+    if (!web.live2dModel.isEmpty())
+        out.insert(QStringLiteral("live2d"), QJsonObject{{QStringLiteral("model_url"), QStringLiteral("live2d/") + web.live2dModel},
+                                                         {QStringLiteral("libs_url"), QStringLiteral("live2d/lib/")}});
+    return out;
+}
+
+} // namespace
+
+namespace {
 constexpr int kAbortAfterCloseMs = 5000;   // a peer that does not finish the closing handshake
 constexpr int kMinAudioRate = 8000;
 constexpr int kMaxAudioRate = 48000;
@@ -177,9 +194,7 @@ void ChatSession::authenticate(const QString &token)
                       {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), m_userId},
                                                            {QStringLiteral("username"), m_username},
                                                            {QStringLiteral("nickname"), m_nickname}}},
-                      {QStringLiteral("persona"), QJsonObject{{QStringLiteral("name"), persona.name},
-                                                              {QStringLiteral("default_emotion"), persona.defaultEmotion},
-                                                              {QStringLiteral("emotions"), emotions}}},
+                      {QStringLiteral("persona"), personaHello(persona, m_gateway.services().config->web, emotions)},
                       {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
                                                             {QStringLiteral("sample_rate"), m_gateway.announcedSampleRate()},
                                                             {QStringLiteral("mode"), m_jsonAudio ? QStringLiteral("json") : QStringLiteral("binary")},
@@ -439,6 +454,12 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         m_lastFirstAudioMs = stats.value(QStringLiteral("first_audio_ms")).toInteger(-1);
         emit m_gateway.turnEnded(m_sessionId, m_userId, turn, fields.value(QStringLiteral("status")).toString(), stats);
     }
+}
+
+void ChatSession::turnStored(int turn, qint64 turnId)
+{
+    if (turn > m_closedTurn) // admin: read by the feed's turn_ended and GET sessions
+        m_lastTurnId = turnId;
 }
 
 void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm)

@@ -50,6 +50,7 @@ public:
     // admin: the last assembled prompt as JSON (empty: none yet); serialized only when asked for.
     QJsonObject lastPrompt() const { return m_lastPrompt ? m_lastPrompt->toJson() : QJsonObject(); }
     qint64 lastFirstAudioMs() const { return m_lastFirstAudioMs; }
+    qint64 lastTurnId() const { return m_lastTurnId; }          // stored id of the last ended turn; 0 none/unknown
 
     // Admin / shutdown.
     void stopCurrentTurn();
@@ -57,6 +58,7 @@ public:
 
     // TurnSink: the one place that writes turn events to the socket.
     void turnEvent(int turn, const QString &type, QJsonObject fields) override;
+    void turnStored(int turn, qint64 turnId) override;
     void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
     void turnPrompt(const AssembledPrompt &prompt) override { m_lastPrompt = prompt; }
 
@@ -111,6 +113,7 @@ private:
     qint64 m_lastTtftMs = -1;
     std::optional<AssembledPrompt> m_lastPrompt; // bounded by the prompt budgets
     qint64 m_lastFirstAudioMs = -1;
+    qint64 m_lastTurnId = 0;
 };
 
 } // namespace tianyi

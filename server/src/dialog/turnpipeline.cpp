@@ -3,6 +3,7 @@
 #include "app/logging.h"
 #include "dialog/audiostore.h"
 #include "dialog/promptbuilder.h"
+#include "dialog/promptcontextcache.h"
 #include "dialog/ttsscheduler.h"
 #include "memory/memoryservice.h" // memory
 #include "knowledge/knowledgebase.h"      // knowledge
@@ -10,7 +11,6 @@
 #include "metrics/metrics.h"
 #include "storage/database.h"
 #include "storage/turnrepository.h"
-#include "storage/userrepository.h"
 #include "upstream/ttsvoicebook.h"
 
 #include <QDateTime>
@@ -80,66 +80,126 @@ void TurnPipeline::start()
 {
     CorrelationScope scope(m_correlationId);
     qCInfo(lcWs) << "turn started," << m_userText.size() << "characters";
+    // Three parts at once: the per-user context (in memory while the user has a session, else read
+    // from storage with the pending insert), knowledge facts, the user's memories. With the context
+    // in memory the insert does not hold the request back: the storage queue is FIFO, so the turn's
+    // final write still runs after it.
+    m_partsPending = 3;
+    std::optional<PromptContext> cached = m_env.contexts ? m_env.contexts->find(m_userId) : std::nullopt;
+    if (cached) {
+        m_prompt = std::move(*cached);
+        storePendingTurn(false);
+        --m_partsPending;
+    } else {
+        storePendingTurn(true);
+    }
+    gatherKnowledge();
+    gatherMemories();
+}
+
+void TurnPipeline::storePendingTurn(bool readContext)
+{
     const qint64 userId = m_userId;
     const QString sessionId = m_sessionId;
     const int turnNo = m_turnNo;
     const QString userText = m_userText;
     const int recent = m_env.config->chat.recentTurns;
     const auto turnIdHolder = m_turnId;
-    const KnowledgeBase *knowledge = m_env.knowledge; // knowledge: outlives the storage thread's jobs
-    const bool summaries = MemoryService::forDatabase(m_env.db) != nullptr; // memory:
-    QPointer<TurnPipeline> self(this);
+    const bool summaries = MemoryService::forDatabase(m_env.db) != nullptr;
     m_env.db->write<TurnContext>(
         this,
         [=](SqlSession &s) {
             TurnContext c;
-            // Read the history first: the new turn is pending and not part of it anyway.
-            c.prompt.recentTurns = TurnRepository::recentForPrompt(s, userId, recent);
-            UserRepository users(s);
-            if (const auto profile = users.profile(userId)) {
-                c.prompt.nickname = profile->nickname;
-                c.prompt.description = profile->description;
-            }
-            if (summaries) // memory: the rolling summary, and only the turns after it
-                MemoryService::applySummary(s, userId, c.prompt);
-            // knowledge: facts about the entities the user mentions, within KnowledgeLimits' budget
-            // (kMaxFacts facts, kMaxChars characters); the in-memory alias index, then a few indexed reads.
-            if (knowledge)
-                c.prompt.knowledge = KnowledgeRetriever::retrieve(s, *knowledge->index(), userText);
+            // The history first: the new turn is pending and not part of it anyway.
+            if (readContext)
+                c.prompt = PromptContextCache::load(s, userId, recent, summaries);
             c.turnId = TurnRepository::insertPending(s, userId, sessionId, turnNo, userText, nowMs());
             *turnIdHolder = c.turnId;
             return c;
         },
-        [this](DbResult<TurnContext> result) {
+        [this, readContext](DbResult<TurnContext> result) {
             CorrelationScope scope(m_correlationId);
+            if (result.ok())
+                m_storedTurnId = result.value->turnId; // admin: the feed's turn_ended names it
             if (m_finished)
                 return;
             if (!result.ok()) {
-                qCWarning(lcWs) << "cannot store the user turn:" << result.error;
-                m_sink.turnEvent(m_turnNo, chat::kError,
-                                 {{QStringLiteral("code"), chat::kErrInternal},
-                                  {QStringLiteral("message"), result.busy ? QStringLiteral("the server is busy, try again")
-                                                                          : QStringLiteral("the turn could not be stored")}});
-                finish(chat::kFailed, QString());
+                failToStore(result.busy, result.error);
                 return;
             }
-            // memory: the user's top-k memories go under the memories heading: the user text is
-            // embedded, then searched in THIS user's vectors on the storage thread; then the prompt is built.
-            if (MemoryService *memory = MemoryService::forDatabase(m_env.db)) {
-                memory->retrieve(this, m_userId, m_userText, [this, prompt = result.value->prompt](QStringList memories) mutable {
-                    if (m_finished)
-                        return;
-                    CorrelationScope scope(m_correlationId);
-                    prompt.memories = std::move(memories);
-                    startLlm(prompt);
-                });
+            if (!readContext)
                 return;
-            }
-            startLlm(result.value->prompt);
+            PromptContext &stored = result.value->prompt;
+            m_prompt.nickname = stored.nickname;
+            m_prompt.description = stored.description;
+            m_prompt.summary = stored.summary;
+            m_prompt.recentTurns = std::move(stored.recentTurns);
+            partDone();
         });
 }
 
-void TurnPipeline::startLlm(const PromptContext &prompt) // memory: split out of start(), unchanged
+void TurnPipeline::failToStore(bool busy, const QString &error)
+{
+    qCWarning(lcWs) << "cannot store the user turn:" << error;
+    m_sink.turnEvent(m_turnNo, chat::kError,
+                     {{QStringLiteral("code"), chat::kErrInternal},
+                      {QStringLiteral("message"), busy ? QStringLiteral("the server is busy, try again") : QStringLiteral("the turn could not be stored")}});
+    finish(chat::kFailed, QString());
+}
+
+// knowledge: facts about the entities the user mentions, within KnowledgeLimits' budget. The alias
+// index is in memory; only a mention costs a storage read (a few indexed rows). Until the first
+// index is built (a storage job queued at startup) the lookup runs on the storage thread, after it.
+void TurnPipeline::gatherKnowledge()
+{
+    const KnowledgeBase *knowledge = m_env.knowledge;
+    const bool indexReady = knowledge && knowledge->isReady();
+    const QStringList ids = indexReady ? KnowledgeRetriever::mentionedIds(*knowledge->index(), m_userText) : QStringList();
+    if (!knowledge || (indexReady && ids.isEmpty())) {
+        partDone();
+        return;
+    }
+    const QString userText = m_userText;
+    m_env.db->read<QStringList>(
+        this,
+        [knowledge, indexReady, ids, userText](SqlSession &s) {
+            return indexReady ? KnowledgeRetriever::factsFor(s, ids) : KnowledgeRetriever::retrieve(s, *knowledge->index(), userText);
+        },
+        [this](DbResult<QStringList> result) {
+            if (m_finished)
+                return;
+            if (result.ok())
+                m_prompt.knowledge = *result.value;
+            else
+                qCWarning(lcWs) << "no knowledge for this turn:" << result.error;
+            partDone();
+        });
+}
+
+// memory: the user's top-k memories (embedding, then a search in THIS user's vectors).
+void TurnPipeline::gatherMemories()
+{
+    MemoryService *memory = MemoryService::forDatabase(m_env.db);
+    if (!memory) {
+        partDone();
+        return;
+    }
+    memory->retrieve(this, m_userId, m_userText, [this](QStringList memories) {
+        if (m_finished)
+            return;
+        CorrelationScope scope(m_correlationId);
+        m_prompt.memories = std::move(memories);
+        partDone();
+    });
+}
+
+void TurnPipeline::partDone()
+{
+    if (--m_partsPending == 0 && !m_finished)
+        startLlm(m_prompt);
+}
+
+void TurnPipeline::startLlm(const PromptContext &prompt)
 {
     PromptBuilder builder(*m_env.persona, m_env.config->llm, m_env.config->prompt);
     AssembledPrompt assembled;
@@ -449,6 +509,7 @@ void TurnPipeline::finish(const QString &status, const QString &text)
     m_finished = true;
     cancelUpstreams();
     const QJsonObject turnStats = stats();
+    m_sink.turnStored(m_turnNo, m_storedTurnId); // admin: the feed's turn_ended names the stored turn
     m_sink.turnEvent(m_turnNo, chat::kTurnEnd,
                      {{QStringLiteral("status"), status}, {QStringLiteral("text"), text}, {QStringLiteral("stats"), turnStats}});
     if (m_env.metrics)
@@ -490,6 +551,10 @@ void TurnPipeline::storeFinished(const QString &status, const QString &text, QVe
             if (!result.ok())
                 qCWarning(lcWs) << "cannot store the finished turn:" << result.error;
         });
+    // Right after posting the write: the next turn of this user (a barge-in starts one at once) must
+    // not use a context without this one (see PromptContextCache).
+    if (m_env.contexts)
+        m_env.contexts->changed(userId);
     if (!m_env.audio)
         return;
     // The audio store needs the turn id, known once the insert ran; the storage queue is FIFO, so

@@ -30,6 +30,7 @@ class EmotionTagParser;
 struct PromptContext; // memory
 class KnowledgeBase; // knowledge
 class Metrics;
+class PromptContextCache;
 class SentenceSegmenter;
 class TtsScheduler;
 class TtsVoiceBook;
@@ -46,6 +47,7 @@ struct TurnEnvironment {
     AudioStore *audio = nullptr;           // null: synthesized audio is not kept
     std::function<void(int sampleRate)> sampleRateSeen; // optional: what the TTS backends report
     const KnowledgeBase *knowledge = nullptr; // knowledge: shared graph facts for the prompt (null: none)
+    PromptContextCache *contexts = nullptr;   // null: every turn reads its context from storage
 };
 
 class TurnSink
@@ -57,6 +59,8 @@ public:
     virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
     // The assembled prompt and what the budgets did to it, for admins (not sent to the client).
     virtual void turnPrompt(const AssembledPrompt &prompt) { Q_UNUSED(prompt) }
+    // The stored turn's id (0: not stored), for admins; told just before the turn's turn_end.
+    virtual void turnStored(int turn, qint64 turnId) { Q_UNUSED(turn) Q_UNUSED(turnId) }
 };
 
 class TurnPipeline : public QObject
@@ -99,7 +103,13 @@ private:
         qint64 sentBytes = 0;
     };
 
-    void startLlm(const PromptContext &prompt); // memory: builds the prompt and opens the LLM stream
+    // The prompt's parts are gathered at once; the LLM request leaves when the last one is in.
+    void storePendingTurn(bool readContext);
+    void gatherKnowledge();
+    void gatherMemories();
+    void partDone();
+    void failToStore(bool busy, const QString &error); // the pending turn could not be stored
+    void startLlm(const PromptContext &prompt); // builds the prompt and opens the LLM stream
     void onDelta(const QString &text);
     void onLlmFinished();
     void onLlmFailed(const UpstreamError &error);
@@ -131,6 +141,9 @@ private:
     std::unique_ptr<SentenceSegmenter> m_segmenter;
     QPointer<LlmStream> m_stream;
     std::shared_ptr<qint64> m_turnId;   // set on the storage thread by insertPending (FIFO before finish)
+    PromptContext m_prompt;             // filled by the parts below, then handed to the prompt builder
+    int m_partsPending = 0;
+    qint64 m_storedTurnId = 0;          // admin: the same id, copied on the event loop (no shared read)
     QString m_emotion;                  // current emotion id
     QString m_openEmotion;              // emotion of the sentence being built
     bool m_sentenceOpen = false;

@@ -79,7 +79,7 @@ QString displayName(const QString &name, const QString &type)
     return name;
 }
 
-QStringList retrieve(SqlSession &s, const KnowledgeIndex &index, const QString &userText, const KnowledgeLimits &limits)
+QStringList mentionedIds(const KnowledgeIndex &index, const QString &userText, const KnowledgeLimits &limits)
 {
     QStringList ids;
     for (const KnowledgeIndex::Mention &m : index.find(userText)) {
@@ -87,7 +87,12 @@ QStringList retrieve(SqlSession &s, const KnowledgeIndex &index, const QString &
             break;
         ids << m.entityId;
     }
-    return factsFor(s, ids, limits);
+    return ids;
+}
+
+QStringList retrieve(SqlSession &s, const KnowledgeIndex &index, const QString &userText, const KnowledgeLimits &limits)
+{
+    return factsFor(s, mentionedIds(index, userText, limits), limits);
 }
 
 QStringList factsFor(SqlSession &s, const QStringList &entityIds, const KnowledgeLimits &limits)

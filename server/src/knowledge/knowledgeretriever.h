@@ -30,6 +30,8 @@ struct KnowledgeLimits {
 
 namespace KnowledgeRetriever {
 
+// Any thread (the index is in memory): the entities the user text mentions, in order, capped.
+QStringList mentionedIds(const KnowledgeIndex &index, const QString &userText, const KnowledgeLimits &limits = {});
 // Storage thread. Empty when nothing known is mentioned.
 QStringList retrieve(SqlSession &s, const KnowledgeIndex &index, const QString &userText, const KnowledgeLimits &limits = {});
 // The facts of these entities (ids in order of mention).

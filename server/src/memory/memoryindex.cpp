@@ -60,6 +60,24 @@ QVector<MemoryHit> MemoryIndex::search(SqlSession &s, qint64 userId, const Embed
     return load(s, userId).vectors.search(query.constData(), int(query.size()), options);
 }
 
+void MemoryIndex::preload(SqlSession &s, qint64 userId)
+{
+    QMutexLocker lock(&m_mutex);
+    load(s, userId);
+}
+
+std::optional<QVector<MemoryHit>> MemoryIndex::searchLoaded(qint64 userId, const Embedding &query, const MemorySearchOptions &options)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_users.find(userId);
+    if (it == m_users.end())
+        return std::nullopt;
+    if (query.size() != m_dims)
+        return QVector<MemoryHit>();
+    m_lru.splice(m_lru.begin(), m_lru, it->second->lru);
+    return it->second->vectors.search(query.constData(), int(query.size()), options);
+}
+
 std::optional<std::pair<qint64, float>> MemoryIndex::nearest(SqlSession &s, qint64 userId, const Embedding &query)
 {
     QMutexLocker lock(&m_mutex);

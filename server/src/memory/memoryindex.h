@@ -31,6 +31,10 @@ public:
     // Storage thread. Loads the user when needed.
     QVector<MemoryHit> search(SqlSession &s, qint64 userId, const Embedding &query, const MemorySearchOptions &options);
     std::optional<std::pair<qint64, float>> nearest(SqlSession &s, qint64 userId, const Embedding &query);
+    // Storage thread: loads the user now (a session opened; their first turn should not wait for it).
+    void preload(SqlSession &s, qint64 userId);
+    // Any thread: searches a user who is loaded, without the database; nullopt when not loaded.
+    std::optional<QVector<MemoryHit>> searchLoaded(qint64 userId, const Embedding &query, const MemorySearchOptions &options);
 
     // Keep a loaded user in step with the table (no-op for users not loaded).
     void upsert(const MemoryRecord &m);

@@ -9,6 +9,7 @@
 #include "storage/database.h"
 #include "upstream/embedder.h"
 #include "upstream/llm.h"
+#include "core/workerpool.h"
 
 #include <QDateTime>
 #include <QHash>
@@ -32,6 +33,16 @@ QHash<const Database *, MemoryService *> &registry()
 struct Retrieved {
     QStringList texts;
 };
+
+QStringList textsOf(const QVector<MemoryHit> &hits, QVector<qint64> &ids)
+{
+    QStringList texts;
+    for (const MemoryHit &h : hits) {
+        texts << h.text;
+        ids << h.id;
+    }
+    return texts;
+}
 
 } // namespace
 
@@ -120,9 +131,7 @@ void MemoryService::retrieve(QObject *context, qint64 userId, const QString &tex
         if (guard)
             (*finish)({});
     });
-    MemoryIndex *index = m_index.get();
-    const MemorySearchOptions options = m_search;
-    connect(job, &EmbeddingJob::finished, this, [this, job, guard, finish, index, options, userId](const QVector<Embedding> &vectors) {
+    connect(job, &EmbeddingJob::finished, this, [this, job, guard, finish, userId](const QVector<Embedding> &vectors) {
         job->deleteLater();
         if (!guard)
             return;
@@ -130,27 +139,78 @@ void MemoryService::retrieve(QObject *context, qint64 userId, const QString &tex
             (*finish)({});
             return;
         }
-        const Embedding query = vectors.first();
-        m_deps.db->write<Retrieved>(guard.data(), [index, options, userId, query](SqlSession &s) {
-            Retrieved r;
-            MemorySearchOptions o = options;
-            o.nowMs = QDateTime::currentMSecsSinceEpoch();
-            const QVector<MemoryHit> hits = index->search(s, userId, query, o);
-            QVector<qint64> ids;
-            for (const MemoryHit &h : hits) {
-                r.texts << h.text;
-                ids << h.id;
-            }
-            if (!ids.isEmpty()) {
-                MemoryRepository::touch(s, userId, ids, o.nowMs);
-                index->setLastUsed(userId, ids, o.nowMs);
-            }
-            return r;
-        }, [finish](DbResult<Retrieved> r) {
-            if (!r.ok())
-                qCWarning(lcMemory) << "memory retrieval failed:" << r.error;
-            (*finish)(r.ok() ? r.value->texts : QStringList());
-        });
+        search(guard.data(), userId, vectors.first(), [finish](QStringList texts) { (*finish)(std::move(texts)); });
+    });
+}
+
+// A user with an open session is normally loaded (preload): the search runs on the worker pool and
+// the turn does not queue behind other storage work. Otherwise it runs on the storage thread, which
+// loads the user first. Either way the hits are noted as used, in memory at once and in the table
+// by a write nobody waits for.
+void MemoryService::search(QObject *context, qint64 userId, const Embedding &query, std::function<void(QStringList)> done)
+{
+    MemoryIndex *index = m_index.get();
+    MemorySearchOptions options = m_search;
+    options.nowMs = QDateTime::currentMSecsSinceEpoch();
+    Database *db = m_deps.db;
+    auto noteUsed = [index, db, userId, nowMs = options.nowMs](const QVector<MemoryHit> &hits) {
+        QVector<qint64> ids;
+        const QStringList texts = textsOf(hits, ids);
+        if (!ids.isEmpty()) {
+            index->setLastUsed(userId, ids, nowMs);
+            db->write<bool>(db, [userId, ids, nowMs](SqlSession &s) {
+                MemoryRepository::touch(s, userId, ids, nowMs);
+                return true;
+            }, [](DbResult<bool>) {});
+        }
+        return texts;
+    };
+    if (m_deps.cpu && index->isLoaded(userId)) {
+        using Hits = std::optional<QVector<MemoryHit>>;
+        const bool queued = m_deps.cpu->run<Hits>(
+            context, [index, userId, query, options]() { return index->searchLoaded(userId, query, options); },
+            [this, context, userId, query, done, noteUsed](Hits hits) {
+                if (hits) // else evicted meanwhile: the storage thread loads it again
+                    done(noteUsed(*hits));
+                else
+                    searchInStorage(context, userId, query, done);
+            });
+        if (queued)
+            return;
+    }
+    searchInStorage(context, userId, query, std::move(done));
+}
+
+void MemoryService::searchInStorage(QObject *context, qint64 userId, const Embedding &query, std::function<void(QStringList)> done)
+{
+    MemoryIndex *index = m_index.get();
+    MemorySearchOptions options = m_search;
+    options.nowMs = QDateTime::currentMSecsSinceEpoch();
+    m_deps.db->write<Retrieved>(context, [index, options, userId, query](SqlSession &s) {
+        Retrieved r;
+        QVector<qint64> ids;
+        r.texts = textsOf(index->search(s, userId, query, options), ids);
+        if (!ids.isEmpty()) {
+            MemoryRepository::touch(s, userId, ids, options.nowMs);
+            index->setLastUsed(userId, ids, options.nowMs);
+        }
+        return r;
+    }, [done](DbResult<Retrieved> r) {
+        if (!r.ok())
+            qCWarning(lcMemory) << "memory retrieval failed:" << r.error;
+        done(r.ok() ? r.value->texts : QStringList());
+    });
+}
+
+void MemoryService::preload(qint64 userId)
+{
+    MemoryIndex *index = m_index.get();
+    m_deps.db->read<bool>(this, [index, userId](SqlSession &s) {
+        index->preload(s, userId);
+        return true;
+    }, [](DbResult<bool> r) {
+        if (!r.ok())
+            qCInfo(lcMemory) << "memories not preloaded:" << r.error;
     });
 }
 

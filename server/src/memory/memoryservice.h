@@ -27,6 +27,7 @@ class OutboxWorker;
 struct PromptContext;
 class SqlSession;
 class SummaryCompressor;
+class WorkerPool;
 
 class MemoryService : public QObject
 {
@@ -41,6 +42,7 @@ public:
         LlmProvider *llm = nullptr;
         Embedder *embedder = nullptr;
         AudioStore *audio = nullptr;   // null: no audio files to remove
+        WorkerPool *cpu = nullptr;     // searches of loaded users (null: on the storage thread)
     };
 
     explicit MemoryService(const Deps &deps, QObject *parent = nullptr);
@@ -57,6 +59,8 @@ public:
     // context is alive; on any failure or after kRetrievalTimeoutMs it gets an empty list (the turn
     // goes on without memories). done runs exactly once.
     void retrieve(QObject *context, qint64 userId, const QString &text, std::function<void(QStringList)> done);
+    // Loads the user's vectors in the background (their session opened), so retrieval finds them in memory.
+    void preload(qint64 userId);
 
     // Storage thread, inside the finished turn's write transaction: queues the jobs of a completed
     // turn (memory extraction, summary compression).
@@ -81,6 +85,9 @@ signals:
     void accountDeleted(qint64 userId);
 
 private:
+    void search(QObject *context, qint64 userId, const Embedding &query, std::function<void(QStringList)> done);
+    void searchInStorage(QObject *context, qint64 userId, const Embedding &query, std::function<void(QStringList)> done);
+
     Deps m_deps;
     std::unique_ptr<MemoryIndex> m_index;   // used by storage work: the database thread is joined before this goes
     std::unique_ptr<OutboxWorker> m_outbox;

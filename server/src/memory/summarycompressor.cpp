@@ -118,7 +118,11 @@ void SummaryCompressor::handle(const OutboxJob &job, OutboxWorker::Done done)
             m_db.write<bool>(this, [userId, text, lastId](SqlSession &s) {
                 storeSummary(s, userId, text, lastId);
                 return true;
-            }, [done](DbResult<bool> w) { done(w.ok(), w.error); });
+            }, [this, userId, done](DbResult<bool> w) {
+                if (w.ok())
+                    emit summaryStored(userId);
+                done(w.ok(), w.error);
+            });
         };
         if (m_llm.isBuiltIn()) {
             QStringList said;

@@ -48,6 +48,10 @@ public:
     // The demo fold: the old summary, then what the user said, cut from the front to kMaxSummaryChars.
     static QString digest(const QString &previous, const QStringList &userTexts);
 
+signals:
+    // A new summary of the user is stored (their prompt context changed).
+    void summaryStored(qint64 userId);
+
 private:
     Database &m_db;
     LlmProvider &m_llm;

@@ -2,6 +2,8 @@
 // Serves the web client's files from a Qt resource folder (resources/web -> ":/web") as the router's
 // GET fallback: "/" is index.html, "/app.js" is ":/web/app.js". Only plain file names below that
 // folder are served (no "..", no hidden files, no directories); anything else falls through to 404.
+// Optionally also a directory on disk under a URL prefix (the Live2D model: web.live2d_dir at
+// /live2d/), with the same name rules, read on the worker pool (model textures are megabytes).
 
 #include <QByteArray>
 #include <QString>
@@ -9,6 +11,14 @@
 namespace tianyi {
 
 class Router;
+class WorkerPool;
+
+struct StaticDiskMount {
+    QString urlPrefix;          // e.g. "/live2d"
+    QString dir;                // absolute, cleaned
+    WorkerPool *workers = nullptr;
+    static constexpr qint64 kMaxFileBytes = qint64(64) << 20; // larger files are not served (404)
+};
 
 // Content-Type for a file name by its extension ("application/octet-stream" when unknown).
 QByteArray staticContentType(const QString &fileName);
@@ -16,6 +26,6 @@ QByteArray staticContentType(const QString &fileName);
 // The resource path a request path maps to, or an empty string when it must not be served.
 QString staticResourcePath(const QString &root, const QString &requestPath);
 
-void registerStaticFiles(Router &router, const QString &root = QStringLiteral(":/web"));
+void registerStaticFiles(Router &router, const QString &root = QStringLiteral(":/web"), const StaticDiskMount &disk = {});
 
 } // namespace tianyi
