@@ -54,6 +54,40 @@ def capacity_passed(run):
     return p99 is not None and p99 < 50 and run["turns"]["failed"] == 0 and "error" not in run
 
 
+LOG_LINE = re.compile(r"(\d{4}-\d\d-\d\dT[\d:.]+)Z \S+\s+\S+ \[([^\]]+)\] (.*)")
+
+
+def turn_start_breakdown(server_log):
+    """From the server's own log (ISO timestamps, correlation ids): for every burst of turn starts
+    (starts less than 300 ms apart), how long each turn took from "turn started" (the chat was
+    parsed) to its LLM request leaving ("POST ... attempt 1"): the server's serial part of a turn start."""
+    start, post = {}, {}
+    with open(server_log, errors="replace") as f:
+        for line in f:
+            m = LOG_LINE.match(line)
+            if not m:
+                continue
+            cid, msg = m.group(2), m.group(3)
+            t = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) * 1000 + float("0" + m.group(1)[19:]) * 1000
+            if "turn started" in msg:
+                start[cid] = t
+            elif "attempt 1" in msg and cid in start and cid not in post:
+                post[cid] = t
+    keys = sorted((c for c in start if c in post), key=lambda c: start[c])
+    groups = []
+    for c in keys:
+        if groups and start[c] - start[groups[-1][-1]] < 300:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    out = []
+    for g in groups:
+        d = sorted(post[c] - start[c] for c in g)
+        out.append({"turns": len(g), "start_spread_ms": round(start[g[-1]] - start[g[0]], 1),
+                    "start_to_llm_p50_ms": d[len(d) // 2], "start_to_llm_max_ms": d[-1]})
+    return out
+
+
 def log(*args):
     print("bench:", *args, file=sys.stderr, flush=True)
 
@@ -189,7 +223,7 @@ class Bench:
         steady_s = 2 if self.smoke else 20
         server, url, env = self.start_server("latency")
         runs = []
-        rounds = {1: 20, 10: 10, 100: 3, 300: 2}
+        rounds = {1: 10, 10: 5, 100: 3, 300: 2}
         for n in levels:
             runs.append(self.load(url, f"burst-{n}", "--users", n, "--rounds", 1 if self.smoke else rounds.get(n, 1), sample=server))
             runs.append(self.load(url, f"steady-{n}", "--users", n, "--duration-s", steady_s, "--ramp-s", min(5, steady_s / 2),
@@ -197,7 +231,8 @@ class Bench:
         n = 2 if self.smoke else 100
         runs.append(self.load(url, f"stop-{n}", "--users", n, "--stop-after-ms", 700 if not self.smoke else 100, "--rounds", 1 if self.smoke else 3))
         self.stop(server)
-        return {"server_env": env, "runs": runs}
+        bursts = [g for g in turn_start_breakdown(os.path.join(self.work, "server-latency.err")) if g["turns"] >= 10 and g["start_spread_ms"] < 200]
+        return {"server_env": env, "runs": runs, "turn_start_bursts": bursts}
 
     def scenario_capacity(self):
         """2a: the most concurrent streaming turns (think time 0) with P99 added TTFT < 50 ms."""
@@ -310,6 +345,7 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--out", required=True, help="directory for the scenario JSON files")
     ap.add_argument("--soak-s", type=float, default=1800)
+    ap.add_argument("--keep-logs", help="copy the server, fake and load logs here")
     args = ap.parse_args()
     only = [s for s in args.only.split(",") if s]
     unknown = [s for s in only if s not in SCENARIOS]
@@ -320,6 +356,9 @@ def main():
         failures = bench.run(only)
     finally:
         bench.stop_all()
+    if args.keep_logs:
+        subprocess.run(["mkdir", "-p", args.keep_logs])
+        subprocess.run(f"cp {bench.work}/*.err {bench.work}/*.out {bench.work}/*.json {args.keep_logs}/", shell=True)
     if failures:
         log("failed scenarios: " + ",".join(failures) + " (logs in " + bench.work + ")")
         sys.exit(1)

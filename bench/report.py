@@ -125,6 +125,21 @@ class Report:
                 if key == "TTFT":
                     spec["targets"] = [{"name": "target P50 2 ms", "y": 2}, {"name": "target P99 10 ms", "y": 10}]
                 self.plot(fname, spec)
+        bursts = {}
+        for b in rec.get("turn_start_bursts", []):
+            bursts.setdefault(b["turns"], []).append(b)
+        if bursts:
+            self.out("Inside the server, from its own log (`turn started` → the LLM request's `POST … attempt 1`, ms "
+                     "timestamps, every burst of simultaneous turn starts incl. warm-up rounds): the part of a turn's start "
+                     "that queues behind the other turns.", "",
+                     "| turns starting together | bursts | chats arrive spread over (ms, median) | turn started → LLM request P50 / max (ms, median over bursts) |",
+                     "|---|---|---|---|")
+            med = lambda xs: sorted(xs)[len(xs) // 2]
+            for n in sorted(bursts):
+                g = bursts[n]
+                self.out(f"| {n} | {len(g)} | {f(med([b['start_spread_ms'] for b in g]))} "
+                         f"| {f(med([b['start_to_llm_p50_ms'] for b in g]))} / {f(med([b['start_to_llm_max_ms'] for b in g]))} |")
+            self.out("")
         stop = next((r for r in rec.get("runs", []) if r["label"].startswith("stop")), None)
         if stop:
             s = stop["stop"]

@@ -3,7 +3,7 @@
 # fake upstream at fixed latencies, JSON results + PNG plots in docs/benchmarks/, the report in
 # docs/benchmarks.md. See bench/README.md.
 #
-#   bench/run.sh [--only latency,capacity,idle,original,isolation,memory,soak] [--soak-s 1800]
+#   bench/run.sh [--only latency,capacity,idle,original,isolation,memory,soak] [--soak-s 1800] [--keep-logs DIR]
 #   bench/run.sh --smoke [--build-dir DIR] [--out DIR]     (a tiny pass of every scenario; ctest runs it)
 #
 # Options: --build-dir DIR (default build/release, configured and built first unless --no-build),
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; report="$2/benchmarks.md"; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --smoke) smoke=1; pass+=("--smoke"); shift ;;
-    --only|--soak-s) pass+=("$1" "$2"); shift 2 ;;
+    --only|--soak-s|--keep-logs) pass+=("$1" "$2"); shift 2 ;;
     -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
