@@ -191,9 +191,9 @@ class Report:
             s = r.get("server", {})
             self.out(f"{r['sessions']} authenticated chat sessions (one per user) opened and held idle; server VmRSS from "
                      f"`/proc/PID/status` after the logins and 2 s after the last `hello`.", "",
-                     "| sessions | RSS before | RSS with sessions open | per session | open fds per session |", "|---|---|---|---|---|",
+                     "| sessions | RSS before | RSS with sessions open | per session | open fds per session | SYN drops while opening |", "|---|---|---|---|---|---|",
                      f"| {r['sessions']} | {f(s.get('rss_before_sessions_kib', 0) / 1024)} MiB | {f(s.get('rss_sessions_open_kib', 0) / 1024)} MiB "
-                     f"| **{f(s.get('kib_per_session'))} KiB** | {f(s.get('fds_per_session'), 2)} |", "")
+                     f"| **{f(s.get('kib_per_session'))} KiB** | {f(s.get('fds_per_session'), 2)} | {r.get('listen_overflows_whole_run', '–')} |", "")
             if "error" in r:
                 self.out(f"Load error: `{r['error']}`", "")
 

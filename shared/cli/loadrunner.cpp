@@ -222,6 +222,7 @@ QJsonObject LoadRunner::summary(std::vector<double> v)
 void LoadRunner::start()
 {
     m_clock.start();
+    m_listenOverflowsAtRunStart = listenOverflows();
     m_watchdog.start(m_opt.timeoutS * 1000);
     sampleServer(QStringLiteral("start"));
     if (!m_opt.fake.isEmpty() && !m_opt.idle)
@@ -689,6 +690,7 @@ void LoadRunner::finishMeasured()
         // System-wide TcpExt ListenOverflows during the measured phase: SYNs dropped by a full listen
         // queue (each costs the connecting side a 1 s retransmit).
         {QStringLiteral("listen_overflows"), overflows},
+        {QStringLiteral("listen_overflows_whole_run"), listenOverflows() - m_listenOverflowsAtRunStart}, // incl. setup
         {QStringLiteral("warmup"), m_opt.warmup && !m_opt.idle},
         {QStringLiteral("sockets_closed"), m_closed},
         {QStringLiteral("baseline"), base},

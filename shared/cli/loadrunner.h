@@ -119,7 +119,7 @@ private:
     QJsonObject m_loginErrorKinds; // "status code" -> count
     int m_loginErrors = 0, m_historyErrors = 0, m_stopsSent = 0;
     int m_nextStormUser = 0;
-    qint64 m_listenOverflowsAtStart = 0;
+    qint64 m_listenOverflowsAtStart = 0, m_listenOverflowsAtRunStart = 0;
     std::unique_ptr<Schedule> m_schedule;         // the baseline's, then the measured phase's
 };
 
