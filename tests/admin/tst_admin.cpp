@@ -420,10 +420,15 @@ private slots:
 
         const int opened = feed.indexOfType(QStringLiteral("session_opened"));
         const int started = feed.indexOfType(QStringLiteral("turn_started"));
+        const int speaking = feed.indexOfType(QStringLiteral("turn_speaking"));
         const int ended = feed.indexOfType(QStringLiteral("turn_ended"));
         const int tick = feed.indexOfType(QStringLiteral("queues"), ended);
         const int closed = feed.indexOfType(QStringLiteral("session_closed"));
-        QVERIFY2(opened > 0 && opened < started && started < ended && ended < tick && tick < closed, qPrintable(feed.types().join(QLatin1Char(','))));
+        QVERIFY2(opened > 0 && opened < started && started < speaking && speaking < ended && ended < tick && tick < closed,
+                 qPrintable(feed.types().join(QLatin1Char(','))));
+        QCOMPARE(feed.types().count(QStringLiteral("turn_speaking")), 1); // once per turn, not per delta
+        QCOMPARE(feed.events.at(speaking).value(QStringLiteral("session_id")).toString(), sid);
+        QCOMPARE(feed.events.at(speaking).value(QStringLiteral("turn")).toInt(), 1);
         QCOMPARE(feed.events.at(opened).value(QStringLiteral("session")).toObject().value(QStringLiteral("id")).toString(), sid);
         QCOMPARE(feed.events.at(opened).value(QStringLiteral("session")).toObject().value(QStringLiteral("username")).toString(), QStringLiteral("alice"));
         QCOMPARE(feed.events.at(started).value(QStringLiteral("session_id")).toString(), sid);
