@@ -137,9 +137,16 @@ private slots:
         const QJsonObject ttft = a.first(chat::kTurnEnd, 1).value(QStringLiteral("stats")).toObject();
         QCOMPARE(sa.value(QStringLiteral("last_ttft_ms")).toInteger(), ttft.value(QStringLiteral("ttft_ms")).toInteger());
 
-        // Queues: the OpenAI client's scheduler and the GPT-SoVITS pool (one backend).
-        const HttpResult q = http.get(QStringLiteral("/api/v1/admin/queues"), admin.token);
-        QCOMPARE(q.status, 200);
+        // Queues: the OpenAI client's scheduler and the GPT-SoVITS pool (one backend). The finished
+        // turns queue memory extraction and summary jobs, which use the LLM for a moment too: wait
+        // until the server is idle, then every count is 0.
+        HttpResult q;
+        auto llmIdle = [&]() {
+            q = http.get(QStringLiteral("/api/v1/admin/queues"), admin.token);
+            const QJsonObject l = q.json().value(QStringLiteral("llm")).toObject();
+            return q.status == 200 && l.value(QStringLiteral("in_flight")).toInt(-1) == 0 && l.value(QStringLiteral("waiting")).toInt(-1) == 0;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(llmIdle(), 15000);
         const QJsonObject llm = q.json().value(QStringLiteral("llm")).toObject();
         QCOMPARE(llm.value(QStringLiteral("built_in")).toBool(), false);
         QCOMPARE(llm.value(QStringLiteral("in_flight")).toInt(-1), 0);
