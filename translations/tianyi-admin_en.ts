@@ -302,10 +302,6 @@
         <source>Last turn</source>
         <translation>Last turn</translation>
     </message>
-    <message>
-        <source>running</source>
-        <translation>running</translation>
-    </message>
 </context>
 <context>
     <name>tianyi::admin::SessionsView</name>

@@ -302,10 +302,6 @@
         <source>Last turn</source>
         <translation>最近一轮</translation>
     </message>
-    <message>
-        <source>running</source>
-        <translation>进行中</translation>
-    </message>
 </context>
 <context>
     <name>tianyi::admin::SessionsView</name>

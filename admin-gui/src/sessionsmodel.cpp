@@ -54,7 +54,6 @@ const char *const kWords[][2] = {
     {"idle", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "idle")},
     {"thinking", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "thinking")},
     {"speaking", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "speaking")},
-    {"running", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "running")}, // the feed's turn_started: thinking or speaking
     {"completed", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "completed")},
     {"interrupted", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "interrupted")},
     {"failed", QT_TRANSLATE_NOOP("tianyi::admin::SessionsModel", "failed")},
@@ -174,8 +173,13 @@ void SessionsModel::apply(const QJsonObject &m)
         endRemoveRows();
     } else if (type == QLatin1String("turn_started")) {
         r.currentTurn = m.value(QStringLiteral("turn")).toInt();
-        r.state = QStringLiteral("running"); // the feed does not say when she starts speaking
+        r.state = QStringLiteral("thinking"); // until turn_speaking: no reply text yet
         changed(i);
+    } else if (type == QLatin1String("turn_speaking")) {
+        if (r.currentTurn == m.value(QStringLiteral("turn")).toInt()) {
+            r.state = QStringLiteral("speaking");
+            changed(i);
+        }
     } else if (type == QLatin1String("turn_ended")) {
         const QJsonObject stats = m.value(QStringLiteral("stats")).toObject();
         const int turn = m.value(QStringLiteral("turn")).toInt();

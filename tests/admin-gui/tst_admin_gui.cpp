@@ -225,6 +225,8 @@ private slots:
         QVERIFY(c.waitForType(chat::kTextDelta, 1));
         QTRY_VERIFY_WITH_TIMEOUT(view->stopButton()->isEnabled(), kWait);
         QCOMPARE(gui.session(sid)->currentTurn, 1);
+        // The feed's turn_speaking: her reply text went out, so the row says speaking, not thinking.
+        QTRY_COMPARE_WITH_TIMEOUT(gui.session(sid)->state, QStringLiteral("speaking"), kWait);
         view->stopButton()->click();
         QVERIFY(c.waitForType(chat::kTurnEnd, 1));
         QVERIFY(c.indexOfType(chat::kStopped, 1) >= 0);

@@ -137,9 +137,16 @@ private slots:
         const QJsonObject ttft = a.first(chat::kTurnEnd, 1).value(QStringLiteral("stats")).toObject();
         QCOMPARE(sa.value(QStringLiteral("last_ttft_ms")).toInteger(), ttft.value(QStringLiteral("ttft_ms")).toInteger());
 
-        // Queues: the OpenAI client's scheduler and the GPT-SoVITS pool (one backend).
-        const HttpResult q = http.get(QStringLiteral("/api/v1/admin/queues"), admin.token);
-        QCOMPARE(q.status, 200);
+        // Queues: the OpenAI client's scheduler and the GPT-SoVITS pool (one backend). The finished
+        // turns queue memory extraction and summary jobs, which use the LLM for a moment too: wait
+        // until the server is idle, then every count is 0.
+        HttpResult q;
+        auto llmIdle = [&]() {
+            q = http.get(QStringLiteral("/api/v1/admin/queues"), admin.token);
+            const QJsonObject l = q.json().value(QStringLiteral("llm")).toObject();
+            return q.status == 200 && l.value(QStringLiteral("in_flight")).toInt(-1) == 0 && l.value(QStringLiteral("waiting")).toInt(-1) == 0;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(llmIdle(), 15000);
         const QJsonObject llm = q.json().value(QStringLiteral("llm")).toObject();
         QCOMPARE(llm.value(QStringLiteral("built_in")).toBool(), false);
         QCOMPARE(llm.value(QStringLiteral("in_flight")).toInt(-1), 0);
@@ -420,10 +427,15 @@ private slots:
 
         const int opened = feed.indexOfType(QStringLiteral("session_opened"));
         const int started = feed.indexOfType(QStringLiteral("turn_started"));
+        const int speaking = feed.indexOfType(QStringLiteral("turn_speaking"));
         const int ended = feed.indexOfType(QStringLiteral("turn_ended"));
         const int tick = feed.indexOfType(QStringLiteral("queues"), ended);
         const int closed = feed.indexOfType(QStringLiteral("session_closed"));
-        QVERIFY2(opened > 0 && opened < started && started < ended && ended < tick && tick < closed, qPrintable(feed.types().join(QLatin1Char(','))));
+        QVERIFY2(opened > 0 && opened < started && started < speaking && speaking < ended && ended < tick && tick < closed,
+                 qPrintable(feed.types().join(QLatin1Char(','))));
+        QCOMPARE(feed.types().count(QStringLiteral("turn_speaking")), 1); // once per turn, not per delta
+        QCOMPARE(feed.events.at(speaking).value(QStringLiteral("session_id")).toString(), sid);
+        QCOMPARE(feed.events.at(speaking).value(QStringLiteral("turn")).toInt(), 1);
         QCOMPARE(feed.events.at(opened).value(QStringLiteral("session")).toObject().value(QStringLiteral("id")).toString(), sid);
         QCOMPARE(feed.events.at(opened).value(QStringLiteral("session")).toObject().value(QStringLiteral("username")).toString(), QStringLiteral("alice"));
         QCOMPARE(feed.events.at(started).value(QStringLiteral("session_id")).toString(), sid);

@@ -83,8 +83,8 @@ private slots:
         QCOMPARE(second.at(2).toObject().value(QStringLiteral("content")).toString(), QStringLiteral("好的呀。"));
         // The entry goes with the user's last session.
         c.socket.close();
-        QTRY_VERIFY(!cache.holds(u.id));
-        QCOMPARE(cache.size(), 0);
+        QTRY_COMPARE(cache.size(), 0);
+        QVERIFY(!cache.holds(u.id));
     }
 
     // A new chat during a turn interrupts it and starts the next turn at once, in the same event:

@@ -186,6 +186,12 @@ AdminFeed::AdminFeed(AdminService &admin, ChatGateway &chat, const Config &confi
                    {QStringLiteral("turn"), turn},
                    {QStringLiteral("user_text"), userText}});
     });
+    connect(&m_chat, &ChatGateway::turnSpeaking, this, [this, type](const QString &sessionId, qint64 userId, int turn) {
+        broadcast({{QStringLiteral("type"), type("turn_speaking")},
+                   {QStringLiteral("session_id"), sessionId},
+                   {QStringLiteral("user_id"), userId},
+                   {QStringLiteral("turn"), turn}});
+    });
     connect(&m_chat, &ChatGateway::turnEnded, this,
             [this, type](const QString &sessionId, qint64 userId, int turn, const QString &status, const QJsonObject &stats) {
                 // The stored turn's id lets the operator open it (GET /api/v1/admin/turns/{id}).

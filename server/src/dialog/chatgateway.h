@@ -88,6 +88,8 @@ signals:
     void sessionOpened(tianyi::ChatSession *session);
     void sessionClosed(const QString &sessionId, qint64 userId, const QString &username);
     void turnStarted(tianyi::ChatSession *session, int turn, const QString &userText);
+    // The turn's first reply text or audio went out: the session is speaking, no longer thinking.
+    void turnSpeaking(const QString &sessionId, qint64 userId, int turn);
     void turnEnded(const QString &sessionId, qint64 userId, int turn, const QString &status, const QJsonObject &stats);
 
 private:

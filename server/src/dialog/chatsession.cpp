@@ -444,7 +444,7 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
     if (type == chat::kTurnEnd)
         m_closedTurn = turn;
     if (type == chat::kTextDelta || type == chat::kSentence)
-        m_speaking = true;
+        markSpeaking(turn);
     fields.insert(QStringLiteral("type"), type);
     fields.insert(QStringLiteral("turn"), turn);
     sendJson(fields);
@@ -454,6 +454,14 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         m_lastFirstAudioMs = stats.value(QStringLiteral("first_audio_ms")).toInteger(-1);
         emit m_gateway.turnEnded(m_sessionId, m_userId, turn, fields.value(QStringLiteral("status")).toString(), stats);
     }
+}
+
+void ChatSession::markSpeaking(int turn)
+{
+    if (m_speaking)
+        return;
+    m_speaking = true;
+    emit m_gateway.turnSpeaking(m_sessionId, m_userId, turn); // admin: thinking -> speaking
 }
 
 void ChatSession::turnStored(int turn, qint64 turnId)
@@ -466,7 +474,7 @@ void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, boo
 {
     if (turn <= m_closedTurn || turn == m_stoppedTurn)
         return;
-    m_speaking = true;
+    markSpeaking(turn);
     if (m_jsonAudio) {
         QJsonArray volumes;
         for (float v : wav::volumeEnvelope(pcm, sampleRate))

@@ -59,6 +59,7 @@ public:
     // TurnSink: the one place that writes turn events to the socket.
     void turnEvent(int turn, const QString &type, QJsonObject fields) override;
     void turnStored(int turn, qint64 turnId) override;
+    void markSpeaking(int turn); // the first reply text or audio of the turn (once per turn)
     void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
     void turnPrompt(const AssembledPrompt &prompt) override { m_lastPrompt = prompt; }
 
