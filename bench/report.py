@@ -92,7 +92,7 @@ class Report:
     def latency(self):
         rec = self.records["latency"]
         self.header("latency", "1. Server-added latency against load")
-        self.out("Burst: every session sends its chat in the same millisecond (rounds: 20 at 1 session, 10 at 10, 3 at 100, "
+        self.out("Burst: every session sends its chat in the same millisecond (rounds: 10 at 1 session, 5 at 10, 3 at 100, "
                  "2 at 300, 1 at 1000, each after the previous has ended) — the turn starts all queue at once, the worst case. "
                  "Steady: sessions start over a 5 s ramp, then chat again 2 s after each turn ends, for 20 s. Added = client "
                  "percentile − the direct (fake-only) median of the same schedule and concurrency; the last added column "
@@ -121,13 +121,16 @@ class Report:
             s = [{"name": f"{mode} {q.upper()}", "points": pts} for (k, mode, q), pts in sorted(series.items()) if k == key]
             if s:
                 spec = {"title": f"Server-added {key} vs concurrent sessions", "x_label": "concurrent sessions",
-                        "y_label": "added ms (log)", "log_x": True, "log_y": True, "series": s}
+                        "y_label": "added ms (log; ≤ 0.1 drawn at 0.1)", "log_x": True, "log_y": True, "series": s}
                 if key == "TTFT":
                     spec["targets"] = [{"name": "target P50 2 ms", "y": 2}, {"name": "target P99 10 ms", "y": 10}]
                 self.plot(fname, spec)
         bursts = {}
         for b in rec.get("turn_start_bursts", []):
-            bursts.setdefault(b["turns"], []).append(b)
+            # Bursts only: chats of one round arrive within max(50 ms, 0.1 ms per turn); coincidences of the
+            # steady runs are left out.
+            if b["start_spread_ms"] < max(50, 0.1 * b["turns"]):
+                bursts.setdefault(b["turns"], []).append(b)
         if bursts:
             self.out("Inside the server, from its own log (`turn started` → the LLM request's `POST … attempt 1`, ms "
                      "timestamps, every burst of simultaneous turn starts incl. warm-up rounds): the part of a turn's start "
@@ -155,9 +158,9 @@ class Report:
             if r and r["added"].get("ttft_ms"):
                 a = r["added"]["ttft_ms"]
                 met = a["p50"] < 2 and a["p99"] < 10
+                misses = [f"{q} by {f(a[key] - limit)} ms" for q, key, limit in (("P50", "p50", 2), ("P99", "p99", 10)) if a[key] >= limit]
                 self.targets.append((f"added TTFT at 100 sessions ({what}): P50 < 2 ms, P99 < 10 ms",
-                                     f"P50 {f(a['p50'])} ms, P99 {f(a['p99'])} ms", met,
-                                     "" if met else f"missed by {f(max(a['p50'] - 2, 0))} ms (P50) / {f(max(a['p99'] - 10, 0))} ms (P99)"))
+                                     f"P50 {f(a['p50'])} ms, P99 {f(a['p99'])} ms", met, "" if met else "missed: " + ", ".join(misses)))
 
     def capacity(self):
         rec = self.records["capacity"]
