@@ -84,8 +84,8 @@ int main(int argc, char **argv)
                                      QStringLiteral("N"), QStringLiteral("120000"));
     parser.addOptions({server, user, password, nickname, token, tokenFile, audio, outDir, stopAfter, json, timeout});
     // load
-    auto valueOption = [&](const char *name, const char *help, const char *fallback = nullptr) {
-        QCommandLineOption o(QLatin1String(name), QLatin1String(help), QStringLiteral("X"));
+    auto valueOption = [&](const char *name, const char *help, const char *fallback = nullptr, const char *valueName = "N") {
+        QCommandLineOption o{QLatin1String(name), QLatin1String(help), QLatin1String(valueName)};
         if (fallback)
             o.setDefaultValue(QLatin1String(fallback));
         parser.addOption(o);
@@ -98,9 +98,9 @@ int main(int argc, char **argv)
     const auto durationS = valueOption("duration-s", "load: length of the measured phase (0: one burst).", "0");
     const auto rounds = valueOption("rounds", "load --duration-s 0: bursts, one after the other.", "1");
     const auto rampS = valueOption("ramp-s", "load: spread the sessions' first turns over this long.", "0");
-    const auto text = valueOption("text", "load: what every user says.");
-    const auto stopFraction = valueOption("stop-fraction", "load: share of turns that --stop-after-ms stops (0..1).", "1");
-    const auto fake = valueOption("fake", "load: the fake upstream's URL: measure the baseline against it first.");
+    const auto text = valueOption("text", "load: what every user says.", nullptr, "TEXT");
+    const auto stopFraction = valueOption("stop-fraction", "load: share of turns that --stop-after-ms stops (0..1).", "1", "F");
+    const auto fake = valueOption("fake", "load: the fake upstream's URL: measure the baseline against it first.", nullptr, "URL");
     const auto baselineS = valueOption("baseline-s", "load: length of the steady baseline.", "10");
     const QCommandLineOption noEarlyCut(QStringLiteral("no-early-cut"), QStringLiteral("load: the server runs with chat.early_first_clause=false."));
     const QCommandLineOption idle(QStringLiteral("idle"), QStringLiteral("load: open the sessions and hold them --hold-s; no chats."));
@@ -110,11 +110,11 @@ int main(int argc, char **argv)
     const auto loginRate = valueOption("login-rate", "load: logins per second during the run (own accounts).", "0");
     const auto loginUsers = valueOption("login-users", "load: accounts the logins use.", "20");
     const auto historyRate = valueOption("history-rate", "load: GET /me/history per second during the run.", "0");
-    const auto samplePid = valueOption("sample-pid", "load: server PID whose /proc is sampled.", "0");
+    const auto samplePid = valueOption("sample-pid", "load: server PID whose /proc is sampled.", "0", "PID");
     const auto sampleMs = valueOption("sample-ms", "load: sampling period.", "10000");
-    const auto prefix = valueOption("prefix", "load: account name prefix (default unique per run).");
+    const auto prefix = valueOption("prefix", "load: account name prefix (default unique per run).", nullptr, "NAME");
     const auto setupConcurrency = valueOption("setup-concurrency", "load: registrations, logins and socket opens in flight.", "64");
-    const auto jsonFile = valueOption("json-file", "load: also write the result JSON here (same as load --json FILE).");
+    const auto jsonFile = valueOption("json-file", "load: also write the result JSON here (same as load --json FILE).", nullptr, "FILE");
     parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("register | login | chat TEXT | repl | load"));
     parser.addPositionalArgument(QStringLiteral("text"), QStringLiteral("The message (chat)."), QStringLiteral("[TEXT...]"));
 
