@@ -280,6 +280,7 @@ void FakeExchange::finishReply(bool keepAlive)
 
 FakeServer::FakeServer(FakeOptions options, QObject *parent) : QTcpServer(parent), m_options(std::move(options))
 {
+    setListenBacklogSize(4096); // as the server's FrontDoor: bursts of connections must not lose SYNs
     registerControlRoutes(*this);
 }
 

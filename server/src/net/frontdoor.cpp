@@ -16,6 +16,10 @@ FrontDoor::FrontDoor(const LimitSettings &limits, Router &router, Metrics &metri
     , m_router(router)
     , m_metrics(metrics)
 {
+    // Qt listens with a queue of 50 pending connections: a burst of reconnecting clients (a server
+    // restart, 10,000 sessions opening) overflowed it and each dropped SYN cost its client a 1 s
+    // retransmit (docs/benchmarks.md). The kernel caps this at net.core.somaxconn.
+    setListenBacklogSize(kListenBacklog);
     m_metrics.declareCounter(QStringLiteral("tianyi_http_requests_total"), QStringLiteral("HTTP requests by route pattern and status."));
     m_metrics.declareHistogram(QStringLiteral("tianyi_http_request_duration_seconds"),
                                QStringLiteral("Time from a complete request to its response, by route pattern."), Metrics::latencyBuckets());

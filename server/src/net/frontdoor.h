@@ -22,6 +22,8 @@ class FrontDoor : public QTcpServer
 {
     Q_OBJECT
 public:
+    static constexpr int kListenBacklog = 4096;
+
     FrontDoor(const LimitSettings &limits, Router &router, Metrics &metrics, QObject *parent = nullptr);
     ~FrontDoor() override;
 
