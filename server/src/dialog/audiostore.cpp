@@ -172,20 +172,23 @@ void AudioStore::store(qint64 userId, qint64 turnId, int sentenceIndex, const QS
         emit stored(userId, turnId, sentenceIndex, false);
         return;
     }
-    if (m_pending >= m_maxPending) {
-        qCWarning(lcDb) << "audio: dropping sentence" << sentenceIndex << "of turn" << turnId << "-" << m_pending << "writes pending";
+    // Over the cap the audio file is not written (the PCM held for it is what costs memory, the WAV
+    // encoding and disk what cost time), but the sentence row still is: history keeps her words and
+    // emotions, with audio_url null. Rows alone are bounded by the storage queue.
+    const bool fileDropped = m_settings.keep && m_pending >= m_maxPending;
+    if (fileDropped) {
+        qCWarning(lcDb) << "audio: not keeping the audio of sentence" << sentenceIndex << "of turn" << turnId << "-" << m_pending
+                        << "writes pending (its text is kept)";
         m_metrics.increment(kWritesDropped, {{QStringLiteral("reason"), QStringLiteral("queue_full")}});
-        emit stored(userId, turnId, sentenceIndex, false);
-        return;
     }
     ++m_pending;
     ++m_pendingByUser[userId];
     const int durationMs = int(wav::durationMs(pcm.size(), sampleRate));
     const qint64 createdAt = m_clock();
 
-    if (!m_settings.keep) {
+    if (!m_settings.keep || fileDropped) {
         // No file; the sentence row is still recorded (history shows it, audio_url null).
-        recordRow(userId, turnId, sentenceIndex, text, emotion, durationMs, QString(), 0, createdAt);
+        recordRow(userId, turnId, sentenceIndex, text, emotion, durationMs, QString(), 0, createdAt, !fileDropped);
         return;
     }
 
@@ -222,7 +225,7 @@ void AudioStore::store(qint64 userId, qint64 turnId, int sentenceIndex, const QS
 }
 
 void AudioStore::recordRow(qint64 userId, qint64 turnId, int sentenceIndex, const QString &text, const QString &emotion, int durationMs,
-                           const QString &relativePath, qint64 bytes, qint64 createdAtMs)
+                           const QString &relativePath, qint64 bytes, qint64 createdAtMs, bool asAsked)
 {
     SentenceAudio row;
     row.index = sentenceIndex;
@@ -235,7 +238,7 @@ void AudioStore::recordRow(qint64 userId, qint64 turnId, int sentenceIndex, cons
     m_db.write<bool>(this, [turnId, userId, row](SqlSession &s) {
         TurnRepository::addSentenceAudio(s, turnId, userId, row);
         return true;
-    }, [this, userId, turnId, sentenceIndex, relativePath, bytes](DbResult<bool> r) {
+    }, [this, userId, turnId, sentenceIndex, relativePath, bytes, asAsked](DbResult<bool> r) {
         if (!r.ok()) {
             qCWarning(lcDb).noquote() << "audio: cannot record sentence" << sentenceIndex << "of turn" << turnId << ":" << r.error;
             m_metrics.increment(kWritesDropped, {{QStringLiteral("reason"), QStringLiteral("error")}});
@@ -254,7 +257,7 @@ void AudioStore::recordRow(qint64 userId, qint64 turnId, int sentenceIndex, cons
             if (m_bytesKept > m_settings.maxBytes)
                 runRetention();
         }
-        finishWrite(userId, turnId, sentenceIndex, true);
+        finishWrite(userId, turnId, sentenceIndex, asAsked);
     });
 }
 

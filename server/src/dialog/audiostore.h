@@ -94,8 +94,9 @@ signals:
     void orphansRemoved(int files);
 
 private:
+    // The sentence's row; asAsked = false when its audio was to be kept but was not (stored() reports false).
     void recordRow(qint64 userId, qint64 turnId, int sentenceIndex, const QString &text, const QString &emotion, int durationMs,
-                   const QString &relativePath, qint64 bytes, qint64 createdAtMs);
+                   const QString &relativePath, qint64 bytes, qint64 createdAtMs, bool asAsked = true);
     void finishWrite(qint64 userId, qint64 turnId, int sentenceIndex, bool ok);
     void startUserRemoval(qint64 userId);
     void publishBytes();
