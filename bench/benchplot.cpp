@@ -91,6 +91,9 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "benchplot: no points in %s\n", qPrintable(args.at(1)));
         return 1;
     }
+    // Targets as dashed lines, each in its own colour (dark red, then dark grey...) so the legend tells them apart.
+    const QList<QColor> targetColours{QColor(0xb0, 0x1c, 0x1c), QColor(0x40, 0x40, 0x40), QColor(0x6a, 0x1b, 0x9a)};
+    int targetIndex = 0;
     for (const QJsonValue &tv : spec.value(QStringLiteral("targets")).toArray()) {
         const QJsonObject to = tv.toObject();
         const double y = to.value(QStringLiteral("y")).toDouble();
@@ -98,7 +101,7 @@ int main(int argc, char **argv)
         s->setName(to.value(QStringLiteral("name")).toString());
         s->append(xmin, y);
         s->append(xmax, y);
-        QPen pen(Qt::red);
+        QPen pen(targetColours.at(targetIndex++ % targetColours.size()));
         pen.setStyle(Qt::DashLine);
         pen.setWidthF(1.5);
         s->setPen(pen);

@@ -121,10 +121,12 @@ class Report:
             s = [{"name": f"{mode} {q.upper()}", "points": pts} for (k, mode, q), pts in sorted(series.items()) if k == key]
             if s:
                 spec = {"title": f"Server-added {key} vs concurrent sessions", "x_label": "concurrent sessions",
-                        "y_label": "added ms (log; ≤ 0.1 drawn at 0.1)", "log_x": True, "log_y": True, "series": s}
+                        "y_label": "added ms (log scale)", "log_x": True, "log_y": True, "series": s}
                 if key == "TTFT":
                     spec["targets"] = [{"name": "target P50 2 ms", "y": 2}, {"name": "target P99 10 ms", "y": 10}]
                 self.plot(fname, spec)
+                self.out(f"_Log scale: added {key} values of 0.1 ms or less (including negative ones, inside the fake's "
+                         "own noise) are drawn at 0.1 ms._", "")
         bursts = {}
         for b in rec.get("turn_start_bursts", []):
             # Bursts only: chats of one round arrive within max(50 ms, 0.1 ms per turn); coincidences of the
