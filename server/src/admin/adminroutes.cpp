@@ -3,6 +3,7 @@
 #include "admin/adminservice.h"
 #include "app/logging.h"
 #include "dialog/chatsession.h"
+#include "net/requestparams.h"
 #include "net/router.h"
 
 #include <tianyi/chatprotocol.h>
@@ -31,29 +32,6 @@ HttpResponse notFound(const QString &what)
     return HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such %1").arg(what));
 }
 
-// Digits only (no sign, no spaces), at most 18 of them.
-std::optional<qint64> parseId(const QString &text)
-{
-    if (text.isEmpty() || text.size() > 18)
-        return std::nullopt;
-    for (const QChar c : text)
-        if (c < QLatin1Char('0') || c > QLatin1Char('9'))
-            return std::nullopt;
-    return text.toLongLong();
-}
-
-qint64 queryInteger(const QUrlQuery &query, const QString &name, qint64 fallback, qint64 min, qint64 max, QString *problem)
-{
-    const QStringList values = query.allQueryItemValues(name, QUrl::FullyDecoded);
-    if (values.isEmpty())
-        return fallback;
-    const std::optional<qint64> v = values.size() == 1 ? parseId(values.first()) : std::nullopt;
-    if (!v || *v < min || *v > max) {
-        *problem = QStringLiteral("%1 must be given once, as an integer from %2 to %3").arg(name).arg(min).arg(max);
-        return fallback;
-    }
-    return *v;
-}
 
 void handleSessions(AdminService &admin, const Principal &, const HttpRequest &, const Responder &r)
 {
@@ -88,7 +66,7 @@ void handleUsers(AdminService &admin, const Principal &, const HttpRequest &req,
 
 void setDisabled(AdminService &admin, const Principal &who, const HttpRequest &req, const Responder &r, bool disabled)
 {
-    const std::optional<qint64> id = parseId(req.pathParams.value(QStringLiteral("id")));
+    const std::optional<qint64> id = parseDigits(req.pathParams.value(QStringLiteral("id")));
     if (!id) {
         r.send(notFound(QStringLiteral("user")));
         return;
@@ -157,7 +135,7 @@ void handleDisconnect(AdminService &admin, const Principal &who, const HttpReque
 
 void handleTurn(AdminService &admin, const Principal &, const HttpRequest &req, const Responder &r)
 {
-    const std::optional<qint64> id = parseId(req.pathParams.value(QStringLiteral("id")));
+    const std::optional<qint64> id = parseDigits(req.pathParams.value(QStringLiteral("id")));
     if (!id) {
         r.send(notFound(QStringLiteral("turn")));
         return;
@@ -174,12 +152,12 @@ void handleTurn(AdminService &admin, const Principal &, const HttpRequest &req, 
 
 void handleTurnAudio(AdminService &admin, const Principal &, const HttpRequest &req, const Responder &r)
 {
-    const std::optional<qint64> id = parseId(req.pathParams.value(QStringLiteral("id")));
+    const std::optional<qint64> id = parseDigits(req.pathParams.value(QStringLiteral("id")));
     QString sentenceText = req.pathParams.value(QStringLiteral("sentence"));
     std::optional<qint64> sentence;
     if (sentenceText.endsWith(QLatin1String(".wav"))) {
         sentenceText.chop(4);
-        sentence = parseId(sentenceText);
+        sentence = parseDigits(sentenceText);
     }
     if (!id || !sentence || *sentence > std::numeric_limits<int>::max()) {
         r.send(notFound(QStringLiteral("audio")));

@@ -3,6 +3,7 @@
 #include "auth/accountservice.h"
 #include "auth/authguard.h"
 #include "dialog/audiostore.h"
+#include "net/requestparams.h"
 #include "net/router.h"
 #include "storage/database.h"
 #include "storage/turnrepository.h"
@@ -75,34 +76,6 @@ bool unavailable(const Deps &d, const Responder &r)
     return true;
 }
 
-// Digits only (no sign, no spaces), at most 18 of them.
-std::optional<qint64> parseCount(const QString &text)
-{
-    if (text.isEmpty() || text.size() > 18)
-        return std::nullopt;
-    for (const QChar c : text)
-        if (c < QLatin1Char('0') || c > QLatin1Char('9'))
-            return std::nullopt;
-    return text.toLongLong();
-}
-
-// An optional integer query parameter within [min, max]; a problem naming it otherwise.
-qint64 queryInteger(const QUrlQuery &query, const QString &name, qint64 fallback, qint64 min, qint64 max, QString *problem)
-{
-    const QStringList values = query.allQueryItemValues(name, QUrl::FullyDecoded);
-    if (values.isEmpty())
-        return fallback;
-    if (values.size() > 1) {
-        *problem = QStringLiteral("%1 must be given at most once").arg(name);
-        return fallback;
-    }
-    const std::optional<qint64> v = parseCount(values.first());
-    if (!v || *v < min || *v > max) {
-        *problem = QStringLiteral("%1 must be an integer from %2 to %3").arg(name).arg(min).arg(max);
-        return fallback;
-    }
-    return *v;
-}
 
 struct HistoryPage {
     std::optional<AuthError> denied;
@@ -167,12 +140,12 @@ void handleAudio(const Deps &d, const HttpRequest &req, const Responder &r)
         r.send(who.error().toResponse());
         return;
     }
-    const std::optional<qint64> turnId = parseCount(req.pathParams.value(QStringLiteral("turn_id")));
+    const std::optional<qint64> turnId = parseDigits(req.pathParams.value(QStringLiteral("turn_id")));
     QString sentenceText = req.pathParams.value(QStringLiteral("sentence"));
     std::optional<qint64> sentence;
     if (sentenceText.endsWith(QLatin1String(".wav"))) {
         sentenceText.chop(4);
-        sentence = parseCount(sentenceText);
+        sentence = parseDigits(sentenceText);
     }
     if (!turnId || !sentence || *sentence > std::numeric_limits<int>::max()) {
         r.send(notFound());
