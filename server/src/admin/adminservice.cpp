@@ -28,15 +28,6 @@ namespace {
 
 using Kind = AuthError::Kind;
 
-AuthError storageError(bool busy)
-{
-    if (busy) {
-        AuthError e = AuthError::of(Kind::Busy, QStringLiteral("the server is busy; try again"));
-        e.retryAfterS = 1;
-        return e;
-    }
-    return AuthError::of(Kind::Internal, QStringLiteral("storage error"));
-}
 
 AuthError forbidden()
 {
@@ -114,7 +105,7 @@ void AdminService::authorize(const QByteArray &accessToken, Done<Principal> done
         return c;
     }, [done](DbResult<Checked> result) {
         if (!result.ok()) {
-            done(storageError(result.busy));
+            done(AuthError::storage(result.busy));
             return;
         }
         if (result.value->denied) {
@@ -259,7 +250,7 @@ void AdminService::listUsers(qint64 afterId, int limit, Done<UserPage> done)
         return page;
     }, [done](DbResult<UserPage> result) {
         if (!result.ok())
-            done(storageError(result.busy));
+            done(AuthError::storage(result.busy));
         else
             done(std::move(*result.value));
     });
@@ -286,7 +277,7 @@ void AdminService::setDisabled(const Principal &admin, qint64 userId, bool disab
         return change;
     }, [this, userId, disabled, done](DbResult<UserChange> result) {
         if (!result.ok()) {
-            done(storageError(result.busy));
+            done(AuthError::storage(result.busy));
             return;
         }
         if (!result.value->found) {
@@ -342,7 +333,7 @@ void AdminService::turn(qint64 turnId, Done<std::optional<QJsonObject>> done)
         return lookup;
     }, [done](DbResult<TurnLookup> result) {
         if (!result.ok()) {
-            done(storageError(result.busy));
+            done(AuthError::storage(result.busy));
             return;
         }
         std::optional<QJsonObject> json;
@@ -361,7 +352,7 @@ void AdminService::sentenceAudio(qint64 turnId, int sentence, Done<std::optional
         return TurnRepository::sentenceAudio(s, *owner, turnId, sentence);
     }, [this, done](DbResult<std::optional<SentenceAudio>> result) {
         if (!result.ok()) {
-            done(storageError(result.busy));
+            done(AuthError::storage(result.busy));
             return;
         }
         const std::optional<SentenceAudio> &audio = *result.value;
@@ -373,7 +364,7 @@ void AdminService::sentenceAudio(qint64 turnId, int sentence, Done<std::optional
             done(Outcome<std::optional<QByteArray>>(std::move(bytes)));
         });
         if (!queued)
-            done(storageError(true));
+            done(AuthError::storage(true));
     });
 }
 

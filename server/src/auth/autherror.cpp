@@ -2,6 +2,15 @@
 
 namespace tianyi {
 
+AuthError AuthError::storage(bool busy)
+{
+    if (!busy)
+        return of(Kind::Internal, QStringLiteral("storage error"));
+    AuthError e = of(Kind::Busy, QStringLiteral("the server is busy; try again"));
+    e.retryAfterS = 1;
+    return e;
+}
+
 HttpResponse AuthError::toResponse() const
 {
     switch (kind) {

@@ -33,6 +33,9 @@ struct AuthError {
     bool tokenPresented = false; // Unauthorized: a token was sent but is not valid (RFC 6750 invalid_token)
 
     static AuthError of(Kind kind, QString message) { return AuthError{kind, std::move(message), 0, false}; }
+    // The storage thread's queue was full (503 busy, Retry-After 1) or its work failed (500; the caller
+    // logs the detail, the client is not told it).
+    static AuthError storage(bool busy);
     HttpResponse toResponse() const;
 };
 

@@ -60,13 +60,6 @@ HttpResponse notFound()
     return HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such audio"));
 }
 
-HttpResponse storageFailure(bool busy, const QString &error)
-{
-    if (busy)
-        return AuthError::of(Kind::Busy, QStringLiteral("the server is busy; try again")).toResponse();
-    Q_UNUSED(error);
-    return AuthError::of(Kind::Internal, QStringLiteral("storage error")).toResponse();
-}
 
 bool unavailable(const Deps &d, const Responder &r)
 {
@@ -109,7 +102,7 @@ void handleHistory(const Deps &d, const HttpRequest &req, const Responder &r)
         return page;
     }, [r, limit](DbResult<HistoryPage> result) {
         if (!result.ok()) {
-            r.send(storageFailure(result.busy, result.error));
+            r.send(AuthError::storage(result.busy).toResponse());
             return;
         }
         const HistoryPage &page = *result.value;
@@ -165,7 +158,7 @@ void handleAudio(const Deps &d, const HttpRequest &req, const Responder &r)
         return lookup;
     }, [r, audio](DbResult<AudioLookup> result) {
         if (!result.ok()) {
-            r.send(storageFailure(result.busy, result.error));
+            r.send(AuthError::storage(result.busy).toResponse());
             return;
         }
         if (result.value->denied) {

@@ -5,6 +5,7 @@
 #include "memory/memoryindex.h"
 #include "memory/memoryrepository.h"
 #include "memory/memoryservice.h"
+#include "net/requestparams.h"
 #include "net/router.h"
 #include "storage/database.h"
 
@@ -31,10 +32,20 @@ bool unavailable(const Deps &d, const Responder &r)
     return true;
 }
 
-HttpResponse storageFailure(bool busy)
+// Answers a storage failure or a denied account (disabled or gone since the token was issued);
+// true when it did, and the caller is done.
+template <typename Result>
+bool answeredProblem(const DbResult<Result> &result, const Responder &r)
 {
-    return AuthError::of(busy ? Kind::Busy : Kind::Internal, busy ? QStringLiteral("the server is busy; try again") : QStringLiteral("storage error"))
-        .toResponse();
+    if (!result.ok()) {
+        r.send(AuthError::storage(result.busy).toResponse());
+        return true;
+    }
+    if (result.value->denied) {
+        r.send(result.value->denied->toResponse());
+        return true;
+    }
+    return false;
 }
 
 HttpResponse notFound()
@@ -77,14 +88,8 @@ void handleList(const Deps &d, const HttpRequest &req, const Responder &r)
             l.memories = MemoryRepository::list(s, principal.userId, false);
         return l;
     }, [r](DbResult<Listing> result) {
-        if (!result.ok()) {
-            r.send(storageFailure(result.busy));
+        if (answeredProblem(result, r))
             return;
-        }
-        if (result.value->denied) {
-            r.send(result.value->denied->toResponse());
-            return;
-        }
         QJsonArray list;
         for (const MemoryRecord &m : std::as_const(result.value->memories))
             list.append(QJsonObject{{QStringLiteral("id"), m.id},
@@ -104,15 +109,12 @@ void handleDeleteOne(const Deps &d, const HttpRequest &req, const Responder &r)
         r.send(who.error().toResponse());
         return;
     }
-    const QString idText = req.pathParams.value(QStringLiteral("id"));
-    bool numeric = !idText.isEmpty() && idText.size() <= 18;
-    for (const QChar c : idText)
-        numeric = numeric && c >= QLatin1Char('0') && c <= QLatin1Char('9');
-    if (!numeric) {
+    const std::optional<qint64> parsed = parseDigits(req.pathParams.value(QStringLiteral("id")));
+    if (!parsed) {
         r.send(notFound());
         return;
     }
-    const qint64 id = idText.toLongLong();
+    const qint64 id = *parsed;
     const Principal principal = who.value();
     MemoryIndex *index = &d.memory->index();
     d.memory->database().write<Removal>(d.memory, [principal, id, index](SqlSession &s) {
@@ -127,14 +129,8 @@ void handleDeleteOne(const Deps &d, const HttpRequest &req, const Responder &r)
             index->remove(principal.userId, id);
         return out;
     }, [r](DbResult<Removal> result) {
-        if (!result.ok()) {
-            r.send(storageFailure(result.busy));
+        if (answeredProblem(result, r))
             return;
-        }
-        if (result.value->denied) {
-            r.send(result.value->denied->toResponse());
-            return;
-        }
         r.send(result.value->removed ? HttpResponse::noContent() : notFound());
     });
 }
@@ -156,7 +152,7 @@ void handleDeleteAccount(const Deps &d, const HttpRequest &req, const Responder 
         return std::nullopt;
     }, [r, memory, principal](DbResult<std::optional<AuthError>> result) {
         if (!result.ok()) {
-            r.send(storageFailure(result.busy));
+            r.send(AuthError::storage(result.busy).toResponse());
             return;
         }
         if (*result.value) {
@@ -164,7 +160,7 @@ void handleDeleteAccount(const Deps &d, const HttpRequest &req, const Responder 
             return;
         }
         if (!memory) {
-            r.send(storageFailure(true));
+            r.send(AuthError::storage(true).toResponse());
             return;
         }
         memory->deleteAccount(principal.userId, [r](bool ok, const QString &error) {
