@@ -44,7 +44,11 @@ public:
     std::optional<PromptContext> find(qint64 userId);
 
     // A loaded, current entry is held for the user (tests wait for it; find() counts, this does not).
-    bool holds(qint64 userId) const { return m_entries.contains(userId) && m_entries.value(userId).context.has_value(); }
+    bool holds(qint64 userId) const
+    {
+        const auto it = m_entries.constFind(userId);
+        return it != m_entries.constEnd() && it->context.has_value();
+    }
     int recentTurns() const { return m_recentTurns; }
     int size() const { return int(m_entries.size()); }
 

@@ -84,15 +84,12 @@ void TurnPipeline::start()
     // from storage with the pending insert), knowledge facts, the user's memories. With the context
     // in memory the insert does not hold the request back: the storage queue is FIFO, so the turn's
     // final write still runs after it.
-    m_partsPending = 3;
     std::optional<PromptContext> cached = m_env.contexts ? m_env.contexts->find(m_userId) : std::nullopt;
-    if (cached) {
+    const bool readContext = !cached;
+    if (cached)
         m_prompt = std::move(*cached);
-        storePendingTurn(false);
-        --m_partsPending;
-    } else {
-        storePendingTurn(true);
-    }
+    m_partsPending = readContext ? 3 : 2;
+    storePendingTurn(readContext);
     gatherKnowledge();
     gatherMemories();
 }
