@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue-8 benchmarks: every scenario against a freshly started tianyi-server and tianyi-fake-upstream
+"""The benchmarks: every scenario against a freshly started tianyi-server and tianyi-fake-upstream
 at fixed latencies, driven by `tianyi-cli load`. Called by bench/run.sh (which builds first).
 
 Each scenario writes OUT/<scenario>.json (machine, commit, load average, server settings, the load
@@ -19,7 +19,7 @@ import time
 
 SCENARIOS = ["latency", "capacity", "idle", "original", "isolation", "memory", "soak"]
 
-# The fake upstream's fixed latencies (issue 4's bench): LLM TTFT 200 ms, 40 tokens/s; GPT-SoVITS first
+# The fake upstream's fixed latencies: LLM TTFT 200 ms, 40 tokens/s; GPT-SoVITS first
 # chunk 150 ms, RTF 0.2. The reply's first sentence has an early comma (the first-clause cut matters).
 FAKE_ARGS = ["--ttft-ms", "200", "--tokens-per-second", "40", "--tts-first-chunk-ms", "150", "--tts-rtf", "0.2"]
 SMOKE_FAKE_ARGS = ["--ttft-ms", "50", "--tokens-per-second", "400", "--tts-first-chunk-ms", "20", "--tts-rtf", "0.05"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one command of issue 8: every benchmark scenario against a freshly started release server and the
+# The one benchmark command: every benchmark scenario against a freshly started release server and the
 # fake upstream at fixed latencies, JSON results + PNG plots in docs/benchmarks/, the report in
 # docs/benchmarks.md. See bench/README.md.
 #

@@ -1,11 +1,11 @@
-// tianyi-upstreambench: the issue-3 numbers.
+// tianyi-upstreambench: the upstream clients' own costs (SSE parsing, request scheduling, retries).
 //  1. SSE parser throughput (MB/s), alone and with chunk decoding, on an OpenAI-style stream.
 //  2. LLM client overhead per delta: CPU time of this process per delta received while
 //     OpenAiLlmClient streams from tianyi-fake-upstream running in a separate process at full speed.
 //  3. espeak-ng real-time factor (synthesis time / audio time) for Chinese and English sentences.
 // Prints one JSON object. Usage: tianyi-upstreambench --fake PATH_TO_tianyi-fake-upstream [--smoke]
 
-#include "app/config.h"
+#include "base/config.h"
 #include "core/workerpool.h"
 #include "metrics/metrics.h"
 #include "tianyi/sseparser.h"

@@ -1,8 +1,8 @@
 // tianyi-server: parses the command line, loads the configuration and runs the Application.
 
 #include "app/application.h"
-#include "app/config.h"
-#include "app/logging.h"
+#include "base/config.h"
+#include "base/logging.h"
 #include "app/signalwatcher.h"
 #include "auth/accountservice.h"
 #include "core/workerpool.h"

@@ -2,7 +2,7 @@
 // The chat fixture plus an admin account (created through AccountService::createAdmin, as
 // --create-admin does) and a recording client of the /ws/admin feed.
 
-#include "../chat/chatfixture.h"
+#include "chatfixture.h"
 
 #include <QJsonArray>
 #include <QNetworkRequest>

@@ -1,7 +1,7 @@
 // Stored turns, history paging, audio replay and retention, over the real server and real SQLite.
 // Turns and audio are created through TurnRepository / AudioStore directly (not the chat socket).
-#include "../auth/authtest.h"
-#include "dialog/audiostore.h"
+#include "authtest.h"
+#include "history/audiostore.h"
 #include "metrics/metrics.h"
 #include "storage/database.h"
 #include "storage/turnrepository.h"

@@ -2,7 +2,7 @@
 // Starts the real Application in-process on 127.0.0.1:0 with a fresh temporary data directory.
 
 #include "app/application.h"
-#include "app/config.h"
+#include "base/config.h"
 
 #include <QTemporaryDir>
 #include <memory>

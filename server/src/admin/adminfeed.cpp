@@ -1,11 +1,11 @@
 #include "admin/adminfeed.h"
-#include "net/websocketkeepalive.h"
 
 #include "admin/adminservice.h"
-#include "app/config.h"
-#include "app/logging.h"
+#include "base/config.h"
+#include "base/logging.h"
 #include "dialog/chatgateway.h"
 #include "dialog/chatsession.h"
+#include "net/websocketpeer.h"
 
 #include <tianyi/chatprotocol.h>
 
@@ -18,7 +18,6 @@
 namespace tianyi {
 
 namespace {
-constexpr int kAbortAfterCloseMs = 5000;
 constexpr int kMaxIncomingBytes = 64 * 1024; // admins send auth and ping only
 
 QString nowIso()
@@ -32,50 +31,48 @@ QString nowIso()
 AdminFeedClient::AdminFeedClient(AdminFeed &feed, QWebSocket *socket, QObject *parent)
     : QObject(parent)
     , m_feed(feed)
-    , m_socket(socket)
 {
     const Config &cfg = feed.config();
-    socket->setParent(this);
-    socket->setMaxAllowedIncomingFrameSize(quint64(kMaxIncomingBytes));
-    socket->setMaxAllowedIncomingMessageSize(quint64(kMaxIncomingBytes));
-    connect(socket, &QWebSocket::textMessageReceived, this, &AdminFeedClient::onText);
-    connect(socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &) {
+    const QString token = QUrlQuery(socket->requestUrl()).queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
+    m_peer = new WebSocketPeer(socket, {kMaxIncomingBytes, cfg.limits.wsMaxSendQueueBytes, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs}, this);
+    connect(m_peer, &WebSocketPeer::textReceived, this, &AdminFeedClient::onText);
+    connect(m_peer, &WebSocketPeer::binaryReceived, this, [this](const QByteArray &) {
         if (m_phase == Phase::AwaitingAuth)
             close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
     });
-    connect(socket, &QWebSocket::disconnected, this, &AdminFeedClient::onDisconnected);
-    m_keepAlive = new WebSocketKeepAlive(socket, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs, this);
-    connect(m_keepAlive, &WebSocketKeepAlive::silent, this,
-            [this](qint64) { close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong")); });
-    connect(m_keepAlive, &WebSocketKeepAlive::authDeadlinePassed, this, [this]() {
+    connect(m_peer, &WebSocketPeer::disconnected, this, &AdminFeedClient::onDisconnected);
+    connect(m_peer, &WebSocketPeer::silent, this, [this](qint64) { close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong")); });
+    connect(m_peer, &WebSocketPeer::authDeadlinePassed, this, [this]() {
         if (m_phase == Phase::AwaitingAuth)
             close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
     });
+    connect(m_peer, &WebSocketPeer::slowConsumer, this, [this](qint64 queued) {
+        qCWarning(lcWs) << "slow admin feed consumer:" << queued << "bytes queued; closing";
+        close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
+    });
 
-    const QString token = QUrlQuery(socket->requestUrl()).queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
     if (!token.isEmpty())
         authenticate(token);
     else
-        m_keepAlive->startAuthDeadline(cfg.chat.authTimeoutMs);
+        m_peer->startAuthDeadline(cfg.chat.authTimeoutMs);
 }
 
 AdminFeedClient::~AdminFeedClient()
 {
     m_feed.clientGone(this);
-    delete m_socket;
 }
 
 void AdminFeedClient::authenticate(const QString &token)
 {
-    m_keepAlive->stopAuthDeadline();
+    m_peer->stopAuthDeadline();
     m_phase = Phase::Authenticating;
     QPointer<AdminFeedClient> self(this);
     m_feed.admin().authorize(token.toUtf8(), [self](Outcome<Principal> who) {
         if (!self || self->m_phase == Phase::Closed)
             return;
         if (!who.ok()) {
-            const AuthError &e = who.error();
-            const bool forbidden = e.kind == AuthError::Kind::Forbidden || e.kind == AuthError::Kind::AccountDisabled;
+            const HttpError &e = who.error();
+            const bool forbidden = e.kind == HttpError::Kind::Forbidden || e.kind == HttpError::Kind::AccountDisabled;
             const QString reason = forbidden ? QStringLiteral("admin role required: %1").arg(e.message) : e.message;
             self->close(forbidden ? AdminFeed::kCloseForbidden : chat::kCloseUnauthorized,
                         reason.isEmpty() ? QStringLiteral("invalid token") : reason.left(120));
@@ -99,7 +96,6 @@ void AdminFeedClient::authenticate(const QString &token)
 
 void AdminFeedClient::onText(const QString &message)
 {
-    m_keepAlive->seen();
     if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
         return;
     const QJsonDocument doc = QJsonDocument::fromJson(message.toUtf8());
@@ -125,14 +121,12 @@ void AdminFeedClient::onText(const QString &message)
 // Sends an event (an empty one only checks the queue). Over the cap: the admin is dropped.
 void AdminFeedClient::send(const QJsonObject &event)
 {
-    if (!m_socket || m_phase == Phase::Closed)
+    if (m_phase == Phase::Closed)
         return;
-    if (!event.isEmpty())
-        m_socket->sendTextMessage(QString::fromUtf8(QJsonDocument(event).toJson(QJsonDocument::Compact)));
-    if (m_socket->bytesToWrite() > m_feed.config().limits.wsMaxSendQueueBytes) {
-        qCWarning(lcWs) << "slow admin feed consumer:" << m_socket->bytesToWrite() << "bytes queued; closing";
-        close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
-    }
+    if (event.isEmpty())
+        m_peer->checkBackpressure();
+    else
+        m_peer->sendJson(event);
 }
 
 void AdminFeedClient::close(int code, const QString &reason)
@@ -140,22 +134,13 @@ void AdminFeedClient::close(int code, const QString &reason)
     if (m_phase == Phase::Closed)
         return;
     m_phase = Phase::Closed;
-    m_keepAlive->stop();
     m_feed.clientGone(this);
-    if (!m_socket)
-        return;
-    m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
-    QPointer<QWebSocket> socket = m_socket;
-    QTimer::singleShot(kAbortAfterCloseMs, this, [socket]() {
-        if (socket && socket->state() != QAbstractSocket::UnconnectedState)
-            socket->abort();
-    });
+    m_peer->close(code, reason);
 }
 
 void AdminFeedClient::onDisconnected()
 {
     m_phase = Phase::Closed;
-    m_keepAlive->stop();
     m_feed.clientGone(this);
     deleteLater();
 }

@@ -17,8 +17,7 @@ class QWebSocketServer;
 
 namespace tianyi {
 
-class WebSocketKeepAlive;
-
+class WebSocketPeer;
 class AdminService;
 class ChatGateway;
 class AdminFeed;
@@ -44,10 +43,9 @@ private:
     void onDisconnected();
 
     AdminFeed &m_feed;
-    QPointer<QWebSocket> m_socket;
+    WebSocketPeer *m_peer = nullptr; // child: the socket, its limits, pings and auth deadline
     Phase m_phase = Phase::AwaitingAuth;
     qint64 m_userId = 0;
-    WebSocketKeepAlive *m_keepAlive = nullptr; // pings, silence timeout, auth deadline
 };
 
 class AdminFeed : public QObject

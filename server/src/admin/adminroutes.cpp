@@ -1,7 +1,7 @@
 #include "admin/adminroutes.h"
 
 #include "admin/adminservice.h"
-#include "app/logging.h"
+#include "base/logging.h"
 #include "dialog/chatsession.h"
 #include "net/requestparams.h"
 #include "net/router.h"
@@ -15,7 +15,7 @@ namespace tianyi {
 
 namespace {
 
-using Kind = AuthError::Kind;
+using Kind = HttpError::Kind;
 
 // One admin route: the handler runs only for an authorized admin (401 / 403 otherwise).
 using AdminHandler = void (*)(AdminService &, const Principal &, const HttpRequest &, const Responder &);
@@ -26,11 +26,6 @@ struct RouteDef {
     const char *sample; // the pattern with sample parameters
     AdminHandler handler;
 };
-
-HttpResponse notFound(const QString &what)
-{
-    return HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such %1").arg(what));
-}
 
 
 void handleSessions(AdminService &admin, const Principal &, const HttpRequest &, const Responder &r)
@@ -49,7 +44,7 @@ void handleUsers(AdminService &admin, const Principal &, const HttpRequest &req,
     const qint64 after = queryInteger(req.query, QStringLiteral("after_id"), 0, 0, std::numeric_limits<qint64>::max(), &problem);
     const int limit = int(queryInteger(req.query, QStringLiteral("limit"), AdminService::kDefaultUsersLimit, 1, AdminService::kMaxUsersLimit, &problem));
     if (!problem.isEmpty()) {
-        r.send(AuthError::of(Kind::BadRequest, problem).toResponse());
+        r.send(HttpError::of(Kind::BadRequest, problem).toResponse());
         return;
     }
     admin.listUsers(after, limit, [r](Outcome<AdminService::UserPage> result) {
@@ -68,14 +63,14 @@ void setDisabled(AdminService &admin, const Principal &who, const HttpRequest &r
 {
     const std::optional<qint64> id = parseDigits(req.pathParams.value(QStringLiteral("id")));
     if (!id) {
-        r.send(notFound(QStringLiteral("user")));
+        r.send(HttpError::notFound(QStringLiteral("user")).toResponse());
         return;
     }
     admin.setDisabled(who, *id, disabled, [r](Outcome<std::optional<QJsonObject>> result) {
         if (!result.ok())
             r.send(result.error().toResponse());
         else if (!result.value())
-            r.send(notFound(QStringLiteral("user")));
+            r.send(HttpError::notFound(QStringLiteral("user")).toResponse());
         else
             r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("user"), *result.value()}}));
     });
@@ -95,7 +90,7 @@ void handleStop(AdminService &admin, const Principal &who, const HttpRequest &re
 {
     ChatSession *session = admin.findSession(req.pathParams.value(QStringLiteral("id")));
     if (!session) {
-        r.send(notFound(QStringLiteral("session")));
+        r.send(HttpError::notFound(QStringLiteral("session")).toResponse());
         return;
     }
     const int turn = session->currentTurn();
@@ -112,7 +107,7 @@ void handlePrompt(AdminService &admin, const Principal &, const HttpRequest &req
 {
     ChatSession *session = admin.findSession(req.pathParams.value(QStringLiteral("id")));
     if (!session) {
-        r.send(notFound(QStringLiteral("session")));
+        r.send(HttpError::notFound(QStringLiteral("session")).toResponse());
         return;
     }
     const QJsonObject prompt = session->lastPrompt();
@@ -124,7 +119,7 @@ void handleDisconnect(AdminService &admin, const Principal &who, const HttpReque
 {
     ChatSession *session = admin.findSession(req.pathParams.value(QStringLiteral("id")));
     if (!session) {
-        r.send(notFound(QStringLiteral("session")));
+        r.send(HttpError::notFound(QStringLiteral("session")).toResponse());
         return;
     }
     const QJsonObject before = AdminService::sessionJson(*session);
@@ -137,14 +132,14 @@ void handleTurn(AdminService &admin, const Principal &, const HttpRequest &req, 
 {
     const std::optional<qint64> id = parseDigits(req.pathParams.value(QStringLiteral("id")));
     if (!id) {
-        r.send(notFound(QStringLiteral("turn")));
+        r.send(HttpError::notFound(QStringLiteral("turn")).toResponse());
         return;
     }
     admin.turn(*id, [r](Outcome<std::optional<QJsonObject>> result) {
         if (!result.ok())
             r.send(result.error().toResponse());
         else if (!result.value())
-            r.send(notFound(QStringLiteral("turn")));
+            r.send(HttpError::notFound(QStringLiteral("turn")).toResponse());
         else
             r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("turn"), *result.value()}}));
     });
@@ -153,23 +148,18 @@ void handleTurn(AdminService &admin, const Principal &, const HttpRequest &req, 
 void handleTurnAudio(AdminService &admin, const Principal &, const HttpRequest &req, const Responder &r)
 {
     const std::optional<qint64> id = parseDigits(req.pathParams.value(QStringLiteral("id")));
-    QString sentenceText = req.pathParams.value(QStringLiteral("sentence"));
-    std::optional<qint64> sentence;
-    if (sentenceText.endsWith(QLatin1String(".wav"))) {
-        sentenceText.chop(4);
-        sentence = parseDigits(sentenceText);
-    }
-    if (!id || !sentence || *sentence > std::numeric_limits<int>::max()) {
-        r.send(notFound(QStringLiteral("audio")));
+    const std::optional<int> sentence = parseSentenceFileName(req.pathParams.value(QStringLiteral("sentence")));
+    if (!id || !sentence) {
+        r.send(HttpError::notFound(QStringLiteral("audio")).toResponse());
         return;
     }
-    admin.sentenceAudio(*id, int(*sentence), [r](Outcome<std::optional<QByteArray>> result) {
+    admin.sentenceAudio(*id, *sentence, [r](Outcome<std::optional<QByteArray>> result) {
         if (!result.ok()) {
             r.send(result.error().toResponse());
             return;
         }
         if (!result.value()) {
-            r.send(notFound(QStringLiteral("audio")));
+            r.send(HttpError::notFound(QStringLiteral("audio")).toResponse());
             return;
         }
         HttpResponse response;
@@ -202,7 +192,7 @@ void registerAdminRoutes(Router &router, AdminService &admin)
         const AdminHandler handler = def.handler;
         router.add(def.method, QString::fromLatin1(def.pattern), [service, handler](const HttpRequest &req, Responder r) {
             if (!service) {
-                r.send(HttpResponse::error(503, QStringLiteral("unavailable"), QStringLiteral("the server is shutting down")));
+                r.send(HttpError::shuttingDown().toResponse());
                 return;
             }
             // Authorization comes first: an anonymous or non-admin caller learns nothing else.
@@ -212,7 +202,7 @@ void registerAdminRoutes(Router &router, AdminService &admin)
                     return;
                 }
                 if (!service) {
-                    r.send(HttpResponse::error(503, QStringLiteral("unavailable"), QStringLiteral("the server is shutting down")));
+                    r.send(HttpError::shuttingDown().toResponse());
                     return;
                 }
                 handler(*service, who.value(), req, r);

@@ -1,10 +1,10 @@
 #include "admin/adminservice.h"
 
-#include "dialog/historyroutes.h"
+#include "history/historyroutes.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "auth/accountservice.h"
-#include "dialog/audiostore.h"
+#include "history/audiostore.h"
 #include "dialog/chatgateway.h"
 #include "dialog/chatsession.h"
 #include "dialog/ttsscheduler.h"
@@ -26,12 +26,12 @@ namespace tianyi {
 
 namespace {
 
-using Kind = AuthError::Kind;
+using Kind = HttpError::Kind;
 
 
-AuthError forbidden()
+HttpError forbidden()
 {
-    return AuthError::of(Kind::Forbidden, QStringLiteral("this needs an admin account"));
+    return HttpError::of(Kind::Forbidden, QStringLiteral("this needs an admin account"));
 }
 
 QJsonValue msOrNull(qint64 ms)
@@ -40,7 +40,7 @@ QJsonValue msOrNull(qint64 ms)
 }
 
 struct Checked {
-    std::optional<AuthError> denied;
+    std::optional<HttpError> denied;
     Principal principal;
 };
 
@@ -105,7 +105,7 @@ void AdminService::authorize(const QByteArray &accessToken, Done<Principal> done
         return c;
     }, [done](DbResult<Checked> result) {
         if (!result.ok()) {
-            done(AuthError::storage(result.busy));
+            done(HttpError::storage(result.busy));
             return;
         }
         if (result.value->denied) {
@@ -250,7 +250,7 @@ void AdminService::listUsers(qint64 afterId, int limit, Done<UserPage> done)
         return page;
     }, [done](DbResult<UserPage> result) {
         if (!result.ok())
-            done(AuthError::storage(result.busy));
+            done(HttpError::storage(result.busy));
         else
             done(std::move(*result.value));
     });
@@ -259,7 +259,7 @@ void AdminService::listUsers(qint64 afterId, int limit, Done<UserPage> done)
 void AdminService::setDisabled(const Principal &admin, qint64 userId, bool disabled, Done<std::optional<QJsonObject>> done)
 {
     if (disabled && admin.userId == userId) {
-        done(AuthError::of(Kind::BadRequest, QStringLiteral("an admin cannot disable their own account")));
+        done(HttpError::of(Kind::BadRequest, QStringLiteral("an admin cannot disable their own account")));
         return;
     }
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
@@ -277,7 +277,7 @@ void AdminService::setDisabled(const Principal &admin, qint64 userId, bool disab
         return change;
     }, [this, userId, disabled, done](DbResult<UserChange> result) {
         if (!result.ok()) {
-            done(AuthError::storage(result.busy));
+            done(HttpError::storage(result.busy));
             return;
         }
         if (!result.value->found) {
@@ -333,7 +333,7 @@ void AdminService::turn(qint64 turnId, Done<std::optional<QJsonObject>> done)
         return lookup;
     }, [done](DbResult<TurnLookup> result) {
         if (!result.ok()) {
-            done(AuthError::storage(result.busy));
+            done(HttpError::storage(result.busy));
             return;
         }
         std::optional<QJsonObject> json;
@@ -352,7 +352,7 @@ void AdminService::sentenceAudio(qint64 turnId, int sentence, Done<std::optional
         return TurnRepository::sentenceAudio(s, *owner, turnId, sentence);
     }, [this, done](DbResult<std::optional<SentenceAudio>> result) {
         if (!result.ok()) {
-            done(AuthError::storage(result.busy));
+            done(HttpError::storage(result.busy));
             return;
         }
         const std::optional<SentenceAudio> &audio = *result.value;
@@ -364,7 +364,7 @@ void AdminService::sentenceAudio(qint64 turnId, int sentence, Done<std::optional
             done(Outcome<std::optional<QByteArray>>(std::move(bytes)));
         });
         if (!queued)
-            done(AuthError::storage(true));
+            done(HttpError::storage(true));
     });
 }
 

@@ -1,10 +1,10 @@
 #pragma once
-// What the operator may see and do (issue 6): the admin check, the live sessions and queues as
+// What the operator may see and do: the admin check, the live sessions and queues as
 // JSON, users (list, disable, enable), and a turn of any user with its audio. Used by the admin
 // HTTP routes (adminroutes.cpp) and the /ws/admin feed (adminfeed.h). Lives on the event loop;
 // SQL runs on the storage thread through Database.
 
-#include "auth/autherror.h"
+#include "net/httperror.h"
 #include "auth/authguard.h"
 #include "net/httpmessage.h"
 #include "storage/turnrepository.h"

@@ -1,24 +1,26 @@
 #include "app/application.h"
 
-#include "admin/adminfeed.h"       // admin
-#include "admin/adminroutes.h"     // admin
-#include "admin/adminservice.h"    // admin
-#include "app/logging.h"
+#include "admin/adminfeed.h"
+#include "admin/adminroutes.h"
+#include "admin/adminservice.h"
 #include "auth/accountroutes.h"
 #include "auth/accountservice.h"
+#include "base/logging.h"
 #include "core/workerpool.h"
-#include "dialog/chatgateway.h"     // chat
-#include "dialog/promptcontextcache.h" // chat
-#include "dialog/audiostore.h"     // history
-#include "dialog/historyroutes.h"  // history
-#include "knowledge/knowledgebase.h" // knowledge
-#include "memory/memoryroutes.h"   // memory
-#include "memory/memoryservice.h"  // memory
-#include "memory/summarycompressor.h" // memory
+#include "dialog/chatgateway.h"
+#include "dialog/ttsscheduler.h"
+#include "history/audiostore.h"
+#include "history/historyroutes.h"
+#include "knowledge/knowledgebase.h"
+#include "memory/memoryroutes.h"
+#include "memory/memoryservice.h"
+#include "memory/summarycompressor.h"
 #include "metrics/metrics.h"
 #include "net/frontdoor.h"
 #include "net/router.h"
-#include "net/staticfiles.h"  // web client
+#include "net/staticfiles.h"
+#include "prompt/personacard.h"
+#include "prompt/promptcontextcache.h"
 #include "storage/database.h"
 #include "tianyi/chatprotocol.h"
 #include "upstream/providers.h"
@@ -53,9 +55,9 @@ Application::Application(Config config, QObject *parent)
 
 Application::~Application()
 {
-    m_adminFeed.reset(); // admin: the feed and the admin service go before the chat they watch
+    m_adminFeed.reset(); // the feed and the admin service go before the chat they watch
     m_admin.reset();
-    m_chat.reset(); // chat: sessions and turns go before the front door, the providers and the database
+    m_chat.reset(); // sessions and turns go before what they use: the front door, the providers, the database
     if (m_frontDoor)
         m_frontDoor->close();
     delete m_frontDoor;
@@ -93,23 +95,20 @@ bool Application::start(QString *error)
     m_frontDoor = new FrontDoor(m_config.limits, *m_router, *m_metrics);
     registerOperationalRoutes();
 
-    // --- auth: accounts, tokens, profile ---
+    // Accounts, tokens, profile.
     m_accounts = AccountService::create(m_config, *m_database, *m_workers, *m_metrics, error);
     if (!m_accounts)
         return false;
     registerAccountRoutes(*m_router, *m_accounts);
-    // --- end auth ---
 
-    // --- history: stored turns, audio replay and retention ---
-    // start() fails the turns a crash left pending; it runs before we listen, so before any new turn.
+    // Stored turns, audio replay and retention. start() fails the turns a crash left pending; it
+    // runs before we listen, so before any new turn.
     m_audioStore = std::make_unique<AudioStore>(m_config.audio, m_config.server.dataDir, *m_database, *m_workers, *m_metrics);
     m_audioStore->start();
     registerHistoryRoutes(*m_router, *m_accounts, *m_database, *m_audioStore);
-    // --- end history ---
 
-    // --- memory ---
-    // Long-term memories (retrieved into each prompt), the outbox worker (memory extraction after
-    // each completed turn) and account deletion. The turn pipeline finds it via MemoryService::forDatabase.
+    // Long-term memories (retrieved into each prompt), the outbox worker (memory extraction and
+    // summaries after each completed turn) and account deletion.
     {
         MemoryService::Deps deps;
         deps.db = m_database.get();
@@ -122,48 +121,17 @@ bool Application::start(QString *error)
         m_memory->start();
         registerMemoryRoutes(*m_router, *m_accounts, *m_memory);
     }
-    // --- end memory ---
 
-    // --- chat: the /ws socket, sessions, turns, TTS scheduler ---
-    {
-        ChatServices chat;
-        chat.config = &m_config;
-        chat.db = m_database.get();
-        chat.metrics = m_metrics.get();
-        chat.accounts = m_accounts.get();
-        chat.llm = &llm();
-        chat.tts = &tts();
-        chat.asr = asr();
-        chat.voices = &voices();
-        chat.audio = m_audioStore.get();
-        m_chat = ChatGateway::create(chat, error);
-        if (!m_chat)
-            return false;
-        m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")));
-        // A deleted account's open sockets end at once (its token no longer names a user).
-        connect(m_memory.get(), &MemoryService::accountDeleted, m_chat.get(), [chat = m_chat.get()](qint64 userId) {
-            chat->closeSessionsOf(userId, chat::kCloseUnauthorized, QStringLiteral("the account was deleted"));
-        });
-        // What a turn's prompt holds of the user changes with their profile and their rolling summary.
-        PromptContextCache *contexts = &m_chat->promptContexts();
-        connect(m_accounts.get(), &AccountService::profileChanged, contexts, &PromptContextCache::changed);
-        connect(&m_memory->summaries(), &SummaryCompressor::summaryStored, contexts, &PromptContextCache::changed);
-    }
-    // --- end chat ---
-
-    // --- knowledge ---
     // The shared knowledge graph: the bundled import (when needed) and the alias index are queued on
     // the storage thread now, before we listen, so every turn's prompt read comes after them.
-    // Owned as a child: deleted after ~Application has closed the database.
-    {
-        auto *knowledge = new KnowledgeBase(*m_database, this);
-        knowledge->setObjectName(QStringLiteral("knowledge"));
-        knowledge->start();
-        m_chat->setKnowledge(knowledge);
-    }
-    // --- end knowledge ---
+    m_knowledge = std::make_unique<KnowledgeBase>(*m_database);
+    m_knowledge->start();
 
-    // --- admin ---
+    // The conversation: the /ws socket, sessions, turns, and what they share.
+    if (!startChat(error))
+        return false;
+
+    // The admin API and its live feed.
     {
         AdminServices admin;
         admin.db = m_database.get();
@@ -172,7 +140,7 @@ bool Application::start(QString *error)
         admin.audio = m_audioStore.get();
         admin.llm = &llm();
         admin.tts = &tts();
-        admin.outbox = m_memory ? &m_memory->outbox() : nullptr;
+        admin.outbox = &m_memory->outbox();
         admin.extraQueues = [this]() {
             return QJsonObject{{QStringLiteral("storage_queued"), m_database->queued()}, {QStringLiteral("cpu_queued"), m_workers->queued()}};
         };
@@ -181,7 +149,6 @@ bool Application::start(QString *error)
         m_adminFeed = std::make_unique<AdminFeed>(*m_admin, *m_chat, m_config);
         m_adminFeed->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws/admin")));
     }
-    // --- end admin ---
 
     QHostAddress address;
     if (!address.setAddress(m_config.server.listenAddress)) {
@@ -194,6 +161,45 @@ bool Application::start(QString *error)
         return false;
     }
     qCInfo(lcApp).noquote() << "listening on" << baseUrl();
+    return true;
+}
+
+bool Application::startChat(QString *error)
+{
+    std::optional<PersonaCard> persona = PersonaCard::load(m_config.chat.persona, error);
+    if (!persona)
+        return false;
+    m_persona = std::make_unique<PersonaCard>(std::move(*persona));
+    qCInfo(lcApp).noquote() << "persona:" << m_persona->name << "from" << PersonaCard::resolvePath(m_config.chat.persona) << "with"
+                            << m_persona->emotions.size() << "emotions";
+    m_ttsScheduler = std::make_unique<TtsScheduler>(tts(), m_config.chat.ttsQueueMax, m_metrics.get());
+    m_promptContexts = std::make_unique<PromptContextCache>(*m_database, m_metrics.get(), m_config.chat.recentTurns);
+
+    TurnServices chat;
+    chat.config = &m_config;
+    chat.persona = m_persona.get();
+    chat.db = m_database.get();
+    chat.metrics = m_metrics.get();
+    chat.accounts = m_accounts.get();
+    chat.llm = &llm();
+    chat.tts = m_ttsScheduler.get();
+    chat.contexts = m_promptContexts.get();
+    chat.memory = m_memory.get();
+    chat.knowledge = m_knowledge.get();
+    chat.voices = &voices();
+    chat.audio = m_audioStore.get();
+    chat.asr = asr();
+    m_chat = std::make_unique<ChatGateway>(chat);
+    m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")));
+
+    // A deleted account's open sockets end at once (its token no longer names a user).
+    connect(m_memory.get(), &MemoryService::accountDeleted, m_chat.get(), [gateway = m_chat.get()](qint64 userId) {
+        gateway->closeSessionsOf(userId, chat::kCloseUnauthorized, QStringLiteral("the account was deleted"));
+    });
+    // What a turn's prompt holds of the user changes with their profile and their rolling summary.
+    PromptContextCache *contexts = m_promptContexts.get();
+    connect(m_accounts.get(), &AccountService::profileChanged, contexts, &PromptContextCache::changed);
+    connect(&m_memory->summaries(), &SummaryCompressor::summaryStored, contexts, &PromptContextCache::changed);
     return true;
 }
 
@@ -265,7 +271,7 @@ void Application::shutdown()
     // Running turns end as interrupted (stored with what was heard) and clients learn why.
     if (m_chat)
         m_chat->closeAll(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
-    if (m_adminFeed) // admin
+    if (m_adminFeed)
         m_adminFeed->closeAll(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
     m_shutdownDeadline = QDateTime::currentMSecsSinceEpoch() + m_config.server.shutdownTimeoutMs;
     m_shutdownPoll.start();

@@ -2,7 +2,7 @@
 // Composition root: builds every component from the Config, wires routes, starts and stops them.
 // Used by main() and, in-process, by the tests, so both run the same server.
 
-#include "app/config.h"
+#include "base/config.h"
 
 #include <QObject>
 #include <QTimer>
@@ -10,23 +10,27 @@
 
 namespace tianyi {
 
-class AccountService; // auth: accounts, tokens, profile
-class ChatGateway;    // chat: the /ws endpoint, sessions, turns
-class AudioStore;     // history: kept sentence audio and its retention
-class Database;
-class FrontDoor;
-class Metrics;
-class Router;
-class WorkerPool;
-class Providers;
-class LlmProvider;
-class TtsProvider;
-class Embedder;
+class AccountService;
+class AdminFeed;
+class AdminService;
 class AsrProvider;
+class AudioStore;
+class ChatGateway;
+class Database;
+class Embedder;
+class FrontDoor;
+class KnowledgeBase;
+class LlmProvider;
+class MemoryService;
+class Metrics;
+class PromptContextCache;
+class Providers;
+class Router;
+class TtsProvider;
+class TtsScheduler;
 class TtsVoiceBook;
-class MemoryService;  // memory: long-term memories, outbox jobs, account deletion
-class AdminService;   // admin: the admin API
-class AdminFeed;      // admin: /ws/admin
+class WorkerPool;
+struct PersonaCard;
 
 class Application : public QObject
 {
@@ -55,17 +59,19 @@ public:
     Embedder &embedder();
     AsrProvider *asr();          // null when speech input is not configured
     const TtsVoiceBook &voices() const;
-    AccountService &accounts() { return *m_accounts; } // auth: also holds the AuthGuard for other routes
-    ChatGateway &chat() { return *m_chat; } // chat: sessions and the TTS scheduler
-    AudioStore &audioStore() { return *m_audioStore; } // history: keep sentence audio, removeUser() on account deletion
-    MemoryService &memory() { return *m_memory; } // memory: index, outbox worker, extraction; valid after start()
-    AdminService &admin() { return *m_admin; } // admin: the admin API's state and actions
+    // The parts, valid after start().
+    AccountService &accounts() { return *m_accounts; }   // also holds the AuthGuard for other routes
+    ChatGateway &chat() { return *m_chat; }              // sessions, the TTS scheduler, prompt contexts
+    AudioStore &audioStore() { return *m_audioStore; }   // kept sentence audio and its retention
+    MemoryService &memory() { return *m_memory; }        // index, outbox worker, extraction, account deletion
+    AdminService &admin() { return *m_admin; }           // the admin API's state and actions
 
 signals:
     void stopped();
 
 private:
     void registerOperationalRoutes();
+    bool startChat(QString *error);
     void finishShutdown();
 
     Config m_config;
@@ -74,12 +80,17 @@ private:
     std::unique_ptr<WorkerPool> m_workers;
     std::unique_ptr<Database> m_database;
     std::unique_ptr<Providers> m_providers;
-    std::unique_ptr<AccountService> m_accounts; // auth: destroyed before the database and the pool it uses
-    std::unique_ptr<AudioStore> m_audioStore;   // history: after m_accounts; declare users of it (dialog) below it
-    std::unique_ptr<ChatGateway> m_chat;         // chat: uses the providers, accounts and audio store above
-    std::unique_ptr<MemoryService> m_memory;     // memory: its storage work ends when the database closes (before members go)
-    std::unique_ptr<AdminService> m_admin;       // admin: uses chat, accounts, storage; destroyed before m_chat
-    std::unique_ptr<AdminFeed> m_adminFeed;      // admin: /ws/admin sockets
+    // Members go in reverse order: each one below may use those above it.
+    std::unique_ptr<AccountService> m_accounts;
+    std::unique_ptr<AudioStore> m_audioStore;
+    std::unique_ptr<MemoryService> m_memory;     // its storage work ends when the database closes (before members go)
+    std::unique_ptr<KnowledgeBase> m_knowledge;
+    std::unique_ptr<PersonaCard> m_persona;
+    std::unique_ptr<TtsScheduler> m_ttsScheduler;
+    std::unique_ptr<PromptContextCache> m_promptContexts;
+    std::unique_ptr<ChatGateway> m_chat;
+    std::unique_ptr<AdminService> m_admin;
+    std::unique_ptr<AdminFeed> m_adminFeed;
     FrontDoor *m_frontDoor = nullptr;
     QTimer m_shutdownPoll;
     qint64 m_shutdownDeadline = 0;

@@ -12,11 +12,11 @@ namespace tianyi {
 
 namespace {
 
-using Kind = AuthError::Kind;
+using Kind = HttpError::Kind;
 
 HttpResponse errorResponse(Kind kind, const QString &message)
 {
-    return AuthError::of(kind, message).toResponse();
+    return HttpError::of(kind, message).toResponse();
 }
 
 // The service goes away before the router at shutdown; a late request then gets 503, not a crash.
@@ -24,7 +24,7 @@ bool serviceGone(const QPointer<AccountService> &service, const Responder &r)
 {
     if (service)
         return false;
-    r.send(HttpResponse::error(503, QStringLiteral("unavailable"), QStringLiteral("the server is shutting down")));
+    r.send(HttpError::shuttingDown().toResponse());
     return true;
 }
 

@@ -1,6 +1,6 @@
 #include "auth/accountservice.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "auth/cryptoutil.h"
 #include "auth/jwtsecret.h"
 #include "auth/passwordhasher.h"
@@ -35,14 +35,14 @@ Labels outcome(const char *value)
     return {{QStringLiteral("outcome"), QString::fromLatin1(value)}};
 }
 
-AuthError invalidGrant(const QString &message)
+HttpError invalidGrant(const QString &message)
 {
-    return AuthError::of(AuthError::Kind::InvalidGrant, message);
+    return HttpError::of(HttpError::Kind::InvalidGrant, message);
 }
 
-AuthError busy(const QString &what)
+HttpError busy(const QString &what)
 {
-    AuthError e = AuthError::of(AuthError::Kind::Busy, QStringLiteral("the server is busy (%1); try again shortly").arg(what));
+    HttpError e = HttpError::of(HttpError::Kind::Busy, QStringLiteral("the server is busy (%1); try again shortly").arg(what));
     e.retryAfterS = 1;
     return e;
 }
@@ -143,14 +143,14 @@ QString AccountService::clientKey(const QHostAddress &peer)
 }
 
 template <typename R>
-std::optional<AuthError> AccountService::storageProblem(const DbResult<R> &result)
+std::optional<HttpError> AccountService::storageProblem(const DbResult<R> &result)
 {
     if (result.ok())
         return std::nullopt;
     if (result.busy)
         return busy(QStringLiteral("storage"));
     qCWarning(lcAuth).noquote() << "storage failure:" << result.error;
-    return AuthError::of(AuthError::Kind::Internal, QStringLiteral("storage error"));
+    return HttpError::of(HttpError::Kind::Internal, QStringLiteral("storage error"));
 }
 
 template <typename R>
@@ -178,18 +178,18 @@ void AccountService::registerUser(RegisterInput input, Done<UserView> done)
 {
     const UsernamePolicy::Checked name = m_usernames.check(input.username);
     if (!name.ok()) {
-        done(AuthError::of(AuthError::Kind::InvalidUsername, name.problem));
+        done(HttpError::of(HttpError::Kind::InvalidUsername, name.problem));
         return;
     }
     const QString weak = m_passwords.problem(input.password, name.username);
     if (!weak.isEmpty()) {
-        done(AuthError::of(AuthError::Kind::WeakPassword, weak));
+        done(HttpError::of(HttpError::Kind::WeakPassword, weak));
         return;
     }
     const QString nickname = input.nickname.value_or(name.username);
     const QString nicknameProblem = ProfilePolicy::nicknameProblem(nickname);
     if (!nicknameProblem.isEmpty()) {
-        done(AuthError::of(AuthError::Kind::BadRequest, nicknameProblem));
+        done(HttpError::of(HttpError::Kind::BadRequest, nicknameProblem));
         return;
     }
 
@@ -197,7 +197,7 @@ void AccountService::registerUser(RegisterInput input, Done<UserView> done)
     const bool queued = runHashing<QByteArray>("hash", [password](const PasswordHasher &h) { return h.hash(password); },
                                                [this, name, nickname, done](QByteArray hash) {
         if (hash.isEmpty()) {
-            done(AuthError::of(AuthError::Kind::Internal, QStringLiteral("password hashing failed")));
+            done(HttpError::of(HttpError::Kind::Internal, QStringLiteral("password hashing failed")));
             return;
         }
         const NewUser user{name.username, name.key, hash, QStringLiteral("user"), nickname, nowMs()};
@@ -208,12 +208,12 @@ void AccountService::registerUser(RegisterInput input, Done<UserView> done)
                 return std::nullopt; // username_key taken (also by a concurrent registration)
             }
         }, [this, user, done](DbResult<std::optional<qint64>> r) {
-            if (const std::optional<AuthError> problem = storageProblem(r)) {
+            if (const std::optional<HttpError> problem = storageProblem(r)) {
                 done(*problem);
                 return;
             }
             if (!r.value->has_value()) {
-                done(AuthError::of(AuthError::Kind::UsernameTaken, QStringLiteral("the username \"%1\" is already taken").arg(user.username)));
+                done(HttpError::of(HttpError::Kind::UsernameTaken, QStringLiteral("the username \"%1\" is already taken").arg(user.username)));
                 return;
             }
             const qint64 id = **r.value;
@@ -234,7 +234,7 @@ void AccountService::loginWithPassword(const QString &username, const QString &p
     const QString ip = clientKey(peer);
     if (const int wait = m_throttle.retryAfterSeconds(key, ip, now)) {
         m_metrics.increment(kLogins, outcome("throttled"));
-        AuthError e = AuthError::of(AuthError::Kind::RateLimited, QStringLiteral("too many failed logins; try again in %1 seconds").arg(wait));
+        HttpError e = HttpError::of(HttpError::Kind::RateLimited, QStringLiteral("too many failed logins; try again in %1 seconds").arg(wait));
         e.retryAfterS = wait;
         done(e);
         return;
@@ -245,7 +245,7 @@ void AccountService::loginWithPassword(const QString &username, const QString &p
             return std::nullopt;
         return UserRepository(s).findByKey(key);
     }, [this, key, ip, password, done](DbResult<std::optional<UserRecord>> r) {
-        if (const std::optional<AuthError> problem = storageProblem(r)) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
             m_throttle.attemptAbandoned(key, nowMs());
             done(*problem);
             return;
@@ -271,7 +271,7 @@ void AccountService::loginWithPassword(const QString &username, const QString &p
             // Only now, with the password proven, may the answer reveal that the account is disabled.
             if (user->disabled) {
                 m_metrics.increment(kLogins, outcome("disabled"));
-                done(AuthError::of(AuthError::Kind::AccountDisabled, QStringLiteral("this account is disabled")));
+                done(HttpError::of(HttpError::Kind::AccountDisabled, QStringLiteral("this account is disabled")));
                 return;
             }
             issueTokens(user->id, user->role, v.newHash, done);
@@ -294,7 +294,7 @@ void AccountService::issueTokens(qint64 userId, const QString &role, const QByte
         RefreshTokens::issue(s, userId, refreshToken, now, ttlMs);
         return true;
     }, [this, userId, role, refreshToken, done](DbResult<bool> r) {
-        if (const std::optional<AuthError> problem = storageProblem(r)) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
             done(*problem);
             return;
         }
@@ -316,7 +316,7 @@ void AccountService::refresh(const QByteArray &refreshToken, Done<Tokens> done)
     m_db.write<RefreshTokens::Rotation>(this, [refreshToken, replacement, now, ttlMs](SqlSession &s) {
         return RefreshTokens::rotate(s, refreshToken, replacement, now, ttlMs);
     }, [this, replacement, done](DbResult<RefreshTokens::Rotation> r) {
-        if (const std::optional<AuthError> problem = storageProblem(r)) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
             done(*problem);
             return;
         }
@@ -342,7 +342,7 @@ void AccountService::refresh(const QByteArray &refreshToken, Done<Tokens> done)
             return;
         case O::AccountDisabled:
             m_metrics.increment(kRefreshes, outcome("disabled"));
-            done(AuthError::of(AuthError::Kind::AccountDisabled, QStringLiteral("this account is disabled")));
+            done(HttpError::of(HttpError::Kind::AccountDisabled, QStringLiteral("this account is disabled")));
             return;
         case O::Unknown:
             break;
@@ -361,7 +361,7 @@ void AccountService::logout(const QByteArray &refreshToken, Done<bool> done)
     const qint64 now = nowMs();
     m_db.write<bool>(this, [refreshToken, now](SqlSession &s) { return RefreshTokens::revokeFamilyOf(s, refreshToken, now); },
                      [done](DbResult<bool> r) {
-                         if (const std::optional<AuthError> problem = storageProblem(r)) {
+                         if (const std::optional<HttpError> problem = storageProblem(r)) {
                              done(*problem);
                              return;
                          }
@@ -377,10 +377,10 @@ void AccountService::profile(const Principal &who, Done<Profile> done)
             return account.error();
         const std::optional<ProfileRecord> record = UserRepository(s).profile(who.userId);
         if (!record)
-            return AuthError::of(AuthError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
+            return HttpError::of(HttpError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
         return toProfile(*record);
     }, [done](DbResult<Outcome<Profile>> r) {
-        if (const std::optional<AuthError> problem = storageProblem(r)) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
             done(*problem);
             return;
         }
@@ -402,10 +402,10 @@ void AccountService::updateProfile(const Principal &who, ProfileChanges changes,
         users.updateProfile(who.userId, changes.nickname, changes.description, changes.avatarUrl, prefs, now);
         const std::optional<ProfileRecord> record = users.profile(who.userId);
         if (!record)
-            return AuthError::of(AuthError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
+            return HttpError::of(HttpError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
         return toProfile(*record);
     }, [this, userId = who.userId, done](DbResult<Outcome<Profile>> r) {
-        if (const std::optional<AuthError> problem = storageProblem(r)) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
             done(*problem);
             return;
         }
@@ -419,18 +419,18 @@ void AccountService::createAdmin(const QString &username, const QString &passwor
 {
     const UsernamePolicy::Checked name = m_usernames.check(username);
     if (!name.ok()) {
-        done(AuthError::of(AuthError::Kind::InvalidUsername, name.problem));
+        done(HttpError::of(HttpError::Kind::InvalidUsername, name.problem));
         return;
     }
     const QString weak = m_passwords.problem(password, name.username);
     if (!weak.isEmpty()) {
-        done(AuthError::of(AuthError::Kind::WeakPassword, weak));
+        done(HttpError::of(HttpError::Kind::WeakPassword, weak));
         return;
     }
     const bool queued = runHashing<QByteArray>("hash", [password](const PasswordHasher &h) { return h.hash(password); },
                                                [this, name, done](QByteArray hash) {
         if (hash.isEmpty()) {
-            done(AuthError::of(AuthError::Kind::Internal, QStringLiteral("password hashing failed")));
+            done(HttpError::of(HttpError::Kind::Internal, QStringLiteral("password hashing failed")));
             return;
         }
         const qint64 now = nowMs();
@@ -447,7 +447,7 @@ void AccountService::createAdmin(const QString &username, const QString &passwor
             const qint64 id = users.insert(NewUser{name.username, name.key, hash, QStringLiteral("admin"), name.username, now});
             return AdminResult{id, true};
         }, [done](DbResult<AdminResult> r) {
-            if (const std::optional<AuthError> problem = storageProblem(r)) {
+            if (const std::optional<HttpError> problem = storageProblem(r)) {
                 done(*problem);
                 return;
             }

@@ -3,8 +3,8 @@
 // the --create-admin command. Asynchronous: hashing runs on the WorkerPool, SQL on the storage
 // thread; callbacks come back on the event loop. Results are Outcome values (no HTTP here).
 
-#include "app/config.h"
-#include "auth/autherror.h"
+#include "base/config.h"
+#include "net/httperror.h"
 #include "auth/authguard.h"
 #include "auth/jwt.h"
 #include "auth/loginthrottle.h"
@@ -98,7 +98,7 @@ private:
     template <typename R>
     bool runHashing(const char *op, std::function<R(const PasswordHasher &)> work, std::function<void(R)> done);
     template <typename R>
-    static std::optional<AuthError> storageProblem(const DbResult<R> &result);
+    static std::optional<HttpError> storageProblem(const DbResult<R> &result);
     static QString clientKey(const QHostAddress &peer);
     static qint64 nowMs();
 

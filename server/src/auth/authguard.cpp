@@ -17,7 +17,7 @@ Outcome<Principal> AuthGuard::authenticate(const HttpRequest &request) const
     const QByteArray token = request.bearerToken();
     if (token.isEmpty()) {
         const bool sentSomething = !request.header("authorization").isEmpty();
-        AuthError e = AuthError::of(AuthError::Kind::Unauthorized,
+        HttpError e = HttpError::of(HttpError::Kind::Unauthorized,
                                     sentSomething ? QStringLiteral("the Authorization header must be \"Bearer <access token>\"")
                                                   : QStringLiteral("an access token is required (Authorization: Bearer <token>)"));
         e.tokenPresented = sentSomething;
@@ -30,7 +30,7 @@ Outcome<Principal> AuthGuard::authenticateToken(const QByteArray &accessToken) c
 {
     const JwtCodec::Verified v = m_codec.verify(accessToken, m_clock());
     if (!v.ok()) {
-        AuthError e = AuthError::of(AuthError::Kind::Unauthorized, JwtCodec::describe(v.failure));
+        HttpError e = HttpError::of(HttpError::Kind::Unauthorized, JwtCodec::describe(v.failure));
         e.tokenPresented = true;
         return e;
     }
@@ -41,12 +41,12 @@ Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal 
 {
     const std::optional<UserRecord> user = UserRepository(session).findById(principal.userId);
     if (!user) {
-        AuthError e = AuthError::of(AuthError::Kind::Unauthorized, QStringLiteral("the account of this access token no longer exists"));
+        HttpError e = HttpError::of(HttpError::Kind::Unauthorized, QStringLiteral("the account of this access token no longer exists"));
         e.tokenPresented = true;
         return e;
     }
     if (user->disabled)
-        return AuthError::of(AuthError::Kind::AccountDisabled, QStringLiteral("this account is disabled"));
+        return HttpError::of(HttpError::Kind::AccountDisabled, QStringLiteral("this account is disabled"));
     return Principal{user->id, user->role};
 }
 

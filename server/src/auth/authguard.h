@@ -4,7 +4,7 @@
 // Whether the account still exists and is enabled is checked by checkAccount() inside the
 // storage work the handler does anyway (no extra round trip).
 
-#include "auth/autherror.h"
+#include "net/httperror.h"
 #include "auth/jwt.h"
 #include "net/httpmessage.h"
 

@@ -1,6 +1,6 @@
 #include "auth/jwtsecret.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "auth/cryptoutil.h"
 
 #include <QDir>

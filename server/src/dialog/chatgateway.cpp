@@ -1,12 +1,11 @@
 #include "dialog/chatgateway.h"
 
-#include "app/logging.h"
+#include "base/config.h"
+#include "base/logging.h"
 #include "dialog/chatsession.h"
-#include "dialog/promptcontextcache.h"
-#include "dialog/ttsscheduler.h"
+#include "prompt/promptcontextcache.h"
 #include "memory/memoryservice.h"
 #include "metrics/metrics.h"
-#include "upstream/espeaktts.h"
 
 #include <tianyi/chatprotocol.h>
 
@@ -21,21 +20,11 @@ constexpr qint64 kRateWindowMs = 60 * 1000;
 const QString kSessionsGauge = QStringLiteral("tianyi_chat_sessions");
 } // namespace
 
-std::unique_ptr<ChatGateway> ChatGateway::create(const ChatServices &services, QString *error)
-{
-    auto persona = PersonaCard::load(services.config->chat.persona, error);
-    if (!persona)
-        return nullptr;
-    qCInfo(lcApp).noquote() << "persona:" << persona->name << "from" << PersonaCard::resolvePath(services.config->chat.persona) << "with"
-                            << persona->emotions.size() << "emotions";
-    return std::make_unique<ChatGateway>(services, std::move(*persona));
-}
-
-ChatGateway::ChatGateway(const ChatServices &services, PersonaCard persona, QObject *parent)
+ChatGateway::ChatGateway(const TurnServices &services, QObject *parent)
     : QObject(parent)
     , m_services(services)
-    , m_persona(std::move(persona))
 {
+    Q_ASSERT_X(m_services.missingPart().isEmpty(), "ChatGateway", "a required part of TurnServices is missing");
     Metrics &metrics = *m_services.metrics;
     metrics.declareGauge(kSessionsGauge, QStringLiteral("Open chat sessions (authenticated sockets)."));
     metrics.declareCounter(QStringLiteral("tianyi_chat_turns_total"), QStringLiteral("Finished chat turns, by status."));
@@ -46,26 +35,11 @@ ChatGateway::ChatGateway(const ChatServices &services, PersonaCard persona, QObj
     metrics.declareHistogram(QStringLiteral("tianyi_chat_stop_seconds"),
                              QStringLiteral("Time from receiving a stop to everything of the turn being cancelled."), Metrics::latencyBuckets());
     publishSessions();
-
-    if (const auto *espeak = dynamic_cast<const EspeakTtsProvider *>(m_services.tts); espeak && espeak->sampleRate() > 0)
-        m_sampleRate = espeak->sampleRate();
-    m_scheduler = new TtsScheduler(*m_services.tts, m_services.config->chat.ttsQueueMax, m_services.metrics, this);
-    m_env.config = m_services.config;
-    m_env.persona = &m_persona;
-    m_env.db = m_services.db;
-    m_env.metrics = m_services.metrics;
-    m_env.llm = m_services.llm;
-    m_env.tts = m_scheduler;
-    m_env.voices = m_services.voices;
-    m_env.audio = m_services.audio;
-    m_env.sampleRateSeen = [this](int rate) { noteSampleRate(rate); };
-    m_contexts = new PromptContextCache(*m_services.db, m_services.metrics, m_services.config->chat.recentTurns, this);
-    m_env.contexts = m_contexts;
 }
 
 ChatGateway::~ChatGateway()
 {
-    // Sessions first (their turns cancel through the scheduler), then the scheduler.
+    // Sessions go before the services they use (the composition root destroys those after us).
     const auto sessions = m_sessions;
     for (ChatSession *s : sessions) {
         s->close(chat::kCloseServerShutdown, QStringLiteral("server shutting down"));
@@ -73,8 +47,6 @@ ChatGateway::~ChatGateway()
     const auto children = findChildren<ChatSession *>(QString(), Qt::FindDirectChildrenOnly);
     for (ChatSession *s : children)
         delete s;
-    delete m_scheduler;
-    m_scheduler = nullptr;
 }
 
 int ChatGateway::closeSessionsOf(qint64 userId, int code, const QString &reason)
@@ -129,9 +101,8 @@ bool ChatGateway::admitSession(ChatSession *session, qint64 userId)
     if (++count == 1) {
         // The user's first session: their turns' context and memory vectors are loaded before
         // they send anything, so a turn's request need not wait for storage.
-        m_contexts->acquire(userId);
-        if (MemoryService *memory = MemoryService::forDatabase(m_services.db))
-            memory->preload(userId);
+        m_services.contexts->acquire(userId);
+        m_services.memory->preload(userId);
     }
     m_admitted.insert(session, userId);
     publishSessions();
@@ -148,10 +119,10 @@ void ChatGateway::sessionGone(ChatSession *session)
     m_admitted.erase(it);
     if (--m_perUser[userId] <= 0) {
         m_perUser.remove(userId);
-        m_contexts->release(userId);
+        m_services.contexts->release(userId);
     }
     publishSessions();
-    emit sessionClosed(session->sessionId(), userId, session->username()); // admin:
+    emit sessionClosed(session->sessionId(), userId, session->username());
 }
 
 std::optional<qint64> ChatGateway::admitTurn(qint64 userId)

@@ -1,18 +1,19 @@
 #include "dialog/chatsession.h"
-#include "net/websocketkeepalive.h"
 
-#include "app/logging.h"
 #include "auth/accountservice.h"
+#include "base/config.h"
+#include "base/logging.h"
 #include "dialog/chatgateway.h"
+#include "dialog/ttsscheduler.h"
+#include "net/websocketpeer.h"
+#include "prompt/personacard.h"
 #include "storage/database.h"
 #include "storage/userrepository.h"
-#include "upstream/asr.h"
 
-#include <QDateTime> // admin:
+#include <QDateTime>
 #include <QJsonArray>
-#include <QTcpSocket>
 #include <QJsonDocument>
-#include <QNetworkRequest> // admin:
+#include <QNetworkRequest>
 #include <QUrlQuery>
 #include <QUuid>
 #include <QWebSocket>
@@ -36,13 +37,6 @@ QJsonObject personaHello(const PersonaCard &persona, const WebSettings &web, con
     return out;
 }
 
-} // namespace
-
-namespace {
-constexpr int kAbortAfterCloseMs = 5000;   // a peer that does not finish the closing handshake
-constexpr int kMinAudioRate = 8000;
-constexpr int kMaxAudioRate = 48000;
-
 struct AccountInfo {
     bool ok = false;
     QString why;
@@ -59,46 +53,57 @@ QString typeOf(const QJsonObject &o)
 ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *parent)
     : QObject(parent)
     , m_gateway(gateway)
-    , m_socket(socket)
     , m_sessionId(QUuid::createUuid().toString(QUuid::WithoutBraces).left(8))
 {
     const Config &cfg = *m_gateway.services().config;
-    socket->setParent(this);
-    socket->setMaxAllowedIncomingFrameSize(quint64(cfg.limits.wsMaxMessageBytes));
-    socket->setMaxAllowedIncomingMessageSize(quint64(cfg.limits.wsMaxMessageBytes));
-    connect(socket, &QWebSocket::textMessageReceived, this, &ChatSession::onText);
-    connect(socket, &QWebSocket::binaryMessageReceived, this, &ChatSession::onBinary);
-    connect(socket, &QWebSocket::disconnected, this, &ChatSession::onDisconnected);
-    connect(socket, &QWebSocket::bytesWritten, this, [this](qint64) { checkBackpressure(); });
-    m_keepAlive = new WebSocketKeepAlive(socket, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs, this);
-    connect(m_keepAlive, &WebSocketKeepAlive::silent, this, [this](qint64 ms) {
+    const QUrlQuery query(socket->requestUrl());
+    m_userAgent = QString::fromUtf8(socket->request().rawHeader("User-Agent")).left(256);
+    m_device = query.queryItemValue(QStringLiteral("device"), QUrl::FullyDecoded).left(64);
+    m_jsonAudio = query.queryItemValue(QStringLiteral("audio")) == QLatin1String("json");
+    const QString token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
+
+    m_peer = new WebSocketPeer(socket, {cfg.limits.wsMaxMessageBytes, cfg.limits.wsMaxSendQueueBytes, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs}, this);
+    connect(m_peer, &WebSocketPeer::textReceived, this, &ChatSession::onText);
+    connect(m_peer, &WebSocketPeer::binaryReceived, this, &ChatSession::onBinary);
+    connect(m_peer, &WebSocketPeer::disconnected, this, &ChatSession::onDisconnected);
+    connect(m_peer, &WebSocketPeer::silent, this, [this](qint64 ms) {
         qCInfo(lcWs).noquote() << correlationBase() << "no pong for" << ms << "ms: closing";
         close(QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("no pong"));
     });
-    connect(m_keepAlive, &WebSocketKeepAlive::authDeadlinePassed, this, [this]() {
+    connect(m_peer, &WebSocketPeer::authDeadlinePassed, this, [this]() {
         if (m_phase == Phase::AwaitingAuth)
             close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
     });
+    connect(m_peer, &WebSocketPeer::slowConsumer, this, [this](qint64 queued) {
+        CorrelationScope scope(correlationBase());
+        qCWarning(lcWs) << "slow consumer:" << queued << "bytes queued; closing";
+        close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
+    });
 
-    const QUrlQuery query(socket->requestUrl());
-    m_userAgent = QString::fromUtf8(socket->request().rawHeader("User-Agent")).left(256);         // admin:
-    m_device = query.queryItemValue(QStringLiteral("device"), QUrl::FullyDecoded).left(64);     // admin:
-    m_jsonAudio = query.queryItemValue(QStringLiteral("audio")) == QLatin1String("json");
-    const QString token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
+    m_speech = new SpeechInput(m_gateway.services().asr, cfg.chat, this);
+    connect(m_speech, &SpeechInput::transcribed, this, [this](const QString &text) {
+        CorrelationScope scope(correlationBase());
+        sendJson({{QStringLiteral("type"), chat::kTranscript}, {QStringLiteral("text"), text}, {QStringLiteral("final"), true}});
+        const QString trimmed = text.trimmed();
+        if (!trimmed.isEmpty())
+            startTurn(trimmed.left(m_gateway.services().config->chat.maxTextChars), QString());
+    });
+    connect(m_speech, &SpeechInput::failed, this, [this](const QString &code, const QString &message, const QJsonObject &extra) {
+        sendError(code, message, extra);
+    });
+
     if (!token.isEmpty())
         authenticate(token);
     else
-        m_keepAlive->startAuthDeadline(cfg.chat.authTimeoutMs);
+        m_peer->startAuthDeadline(cfg.chat.authTimeoutMs);
 }
 
 ChatSession::~ChatSession()
 {
     if (m_turn && !m_turn->isFinished())
         m_turn->interrupt(std::nullopt, false, QElapsedTimer());
-    if (m_asrJob)
-        m_asrJob->cancel();
+    m_speech->cancel();
     m_gateway.sessionGone(this);
-    delete m_socket;
 }
 
 QString ChatSession::correlationBase() const
@@ -133,7 +138,7 @@ int ChatSession::currentTurn() const
 
 void ChatSession::authenticate(const QString &token)
 {
-    m_keepAlive->stopAuthDeadline();
+    m_peer->stopAuthDeadline();
     m_phase = Phase::Authenticating;
     const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
     if (!outcome.ok()) {
@@ -176,14 +181,14 @@ void ChatSession::authenticate(const QString &token)
             m_userId = principal.userId;
             m_username = result.value->username;
             m_nickname = result.value->nickname;
-            m_openedAtMs = QDateTime::currentMSecsSinceEpoch(); // admin:
+            m_openedAtMs = QDateTime::currentMSecsSinceEpoch();
             if (!m_gateway.admitSession(this, m_userId)) {
                 close(chat::kCloseTooManySessions, QStringLiteral("too many sessions for this user"));
                 return;
             }
             m_admitted = true;
             m_phase = Phase::Ready;
-            const PersonaCard &persona = m_gateway.persona();
+            const PersonaCard &persona = *m_gateway.services().persona;
             QJsonArray emotions;
             for (const PersonaEmotion &e : persona.emotions)
                 emotions.append(QJsonObject{{QStringLiteral("id"), e.id}, {QStringLiteral("label"), e.label},
@@ -196,18 +201,17 @@ void ChatSession::authenticate(const QString &token)
                                                            {QStringLiteral("nickname"), m_nickname}}},
                       {QStringLiteral("persona"), personaHello(persona, m_gateway.services().config->web, emotions)},
                       {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
-                                                            {QStringLiteral("sample_rate"), m_gateway.announcedSampleRate()},
+                                                            {QStringLiteral("sample_rate"), m_gateway.ttsScheduler().announcedSampleRate()},
                                                             {QStringLiteral("mode"), m_jsonAudio ? QStringLiteral("json") : QStringLiteral("binary")},
                                                             {QStringLiteral("channels"), 1}}}});
             CorrelationScope scope(correlationBase());
             qCInfo(lcWs).noquote() << "session opened for" << m_username << (m_jsonAudio ? "(json audio)" : "(binary audio)");
-            emit m_gateway.sessionOpened(this); // admin:
+            emit m_gateway.sessionOpened(this);
         });
 }
 
 void ChatSession::onText(const QString &message)
 {
-    m_keepAlive->seen();
     if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
         return;
     QJsonParseError error{};
@@ -243,9 +247,9 @@ void ChatSession::handleMessage(const QJsonObject &message)
     } else if (type == chat::kStop) {
         handleStop(message);
     } else if (type == chat::kAudioStart) {
-        handleAudioStart(message);
+        refuse(m_speech->start(message));
     } else if (type == chat::kAudioEnd) {
-        handleAudioEnd();
+        refuse(m_speech->finish(correlationBase()));
     } else if (type == chat::kAuth) {
         malformed(QStringLiteral("already authenticated"));
     } else {
@@ -290,8 +294,8 @@ void ChatSession::startTurn(const QString &text, const QString &clientMsgId)
         start.insert(QStringLiteral("client_msg_id"), clientMsgId);
     m_speaking = false;
     turnEvent(turnNo, chat::kTurnStart, start);
-    emit m_gateway.turnStarted(this, turnNo, text); // admin:
-    auto *turn = new TurnPipeline(m_gateway.turnEnvironment(), *this, m_userId, m_sessionId, turnNo, m_gateway.nextTurnKey(), text,
+    emit m_gateway.turnStarted(this, turnNo, text);
+    auto *turn = new TurnPipeline(m_gateway.services(), *this, m_userId, m_sessionId, turnNo, m_gateway.nextTurnKey(), text,
                                   correlationId, this);
     m_turn = turn;
     connect(turn, &TurnPipeline::ended, this, [turn](const QString &) { turn->deleteLater(); });
@@ -340,78 +344,25 @@ void ChatSession::stopCurrentTurn()
         interruptTurn(std::nullopt, true, sinceStop);
 }
 
-void ChatSession::handleAudioStart(const QJsonObject &message)
-{
-    if (!m_gateway.services().asr) {
-        sendError(chat::kErrAsrUnavailable, QStringLiteral("speech input is not configured on this server (asr.base_url); type your message instead"));
-        return;
-    }
-    const QString format = message.value(QStringLiteral("format")).toString(QStringLiteral("pcm_s16le"));
-    const int rate = message.value(QStringLiteral("sample_rate")).toInt(16000);
-    if (format != QLatin1String("pcm_s16le") || rate < kMinAudioRate || rate > kMaxAudioRate) {
-        malformed(QStringLiteral("audio_start needs format \"pcm_s16le\" and a sample_rate of %1..%2").arg(kMinAudioRate).arg(kMaxAudioRate));
-        return;
-    }
-    m_recording = true;
-    m_recordRate = rate;
-    m_recorded.clear();
-}
-
 void ChatSession::onBinary(const QByteArray &message)
 {
-    m_keepAlive->seen();
     if (m_phase != Phase::Ready) {
         if (m_phase == Phase::AwaitingAuth)
             close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
         return;
     }
     CorrelationScope scope(correlationBase());
-    if (!m_recording) {
-        malformed(QStringLiteral("binary messages are speech input: send audio_start first"));
-        return;
-    }
-    const ChatSettings &chat = m_gateway.services().config->chat;
-    m_recorded += message;
-    if (m_recorded.size() > chat.maxAudioInputBytes || wav::durationMs(m_recorded.size(), m_recordRate) > qint64(chat.maxAudioInputSeconds) * 1000) {
-        m_recording = false;
-        m_recorded.clear();
-        sendError(chat::kErrTooLarge, QStringLiteral("speech input is limited to %1 seconds").arg(chat.maxAudioInputSeconds));
-    }
+    refuse(m_speech->append(message));
 }
 
-void ChatSession::handleAudioEnd()
+void ChatSession::refuse(const std::optional<SpeechInput::Refusal> &refusal)
 {
-    if (!m_recording) {
-        malformed(QStringLiteral("audio_end without audio_start"));
+    if (!refusal)
         return;
-    }
-    m_recording = false;
-    const QByteArray pcm = std::exchange(m_recorded, QByteArray());
-    AsrProvider *asr = m_gateway.services().asr;
-    if (!asr) {
-        sendError(chat::kErrAsrUnavailable, QStringLiteral("speech input is not configured on this server"));
-        return;
-    }
-    if (m_asrJob)
-        m_asrJob->cancel();
-    AsrJob *job = asr->transcribe(pcm, m_recordRate, correlationBase(), this);
-    m_asrJob = job;
-    connect(job, &AsrJob::finished, this, [this, job](const QString &text) {
-        job->deleteLater();
-        CorrelationScope scope(correlationBase());
-        sendJson({{QStringLiteral("type"), chat::kTranscript}, {QStringLiteral("text"), text}, {QStringLiteral("final"), true}});
-        const QString trimmed = text.trimmed();
-        if (trimmed.isEmpty())
-            return;
-        startTurn(trimmed.left(m_gateway.services().config->chat.maxTextChars), QString());
-    });
-    connect(job, &AsrJob::failed, this, [this, job](const UpstreamError &error) {
-        job->deleteLater();
-        QJsonObject extra;
-        if (error.retryAfterMs >= 0)
-            extra.insert(QStringLiteral("retry_after_ms"), error.retryAfterMs);
-        sendError(chat::kErrAsrUnavailable, QStringLiteral("speech recognition failed (%1)").arg(UpstreamError::kindName(error.kind)), extra);
-    });
+    if (refusal->malformed)
+        malformed(refusal->message);
+    else
+        sendError(refusal->code, refusal->message);
 }
 
 void ChatSession::malformed(const QString &message)
@@ -448,7 +399,7 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
     fields.insert(QStringLiteral("type"), type);
     fields.insert(QStringLiteral("turn"), turn);
     sendJson(fields);
-    if (type == chat::kTurnEnd) { // admin: last TTFT / first audio, and the feed's turn_ended
+    if (type == chat::kTurnEnd) { // the last TTFT / first audio for admins, and the feed's turn_ended
         const QJsonObject stats = fields.value(QStringLiteral("stats")).toObject();
         m_lastTtftMs = stats.value(QStringLiteral("ttft_ms")).toInteger(-1);
         m_lastFirstAudioMs = stats.value(QStringLiteral("first_audio_ms")).toInteger(-1);
@@ -461,12 +412,12 @@ void ChatSession::markSpeaking(int turn)
     if (m_speaking)
         return;
     m_speaking = true;
-    emit m_gateway.turnSpeaking(m_sessionId, m_userId, turn); // admin: thinking -> speaking
+    emit m_gateway.turnSpeaking(m_sessionId, m_userId, turn); // thinking -> speaking
 }
 
 void ChatSession::turnStored(int turn, qint64 turnId)
 {
-    if (turn > m_closedTurn) // admin: read by the feed's turn_ended and GET sessions
+    if (turn > m_closedTurn) // read by the admin feed's turn_ended and GET sessions
         m_lastTurnId = turnId;
 }
 
@@ -495,34 +446,14 @@ void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, boo
     header.seq = quint16(seq);
     header.sampleRate = quint32(sampleRate);
     header.last = last;
-    sendBinary(chat::encodeAudioFrame(header, pcm));
+    if (m_phase != Phase::Closed)
+        m_peer->sendBinary(chat::encodeAudioFrame(header, pcm));
 }
 
 void ChatSession::sendJson(const QJsonObject &object)
 {
-    if (!m_socket || m_phase == Phase::Closed)
-        return;
-    m_socket->sendTextMessage(QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact)));
-    checkBackpressure();
-}
-
-void ChatSession::sendBinary(const QByteArray &bytes)
-{
-    if (!m_socket || m_phase == Phase::Closed)
-        return;
-    m_socket->sendBinaryMessage(bytes);
-    checkBackpressure();
-}
-
-void ChatSession::checkBackpressure()
-{
-    if (!m_socket || m_phase == Phase::Closed)
-        return;
-    if (m_socket->bytesToWrite() > m_gateway.services().config->limits.wsMaxSendQueueBytes) {
-        CorrelationScope scope(correlationBase());
-        qCWarning(lcWs) << "slow consumer:" << m_socket->bytesToWrite() << "bytes queued; closing";
-        close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
-    }
+    if (m_phase != Phase::Closed)
+        m_peer->sendJson(object);
 }
 
 void ChatSession::close(int code, const QString &reason)
@@ -530,20 +461,12 @@ void ChatSession::close(int code, const QString &reason)
     if (m_phase == Phase::Closed)
         return;
     m_phase = Phase::Closed;
-    m_keepAlive->stop();
     if (m_turn && !m_turn->isFinished()) {
         TurnPipeline *turn = m_turn;
         m_turn = nullptr;
         turn->interrupt(std::nullopt, false, QElapsedTimer());
     }
-    if (!m_socket)
-        return;
-    m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
-    QPointer<QWebSocket> socket = m_socket;
-    QTimer::singleShot(kAbortAfterCloseMs, this, [socket]() {
-        if (socket && socket->state() != QAbstractSocket::UnconnectedState)
-            socket->abort();
-    });
+    m_peer->close(code, reason);
 }
 
 void ChatSession::onDisconnected()
@@ -551,7 +474,6 @@ void ChatSession::onDisconnected()
     CorrelationScope scope(correlationBase());
     if (m_phase != Phase::Closed) {
         m_phase = Phase::Closed;
-        m_keepAlive->stop();
         if (m_turn && !m_turn->isFinished()) {
             qCInfo(lcWs) << "client went away during a turn";
             TurnPipeline *turn = m_turn;
@@ -559,8 +481,7 @@ void ChatSession::onDisconnected()
             turn->interrupt(std::nullopt, false, QElapsedTimer());
         }
     }
-    if (m_asrJob)
-        m_asrJob->cancel();
+    m_speech->cancel();
     m_gateway.sessionGone(this);
     deleteLater();
 }

@@ -4,24 +4,22 @@
 // of the socket. The sender enforces guarantee 2 of the protocol: once a turn's `stopped` was sent,
 // only its `turn_end` may follow; once its `turn_end` was sent, nothing of it at all.
 
+#include "dialog/speechinput.h"
 #include "dialog/turnpipeline.h"
 
 #include <QElapsedTimer>
 #include <QJsonObject>
-#include <optional>
 #include <QObject>
 #include <QPointer>
-#include <QTimer>
+#include <optional>
 
-class QTcpSocket;
 class QWebSocket;
 
 namespace tianyi {
 
-class WebSocketKeepAlive;
-
-class AsrJob;
 class ChatGateway;
+class SpeechInput;
+class WebSocketPeer;
 
 class ChatSession : public QObject, public TurnSink
 {
@@ -41,13 +39,13 @@ public:
     static QString stateName(State state);
     int currentTurn() const;            // 0 when idle
     bool jsonAudio() const { return m_jsonAudio; }
-    // admin: what the operator sees of a session.
+    // What the operator sees of a session.
     qint64 openedAtMs() const { return m_openedAtMs; }          // when it was admitted (0 before)
     QString userAgent() const { return m_userAgent; }           // of the handshake, if sent
     QString device() const { return m_device; }                 // ?device= of the handshake, if sent
     int turnCount() const { return m_turnCounter; }
     qint64 lastTtftMs() const { return m_lastTtftMs; }          // of the last ended turn; -1 none
-    // admin: the last assembled prompt as JSON (empty: none yet); serialized only when asked for.
+    // The last assembled prompt as JSON for admins (empty: none yet); serialized only when asked for.
     QJsonObject lastPrompt() const { return m_lastPrompt ? m_lastPrompt->toJson() : QJsonObject(); }
     qint64 lastFirstAudioMs() const { return m_lastFirstAudioMs; }
     qint64 lastTurnId() const { return m_lastTurnId; }          // stored id of the last ended turn; 0 none/unknown
@@ -71,20 +69,17 @@ private:
     void handleMessage(const QJsonObject &message);
     void handleChat(const QJsonObject &message);
     void handleStop(const QJsonObject &message);
-    void handleAudioStart(const QJsonObject &message);
-    void handleAudioEnd();
+    void refuse(const std::optional<SpeechInput::Refusal> &refusal);
     void startTurn(const QString &text, const QString &clientMsgId);
     void interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
     void malformed(const QString &message);
     void sendError(const QString &code, const QString &message, const QJsonObject &extra = {});
     void sendJson(const QJsonObject &object);
-    void sendBinary(const QByteArray &bytes);
-    void checkBackpressure();
     QString correlationBase() const;
 
-
     ChatGateway &m_gateway;
-    QPointer<QWebSocket> m_socket;
+    WebSocketPeer *m_peer = nullptr;   // child: the socket, its limits, pings and auth deadline
+    SpeechInput *m_speech = nullptr;   // child: push-to-talk recording and its ASR job
     QString m_sessionId;
     Phase m_phase = Phase::AwaitingAuth;
     bool m_jsonAudio = false;
@@ -93,7 +88,6 @@ private:
     QString m_nickname;
     bool m_admitted = false;
     int m_malformed = 0;
-    WebSocketKeepAlive *m_keepAlive = nullptr; // pings, silence timeout, auth deadline
 
     QPointer<TurnPipeline> m_turn;
     int m_turnCounter = 0;
@@ -101,13 +95,7 @@ private:
     int m_stoppedTurn = 0;              // stopped sent: only its turn_end may follow
     bool m_speaking = false;
 
-    // Speech input.
-    bool m_recording = false;
-    int m_recordRate = 0;
-    QByteArray m_recorded;
-    QPointer<AsrJob> m_asrJob;
-
-    // admin:
+    // Seen by admins.
     qint64 m_openedAtMs = 0;
     QString m_userAgent;
     QString m_device;

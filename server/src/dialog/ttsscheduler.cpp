@@ -1,6 +1,6 @@
 #include "dialog/ttsscheduler.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "metrics/metrics.h"
 
 #include <QDateTime>
@@ -24,6 +24,7 @@ TtsScheduler::TtsScheduler(TtsProvider &provider, int maxQueued, Metrics *metric
     , m_provider(provider)
     , m_maxQueued(maxQueued)
     , m_metrics(metrics)
+    , m_lastSampleRate(provider.nominalSampleRate())
 {
     if (m_metrics) {
         m_metrics->declareGauge(kQueueGauge, QStringLiteral("Sentences waiting for speech synthesis, all sessions together."));
@@ -150,6 +151,8 @@ void TtsScheduler::start(Item item)
     m_running.insert(job, running);
     ++m_inFlight[item.turnKey];
     connect(job, &TtsJob::format, this, [this, job](int sampleRate, int channels) {
+        if (sampleRate > 0)
+            m_lastSampleRate = sampleRate;
         const auto it = m_running.constFind(job);
         if (it == m_running.cend() || !it->callbacks.format)
             return;

@@ -49,6 +49,9 @@ public:
     int queued() const { return m_queued; }
     int running() const { return int(m_running.size()); }
     int capacity() const;
+    // The rate announced to clients in hello: the last one a backend reported, until then the
+    // provider's nominal rate. Every audio chunk carries its own rate; this is only the expectation.
+    int announcedSampleRate() const { return m_lastSampleRate; }
 
 private:
     struct Item {
@@ -78,6 +81,7 @@ private:
     QHash<TtsJob *, Running> m_running;
     QHash<quint64, int> m_inFlight;              // per turn
     int m_queued = 0;
+    int m_lastSampleRate;
     bool m_pumping = false;
 };
 

@@ -1,13 +1,13 @@
 #include "dialog/turnpipeline.h"
 
-#include "app/logging.h"
-#include "dialog/audiostore.h"
-#include "dialog/promptbuilder.h"
-#include "dialog/promptcontextcache.h"
+#include "base/logging.h"
+#include "history/audiostore.h"
+#include "prompt/promptbuilder.h"
+#include "prompt/promptcontextcache.h"
 #include "dialog/ttsscheduler.h"
-#include "memory/memoryservice.h" // memory
-#include "knowledge/knowledgebase.h"      // knowledge
-#include "knowledge/knowledgeretriever.h" // knowledge
+#include "knowledge/knowledgebase.h"
+#include "knowledge/knowledgeretriever.h"
+#include "memory/memoryservice.h"
 #include "metrics/metrics.h"
 #include "storage/database.h"
 #include "storage/turnrepository.h"
@@ -47,10 +47,10 @@ QString joinSentences(const QStringList &sentences)
 
 } // namespace
 
-TurnPipeline::TurnPipeline(const TurnEnvironment &env, TurnSink &sink, qint64 userId, QString sessionId, int turnNo, quint64 turnKey,
+TurnPipeline::TurnPipeline(const TurnServices &services, TurnSink &sink, qint64 userId, QString sessionId, int turnNo, quint64 turnKey,
                            QString userText, QString correlationId, QObject *parent)
     : QObject(parent)
-    , m_env(env)
+    , m_services(services)
     , m_sink(sink)
     , m_userId(userId)
     , m_sessionId(std::move(sessionId))
@@ -61,13 +61,13 @@ TurnPipeline::TurnPipeline(const TurnEnvironment &env, TurnSink &sink, qint64 us
     , m_turnId(std::make_shared<qint64>(0))
 {
     m_clock.start();
-    m_parser = std::make_unique<EmotionTagParser>(m_env.persona->labels());
+    m_parser = std::make_unique<EmotionTagParser>(m_services.persona->labels());
     SegmenterOptions options;
-    options.maxSentenceChars = m_env.config->chat.maxSentenceChars;
-    options.earlyFirstClause = m_env.config->chat.earlyFirstClause;
-    options.firstClauseMinChars = m_env.config->chat.firstClauseMinChars;
+    options.maxSentenceChars = m_services.config->chat.maxSentenceChars;
+    options.earlyFirstClause = m_services.config->chat.earlyFirstClause;
+    options.firstClauseMinChars = m_services.config->chat.firstClauseMinChars;
     m_segmenter = std::make_unique<SentenceSegmenter>(options);
-    m_emotion = m_env.persona->defaultEmotion;
+    m_emotion = m_services.persona->defaultEmotion;
     m_openEmotion = m_emotion;
 }
 
@@ -84,7 +84,7 @@ void TurnPipeline::start()
     // from storage with the pending insert), knowledge facts, the user's memories. With the context
     // in memory the insert does not hold the request back: the storage queue is FIFO, so the turn's
     // final write still runs after it.
-    std::optional<PromptContext> cached = m_env.contexts ? m_env.contexts->find(m_userId) : std::nullopt;
+    std::optional<PromptContext> cached = m_services.contexts->find(m_userId);
     const bool readContext = !cached;
     if (cached)
         m_prompt = std::move(*cached);
@@ -100,16 +100,15 @@ void TurnPipeline::storePendingTurn(bool readContext)
     const QString sessionId = m_sessionId;
     const int turnNo = m_turnNo;
     const QString userText = m_userText;
-    const int recent = m_env.config->chat.recentTurns;
+    const int recent = m_services.config->chat.recentTurns;
     const auto turnIdHolder = m_turnId;
-    const bool summaries = MemoryService::forDatabase(m_env.db) != nullptr;
-    m_env.db->write<TurnContext>(
+    m_services.db->write<TurnContext>(
         this,
         [=](SqlSession &s) {
             TurnContext c;
             // The history first: the new turn is pending and not part of it anyway.
             if (readContext)
-                c.prompt = PromptContextCache::load(s, userId, recent, summaries);
+                c.prompt = PromptContextCache::load(s, userId, recent);
             c.turnId = TurnRepository::insertPending(s, userId, sessionId, turnNo, userText, nowMs());
             *turnIdHolder = c.turnId;
             return c;
@@ -117,7 +116,7 @@ void TurnPipeline::storePendingTurn(bool readContext)
         [this, readContext](DbResult<TurnContext> result) {
             CorrelationScope scope(m_correlationId);
             if (result.ok())
-                m_storedTurnId = result.value->turnId; // admin: the feed's turn_ended names it
+                m_storedTurnId = result.value->turnId; // the admin feed's turn_ended names it
             if (m_finished)
                 return;
             if (!result.ok()) {
@@ -144,12 +143,12 @@ void TurnPipeline::failToStore(bool busy, const QString &error)
     finish(chat::kFailed, QString());
 }
 
-// knowledge: facts about the entities the user mentions, within KnowledgeLimits' budget. The alias
+// Facts about the entities the user mentions, within KnowledgeLimits' budget. The alias
 // index is in memory; only a mention costs a storage read (a few indexed rows). Until the first
 // index is built (a storage job queued at startup) the lookup runs on the storage thread, after it.
 void TurnPipeline::gatherKnowledge()
 {
-    const KnowledgeBase *knowledge = m_env.knowledge;
+    const KnowledgeBase *knowledge = m_services.knowledge;
     const bool indexReady = knowledge && knowledge->isReady();
     const QStringList ids = indexReady ? KnowledgeRetriever::mentionedIds(*knowledge->index(), m_userText) : QStringList();
     if (!knowledge || (indexReady && ids.isEmpty())) {
@@ -157,7 +156,7 @@ void TurnPipeline::gatherKnowledge()
         return;
     }
     const QString userText = m_userText;
-    m_env.db->read<QStringList>(
+    m_services.db->read<QStringList>(
         this,
         [knowledge, indexReady, ids, userText](SqlSession &s) {
             return indexReady ? KnowledgeRetriever::factsFor(s, ids) : KnowledgeRetriever::retrieve(s, *knowledge->index(), userText);
@@ -173,15 +172,10 @@ void TurnPipeline::gatherKnowledge()
         });
 }
 
-// memory: the user's top-k memories (embedding, then a search in THIS user's vectors).
+// The user's top-k memories (embedding, then a search in THIS user's vectors).
 void TurnPipeline::gatherMemories()
 {
-    MemoryService *memory = MemoryService::forDatabase(m_env.db);
-    if (!memory) {
-        partDone();
-        return;
-    }
-    memory->retrieve(this, m_userId, m_userText, [this](QStringList memories) {
+    m_services.memory->retrieve(this, m_userId, m_userText, [this](QStringList memories) {
         if (m_finished)
             return;
         CorrelationScope scope(m_correlationId);
@@ -198,11 +192,11 @@ void TurnPipeline::partDone()
 
 void TurnPipeline::startLlm(const PromptContext &prompt)
 {
-    PromptBuilder builder(*m_env.persona, m_env.config->llm, m_env.config->prompt);
+    PromptBuilder builder(*m_services.persona, m_services.config->llm, m_services.config->prompt);
     AssembledPrompt assembled;
     assembled.turn = m_turnNo;
     assembled.request = builder.build(prompt, m_userText, m_correlationId, &assembled.report);
-    m_stream = m_env.llm->stream(assembled.request, this);
+    m_stream = m_services.llm->stream(assembled.request, this);
     m_sink.turnPrompt(assembled);
     connect(m_stream, &LlmStream::delta, this, &TurnPipeline::onDelta);
     connect(m_stream, &LlmStream::usage, this, [this](const LlmUsage &usage) { m_completionTokens = usage.completionTokens; });
@@ -218,15 +212,15 @@ void TurnPipeline::onDelta(const QString &text)
     ++m_deltas;
     if (m_ttftMs < 0) {
         m_ttftMs = elapsedMs();
-        if (m_env.metrics)
-            m_env.metrics->observe(QStringLiteral("tianyi_chat_ttft_seconds"), {}, double(m_ttftMs) / 1000.0);
+        if (m_services.metrics)
+            m_services.metrics->observe(QStringLiteral("tianyi_chat_ttft_seconds"), {}, double(m_ttftMs) / 1000.0);
     }
     const auto pieces = m_parser->feed(text);
     for (const EmotionTagPiece &piece : pieces) {
         if (m_finished)
             return;
         if (piece.kind == EmotionTagPiece::Kind::Emotion) {
-            const PersonaEmotion *e = m_env.persona->emotionByLabel(piece.text);
+            const PersonaEmotion *e = m_services.persona->emotionByLabel(piece.text);
             if (!e || e->id == m_emotion)
                 continue;
             m_emotion = e->id;
@@ -282,14 +276,14 @@ void TurnPipeline::submitTts(int index)
     const Sentence &s = m_sentences.at(index);
     TtsRequest request;
     request.text = s.text;
-    request.textLang = m_env.config->tts.textLang;
+    request.textLang = m_services.config->tts.textLang;
     request.emotion = s.emotion;
     request.correlationId = m_correlationId;
-    if (!m_env.config->tts.voicesFile.isEmpty() && m_env.voices) {
-        request.voice = m_env.voices->voiceFor(s.emotion);
+    if (!m_services.config->tts.voicesFile.isEmpty() && m_services.voices) {
+        request.voice = m_services.voices->voiceFor(s.emotion);
     } else {
-        const PersonaEmotion *e = m_env.persona->emotionById(s.emotion);
-        request.voice = (e ? *e : m_env.persona->defaultEmotionRef()).voice;
+        const PersonaEmotion *e = m_services.persona->emotionById(s.emotion);
+        request.voice = (e ? *e : m_services.persona->defaultEmotionRef()).voice;
     }
     QPointer<TurnPipeline> self(this);
     TtsScheduler::Callbacks cb;
@@ -297,8 +291,6 @@ void TurnPipeline::submitTts(int index)
         if (!self)
             return;
         self->m_sentences[index].sampleRate = sampleRate;
-        if (self->m_env.sampleRateSeen)
-            self->m_env.sampleRateSeen(sampleRate);
     };
     cb.pcm = [self, index](const QByteArray &pcm) {
         if (!self || self->m_finished)
@@ -324,7 +316,7 @@ void TurnPipeline::submitTts(int index)
         if (self)
             self->onTtsFailed(index, error);
     };
-    if (!m_env.tts->submit(m_turnKey, m_userId, index, request, std::move(cb)))
+    if (!m_services.tts->submit(m_turnKey, m_userId, index, request, std::move(cb)))
         onTtsFailed(index, {UpstreamErrorKind::Unavailable, QStringLiteral("the speech queue is full"), 0, -1});
 }
 
@@ -388,8 +380,8 @@ void TurnPipeline::sendChunk(int index, const QByteArray &pcm, bool last)
     Sentence &s = m_sentences[index];
     if (m_firstAudioMs < 0 && !pcm.isEmpty()) {
         m_firstAudioMs = elapsedMs();
-        if (m_env.metrics)
-            m_env.metrics->observe(QStringLiteral("tianyi_chat_first_audio_seconds"), {}, double(m_firstAudioMs) / 1000.0);
+        if (m_services.metrics)
+            m_services.metrics->observe(QStringLiteral("tianyi_chat_first_audio_seconds"), {}, double(m_firstAudioMs) / 1000.0);
     }
     const int rate = s.sampleRate > 0 ? s.sampleRate : 16000;
     s.sentBytes += pcm.size();
@@ -449,8 +441,8 @@ void TurnPipeline::interrupt(std::optional<qint64> playedMs, bool notifyClient, 
     CorrelationScope scope(m_correlationId);
     cancelUpstreams();
     const qint64 stopMs = sinceStop.isValid() ? sinceStop.elapsed() : 0;
-    if (m_env.metrics)
-        m_env.metrics->observe(QStringLiteral("tianyi_chat_stop_seconds"), {}, double(stopMs) / 1000.0);
+    if (m_services.metrics)
+        m_services.metrics->observe(QStringLiteral("tianyi_chat_stop_seconds"), {}, double(stopMs) / 1000.0);
     qCInfo(lcWs) << "turn interrupted" << (playedMs ? QStringLiteral("after %1 ms heard").arg(*playedMs) : QStringLiteral("(no played_ms)"));
     if (notifyClient)
         m_sink.turnEvent(m_turnNo, chat::kStopped, {{QStringLiteral("stop_ms"), stopMs}});
@@ -495,8 +487,8 @@ void TurnPipeline::cancelUpstreams()
         stream->cancel();
         stream->deleteLater();
     }
-    if (m_env.tts)
-        m_env.tts->cancelTurn(m_turnKey);
+    if (m_services.tts)
+        m_services.tts->cancelTurn(m_turnKey);
 }
 
 void TurnPipeline::finish(const QString &status, const QString &text)
@@ -506,11 +498,11 @@ void TurnPipeline::finish(const QString &status, const QString &text)
     m_finished = true;
     cancelUpstreams();
     const QJsonObject turnStats = stats();
-    m_sink.turnStored(m_turnNo, m_storedTurnId); // admin: the feed's turn_ended names the stored turn
+    m_sink.turnStored(m_turnNo, m_storedTurnId); // the admin feed's turn_ended names the stored turn
     m_sink.turnEvent(m_turnNo, chat::kTurnEnd,
                      {{QStringLiteral("status"), status}, {QStringLiteral("text"), text}, {QStringLiteral("stats"), turnStats}});
-    if (m_env.metrics)
-        m_env.metrics->increment(QStringLiteral("tianyi_chat_turns_total"), {{QStringLiteral("status"), status}});
+    if (m_services.metrics)
+        m_services.metrics->increment(QStringLiteral("tianyi_chat_turns_total"), {{QStringLiteral("status"), status}});
     qCInfo(lcWs).noquote() << "turn" << status << "after" << turnStats.value(QStringLiteral("total_ms")).toInteger() << "ms,"
                            << m_sentences.size() << "sentences";
     // Audio of the sentences the stored text contains (interrupted: the heard ones only).
@@ -531,16 +523,16 @@ void TurnPipeline::storeFinished(const QString &status, const QString &text, QVe
     const qint64 userId = m_userId;
     const QJsonObject turnStats = stats();
     const QString emotion = m_emotion;
-    // memory: a completed turn queues its memory extraction in the same transaction (outbox)
-    const bool memoryJobs = status == chat::kCompleted && MemoryService::forDatabase(m_env.db) != nullptr;
+    // A completed turn queues its memory extraction and summary jobs in the same transaction (outbox)
+    const bool memoryJobs = status == chat::kCompleted;
     // Runs after insertPending on the storage thread (FIFO); a turn whose insert failed has id 0.
-    m_env.db->write<qint64>(
-        m_env.db,
+    m_services.db->write<qint64>(
+        m_services.db,
         [=](SqlSession &s) -> qint64 {
             if (*turnIdHolder == 0)
                 return 0;
             TurnRepository::finish(s, *turnIdHolder, userId, text, status, emotion, turnStats, nowMs());
-            if (memoryJobs) // memory:
+            if (memoryJobs)
                 MemoryService::enqueueTurnJobs(s, userId, *turnIdHolder);
             return *turnIdHolder;
         },
@@ -550,9 +542,8 @@ void TurnPipeline::storeFinished(const QString &status, const QString &text, QVe
         });
     // Right after posting the write: the next turn of this user (a barge-in starts one at once) must
     // not use a context without this one (see PromptContextCache).
-    if (m_env.contexts)
-        m_env.contexts->changed(userId);
-    if (!m_env.audio)
+    m_services.contexts->changed(userId);
+    if (!m_services.audio)
         return;
     // The audio store needs the turn id, known once the insert ran; the storage queue is FIFO, so
     // a read posted now completes after it.
@@ -570,9 +561,9 @@ void TurnPipeline::storeFinished(const QString &status, const QString &text, QVe
     }
     if (pieces.isEmpty())
         return;
-    QPointer<AudioStore> store(m_env.audio);
-    m_env.db->read<qint64>(
-        m_env.audio, [turnIdHolder](SqlSession &) { return *turnIdHolder; },
+    QPointer<AudioStore> store(m_services.audio);
+    m_services.db->read<qint64>(
+        m_services.audio, [turnIdHolder](SqlSession &) { return *turnIdHolder; },
         [store, userId, pieces](DbResult<qint64> result) {
             if (!store || !result.ok() || *result.value == 0)
                 return;

@@ -6,9 +6,8 @@
 // The pipeline never writes to the socket: it hands events to a TurnSink (the session), which is
 // the one place that enforces "nothing of a turn after its stopped / turn_end".
 
-#include "app/config.h"
-#include "dialog/personacard.h"
-#include "dialog/promptbuilder.h"
+#include "dialog/turnservices.h"
+#include "prompt/promptbuilder.h"
 #include "upstream/llm.h"
 #include "upstream/tts.h"
 
@@ -24,31 +23,8 @@
 
 namespace tianyi {
 
-class AudioStore;
-class Database;
 class EmotionTagParser;
-struct PromptContext; // memory
-class KnowledgeBase; // knowledge
-class Metrics;
-class PromptContextCache;
 class SentenceSegmenter;
-class TtsScheduler;
-class TtsVoiceBook;
-
-// What every turn of the server shares (owned by the ChatGateway).
-struct TurnEnvironment {
-    const Config *config = nullptr;
-    const PersonaCard *persona = nullptr;
-    Database *db = nullptr;
-    Metrics *metrics = nullptr;
-    LlmProvider *llm = nullptr;
-    TtsScheduler *tts = nullptr;
-    const TtsVoiceBook *voices = nullptr;  // used instead of the persona's voices when tts.voices_file is set
-    AudioStore *audio = nullptr;           // null: synthesized audio is not kept
-    std::function<void(int sampleRate)> sampleRateSeen; // optional: what the TTS backends report
-    const KnowledgeBase *knowledge = nullptr; // knowledge: shared graph facts for the prompt (null: none)
-    PromptContextCache *contexts = nullptr;   // null: every turn reads its context from storage
-};
 
 class TurnSink
 {
@@ -69,7 +45,7 @@ class TurnPipeline : public QObject
 public:
     static constexpr int kMaxChunkBytes = 32000; // audio chunks are cut to at most this many bytes
 
-    TurnPipeline(const TurnEnvironment &env, TurnSink &sink, qint64 userId, QString sessionId, int turnNo, quint64 turnKey,
+    TurnPipeline(const TurnServices &services, TurnSink &sink, qint64 userId, QString sessionId, int turnNo, quint64 turnKey,
                  QString userText, QString correlationId, QObject *parent = nullptr);
     ~TurnPipeline() override;
 
@@ -127,7 +103,7 @@ private:
     void storeFinished(const QString &status, const QString &text, QVector<int> audioSentences);
     qint64 elapsedMs() const { return m_clock.elapsed(); }
 
-    TurnEnvironment m_env;
+    TurnServices m_services;
     TurnSink &m_sink;
     qint64 m_userId;
     QString m_sessionId;
@@ -143,7 +119,7 @@ private:
     std::shared_ptr<qint64> m_turnId;   // set on the storage thread by insertPending (FIFO before finish)
     PromptContext m_prompt;             // filled by the parts below, then handed to the prompt builder
     int m_partsPending = 0;
-    qint64 m_storedTurnId = 0;          // admin: the same id, copied on the event loop (no shared read)
+    qint64 m_storedTurnId = 0;          // for admins: the same id, copied on the event loop (no shared read)
     QString m_emotion;                  // current emotion id
     QString m_openEmotion;              // emotion of the sentence being built
     bool m_sentenceOpen = false;

@@ -17,7 +17,7 @@ namespace tianyi {
 
 namespace {
 
-using Kind = AuthError::Kind;
+using Kind = HttpError::Kind;
 
 struct Deps {
     QPointer<AccountService> accounts;
@@ -28,7 +28,7 @@ bool unavailable(const Deps &d, const Responder &r)
 {
     if (d.accounts && d.memory)
         return false;
-    r.send(HttpResponse::error(503, QStringLiteral("unavailable"), QStringLiteral("the server is shutting down")));
+    r.send(HttpError::shuttingDown().toResponse());
     return true;
 }
 
@@ -38,7 +38,7 @@ template <typename Result>
 bool answeredProblem(const DbResult<Result> &result, const Responder &r)
 {
     if (!result.ok()) {
-        r.send(AuthError::storage(result.busy).toResponse());
+        r.send(HttpError::storage(result.busy).toResponse());
         return true;
     }
     if (result.value->denied) {
@@ -48,10 +48,10 @@ bool answeredProblem(const DbResult<Result> &result, const Responder &r)
     return false;
 }
 
+// The same answer for "does not exist" and "is another user's".
 HttpResponse notFound()
 {
-    // The same answer for "does not exist" and "is another user's".
-    return HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such memory"));
+    return HttpError::notFound(QStringLiteral("memory")).toResponse();
 }
 
 QJsonValue isoUtc(qint64 ms)
@@ -62,12 +62,12 @@ QJsonValue isoUtc(qint64 ms)
 }
 
 struct Listing {
-    std::optional<AuthError> denied;
+    std::optional<HttpError> denied;
     QVector<MemoryRecord> memories;
 };
 
 struct Removal {
-    std::optional<AuthError> denied;
+    std::optional<HttpError> denied;
     bool removed = false;
 };
 
@@ -145,14 +145,14 @@ void handleDeleteAccount(const Deps &d, const HttpRequest &req, const Responder 
     const Principal principal = who.value();
     QPointer<MemoryService> memory = d.memory;
     // Check the account first (a deleted or disabled account gets the usual answer), then delete.
-    d.memory->database().read<std::optional<AuthError>>(d.memory, [principal](SqlSession &s) -> std::optional<AuthError> {
+    d.memory->database().read<std::optional<HttpError>>(d.memory, [principal](SqlSession &s) -> std::optional<HttpError> {
         const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
         if (!account.ok())
             return account.error();
         return std::nullopt;
-    }, [r, memory, principal](DbResult<std::optional<AuthError>> result) {
+    }, [r, memory, principal](DbResult<std::optional<HttpError>> result) {
         if (!result.ok()) {
-            r.send(AuthError::storage(result.busy).toResponse());
+            r.send(HttpError::storage(result.busy).toResponse());
             return;
         }
         if (*result.value) {
@@ -160,13 +160,13 @@ void handleDeleteAccount(const Deps &d, const HttpRequest &req, const Responder 
             return;
         }
         if (!memory) {
-            r.send(AuthError::storage(true).toResponse());
+            r.send(HttpError::storage(true).toResponse());
             return;
         }
         memory->deleteAccount(principal.userId, [r](bool ok, const QString &error) {
             if (!ok) {
                 qCWarning(lcMemory).noquote() << "account deletion incomplete:" << error;
-                r.send(AuthError::of(Kind::Internal, QStringLiteral("the account could not be deleted completely")).toResponse());
+                r.send(HttpError::of(Kind::Internal, QStringLiteral("the account could not be deleted completely")).toResponse());
                 return;
             }
             r.send(HttpResponse::noContent());

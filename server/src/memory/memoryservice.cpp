@@ -1,6 +1,6 @@
 #include "memory/memoryservice.h"
 
-#include "dialog/audiostore.h"
+#include "history/audiostore.h"
 #include "memory/memoryextractor.h"
 #include "memory/memoryrepository.h"
 #include "memory/summarycompressor.h"
@@ -12,8 +12,6 @@
 #include "core/workerpool.h"
 
 #include <QDateTime>
-#include <QHash>
-#include <QMutex>
 #include <QPointer>
 #include <QTimer>
 
@@ -22,13 +20,6 @@ Q_LOGGING_CATEGORY(lcMemory, "tianyi.memory")
 namespace tianyi {
 
 namespace {
-
-QMutex g_registryMutex;
-QHash<const Database *, MemoryService *> &registry()
-{
-    static QHash<const Database *, MemoryService *> r;
-    return r;
-}
 
 struct Retrieved {
     QStringList texts;
@@ -65,24 +56,11 @@ MemoryService::MemoryService(const Deps &deps, QObject *parent)
                                          [index = m_index.get(), self = QPointer<MemoryService>(this)]() {
                                              return QList<QPair<Labels, double>>{{{}, self ? double(index->bytes()) : 0.0}};
                                          });
-    QMutexLocker lock(&g_registryMutex);
-    registry().insert(deps.db, this);
 }
 
 MemoryService::~MemoryService()
 {
-    {
-        QMutexLocker lock(&g_registryMutex);
-        if (registry().value(m_deps.db) == this)
-            registry().remove(m_deps.db);
-    }
     m_outbox->stop();
-}
-
-MemoryService *MemoryService::forDatabase(const Database *db)
-{
-    QMutexLocker lock(&g_registryMutex);
-    return registry().value(db, nullptr);
 }
 
 void MemoryService::start()
@@ -96,11 +74,6 @@ void MemoryService::enqueueTurnJobs(SqlSession &s, qint64 userId, qint64 turnId)
 {
     Outbox::enqueue(s, QString::fromLatin1(MemoryExtractor::kKind), userId, QJsonObject{{QStringLiteral("turn_id"), turnId}});
     Outbox::enqueue(s, QString::fromLatin1(SummaryCompressor::kKind), userId, QJsonObject{{QStringLiteral("turn_id"), turnId}});
-}
-
-void MemoryService::applySummary(SqlSession &s, qint64 userId, PromptContext &prompt)
-{
-    SummaryCompressor::applyToPrompt(s, userId, prompt);
 }
 
 void MemoryService::retrieve(QObject *context, qint64 userId, const QString &text, std::function<void(QStringList)> done)

@@ -1,8 +1,8 @@
 #pragma once
 // The memory area, composed: the per-user vector index, the outbox worker and its handlers
-// (memory extraction), retrieval for the prompt, and account deletion. Built by the Application
-// (its "--- memory ---" block); the turn pipeline finds it by the Database it was built with
-// (forDatabase), so the dialog code needs no new wiring. Lives on the event-loop thread.
+// (memory extraction, summary compression), retrieval for the prompt, and account deletion.
+// Built by the Application and handed to the chat with the turn's other services. Lives on the
+// event-loop thread.
 
 #include "memory/memoryindex.h"
 #include "memory/memoryvectors.h"
@@ -24,7 +24,6 @@ class LlmProvider;
 class MemoryExtractor;
 class Metrics;
 class OutboxWorker;
-struct PromptContext;
 class SqlSession;
 class SummaryCompressor;
 class WorkerPool;
@@ -48,9 +47,6 @@ public:
     explicit MemoryService(const Deps &deps, QObject *parent = nullptr);
     ~MemoryService() override;
 
-    // The service built with this database, or null (memory not wired: tests of other areas).
-    static MemoryService *forDatabase(const Database *db);
-
     // Starts the outbox worker (resumes jobs a crash left running). Call before listening.
     void start();
 
@@ -65,8 +61,6 @@ public:
     // Storage thread, inside the finished turn's write transaction: queues the jobs of a completed
     // turn (memory extraction, summary compression).
     static void enqueueTurnJobs(SqlSession &s, qint64 userId, qint64 turnId);
-    // Storage thread, while the turn's prompt context is read: the rolling summary replaces the turns it covers.
-    static void applySummary(SqlSession &s, qint64 userId, PromptContext &prompt);
 
     // Deletes the account and everything of the user: the users row (cascading to every table that
     // references it), outbox jobs, in-memory vectors and the audio directory. done(ok, error).

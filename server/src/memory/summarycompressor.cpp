@@ -1,8 +1,8 @@
 #include "memory/summarycompressor.h"
 
-#include "dialog/promptbuilder.h"
 #include "memory/memoryservice.h"
 #include "storage/database.h"
+#include "storage/summaryrepository.h"
 #include "storage/turnrepository.h"
 #include "upstream/llm.h"
 
@@ -19,16 +19,6 @@ struct FoldInput {
     QVector<StoredTurn> turns;   // to fold, oldest first
 };
 
-void storeSummary(SqlSession &s, qint64 userId, const QString &text, qint64 lastTurnId)
-{
-    if (!s.scalar(QStringLiteral("SELECT 1 FROM users WHERE id = ?"), {userId}))
-        return; // the account is gone
-    s.exec(QStringLiteral("INSERT INTO summaries(user_id, text, last_turn_id, updated_at) VALUES (?, ?, ?, ?)"
-                          " ON CONFLICT(user_id) DO UPDATE SET text = excluded.text, last_turn_id = excluded.last_turn_id,"
-                          " updated_at = excluded.updated_at WHERE excluded.last_turn_id > summaries.last_turn_id"),
-           {userId, text, lastTurnId, QDateTime::currentMSecsSinceEpoch()});
-}
-
 } // namespace
 
 SummaryCompressor::SummaryCompressor(Database &db, LlmProvider &llm, QObject *parent)
@@ -42,25 +32,6 @@ void SummaryCompressor::setBudget(int turnBudget, int keepRecentTurns)
 {
     m_keepRecent = qMax(0, keepRecentTurns);
     m_turnBudget = qMax(m_keepRecent + 1, turnBudget);
-}
-
-std::optional<UserSummary> SummaryCompressor::summary(SqlSession &s, qint64 userId)
-{
-    QSqlQuery q = s.exec(QStringLiteral("SELECT text, last_turn_id FROM summaries WHERE user_id = ?"), {userId});
-    if (!q.next())
-        return std::nullopt;
-    return UserSummary{q.value(0).toString(), q.value(1).toLongLong()};
-}
-
-void SummaryCompressor::applyToPrompt(SqlSession &s, qint64 userId, PromptContext &prompt)
-{
-    const std::optional<UserSummary> sum = summary(s, userId);
-    if (!sum)
-        return;
-    prompt.summary = sum->text;
-    prompt.recentTurns.erase(std::remove_if(prompt.recentTurns.begin(), prompt.recentTurns.end(),
-                                            [&](const StoredTurn &t) { return t.id <= sum->lastTurnId; }),
-                             prompt.recentTurns.end());
 }
 
 QString SummaryCompressor::digest(const QString &previous, const QStringList &userTexts)
@@ -86,7 +57,7 @@ void SummaryCompressor::handle(const OutboxJob &job, OutboxWorker::Done done)
     const int keep = m_keepRecent;
     m_db.read<FoldInput>(this, [userId, budget, keep](SqlSession &s) {
         FoldInput in;
-        in.previous = summary(s, userId);
+        in.previous = SummaryRepository::find(s, userId);
         const qint64 after = in.previous ? in.previous->lastTurnId : 0;
         QSqlQuery q = s.exec(QStringLiteral("SELECT id, user_text, reply_text FROM turns WHERE user_id = ? AND id > ?"
                                             " AND status IN ('completed','interrupted') ORDER BY id"),
@@ -116,7 +87,7 @@ void SummaryCompressor::handle(const OutboxJob &job, OutboxWorker::Done done)
         const QString previous = in.previous ? in.previous->text : QString();
         auto store = [this, userId, lastId, done](const QString &text) {
             m_db.write<bool>(this, [userId, text, lastId](SqlSession &s) {
-                storeSummary(s, userId, text, lastId);
+                SummaryRepository::store(s, userId, text, lastId, QDateTime::currentMSecsSinceEpoch());
                 return true;
             }, [this, userId, done](DbResult<bool> w) {
                 if (w.ok())

@@ -2,7 +2,7 @@
 // Outbox kind "summarize" (queued with every completed turn): when a user's finished turns that are
 // not yet in their rolling summary pass kTurnBudget, the older ones (all but the newest
 // kKeepRecentTurns) are folded into one per-user summary row (table summaries). The prompt then
-// carries the summary (promptsections::kSummary) plus only the turns after it (applyToPrompt).
+// carries the summary (promptsections::kSummary) plus only the turns after it (PromptContext::foldSummary).
 // With a real LLM the fold is written by it; with the built-in demo responder it is a plain,
 // length-bounded digest of what the user said. Idempotent: a re-run finds nothing left to fold.
 
@@ -17,12 +17,6 @@ namespace tianyi {
 class Database;
 class LlmProvider;
 class SqlSession;
-struct PromptContext;
-
-struct UserSummary {
-    QString text;
-    qint64 lastTurnId = 0;   // turns up to this id are in text
-};
 
 class SummaryCompressor : public QObject
 {
@@ -39,11 +33,6 @@ public:
 
     void handle(const OutboxJob &job, OutboxWorker::Done done);
     void setBudget(int turnBudget, int keepRecentTurns);
-
-    // Storage thread.
-    static std::optional<UserSummary> summary(SqlSession &s, qint64 userId);
-    // Puts the user's summary into the prompt and drops the turns it already covers.
-    static void applyToPrompt(SqlSession &s, qint64 userId, PromptContext &prompt);
 
     // The demo fold: the old summary, then what the user said, cut from the front to kMaxSummaryChars.
     static QString digest(const QString &previous, const QStringList &userTexts);

@@ -1,6 +1,6 @@
 #include "net/frontdoor.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "metrics/metrics.h"
 #include "net/httpconnection.h"
 

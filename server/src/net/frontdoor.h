@@ -3,7 +3,7 @@
 // limits, and hands WebSocket upgrades for registered paths to a QWebSocketServer, which keeps
 // its own handshake timeout.
 
-#include "app/config.h"
+#include "base/config.h"
 #include "net/router.h"
 
 #include <QHash>

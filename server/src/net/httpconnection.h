@@ -3,7 +3,7 @@
 // request handler, writes the response, keeps the connection alive or closes it.
 // Limits are checked on peeked bytes, so a WebSocket upgrade can be handed over untouched.
 
-#include "app/config.h"
+#include "base/config.h"
 #include "net/httpmessage.h"
 #include "net/responder.h"
 

@@ -1,6 +1,7 @@
 #include "net/requestparams.h"
 
 #include <QStringList>
+#include <limits>
 
 namespace tianyi {
 
@@ -29,6 +30,16 @@ qint64 queryInteger(const QUrlQuery &query, const QString &name, qint64 fallback
         return fallback;
     }
     return *v;
+}
+
+std::optional<int> parseSentenceFileName(const QString &name)
+{
+    if (!name.endsWith(QLatin1String(".wav")))
+        return std::nullopt;
+    const std::optional<qint64> index = parseDigits(name.chopped(4));
+    if (!index || *index > std::numeric_limits<int>::max())
+        return std::nullopt;
+    return int(*index);
 }
 
 } // namespace tianyi

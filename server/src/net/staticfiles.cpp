@@ -34,31 +34,6 @@ QByteArray staticContentType(const QString &fileName)
     return "application/octet-stream";
 }
 
-QString staticResourcePath(const QString &root, const QString &requestPath)
-{
-    if (requestPath == QLatin1String("/") || requestPath.isEmpty())
-        return root + QStringLiteral("/index.html");
-    if (!requestPath.startsWith(QLatin1Char('/')) || requestPath.endsWith(QLatin1Char('/')))
-        return {};
-    const QStringList segments = requestPath.mid(1).split(QLatin1Char('/'));
-    for (const QString &seg : segments) {
-        // Plain names only: no empty, ".", ".." or hidden segments, no odd characters.
-        if (seg.isEmpty() || seg.startsWith(QLatin1Char('.')))
-            return {};
-        for (const QChar c : seg) {
-            const bool ok = (c >= QLatin1Char('a') && c <= QLatin1Char('z')) || (c >= QLatin1Char('A') && c <= QLatin1Char('Z'))
-                || (c >= QLatin1Char('0') && c <= QLatin1Char('9')) || c == QLatin1Char('.') || c == QLatin1Char('-')
-                || c == QLatin1Char('_');
-            if (!ok)
-                return {};
-        }
-    }
-    const QString path = QDir::cleanPath(root + requestPath);
-    if (!path.startsWith(root + QLatin1Char('/')))
-        return {};
-    return path;
-}
-
 namespace {
 
 // A file of the disk mount, read on the worker pool; 404 when missing or too large, 503 when the pool is full.

@@ -5,6 +5,8 @@
 // Optionally also a directory on disk under a URL prefix (the Live2D model: web.live2d_dir at
 // /live2d/), with the same name rules, read on the worker pool (model textures are megabytes).
 
+#include "base/servablepath.h"
+
 #include <QByteArray>
 #include <QString>
 
@@ -22,9 +24,6 @@ struct StaticDiskMount {
 
 // Content-Type for a file name by its extension ("application/octet-stream" when unknown).
 QByteArray staticContentType(const QString &fileName);
-
-// The resource path a request path maps to, or an empty string when it must not be served.
-QString staticResourcePath(const QString &root, const QString &requestPath);
 
 void registerStaticFiles(Router &router, const QString &root = QStringLiteral(":/web"), const StaticDiskMount &disk = {});
 

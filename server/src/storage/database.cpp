@@ -1,6 +1,6 @@
 #include "storage/database.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "storage/migrations.h"
 
 #include <QSqlError>

@@ -2,7 +2,7 @@
 // The storage thread: it alone owns the SQLite connection. Callers on the event loop post work
 // (a function of an SqlSession) and get the result back on their own thread; they never block on SQL.
 
-#include "app/config.h"
+#include "base/config.h"
 
 #include <QObject>
 #include <QPointer>

@@ -1,6 +1,6 @@
 #include "storage/migrations.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "storage/database.h"
 
 #include <QDateTime>

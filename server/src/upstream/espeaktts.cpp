@@ -1,6 +1,6 @@
 #include "upstream/espeaktts.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "core/workerpool.h"
 
 #include <QDir>

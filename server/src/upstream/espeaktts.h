@@ -41,6 +41,7 @@ public:
     QString name() const override;
     bool isBuiltIn() const override { return true; }
     int capacity() const override { return 1; }
+    int nominalSampleRate() const override { return sampleRate() > 0 ? sampleRate() : TtsProvider::nominalSampleRate(); }
     TtsJob *synthesize(const TtsRequest &request, QObject *parent) override;
 
     // Which espeak-ng voice a text gets: "cmn" when it contains CJK characters, else "en".

@@ -1,6 +1,6 @@
 #include "upstream/gptsovitspool.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "metrics/metrics.h"
 #include "upstream/gptsovitsrequest.h"
 #include "upstream/speechhttp.h"

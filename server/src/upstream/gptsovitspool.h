@@ -29,7 +29,7 @@
 //
 // Lives on one thread (the event loop); not thread-safe.
 
-#include "app/config.h"
+#include "base/config.h"
 #include "upstream/tts.h"
 #include "upstream/ttsvoicebook.h"
 

@@ -1,6 +1,6 @@
 #include "upstream/gptsovitsrequest.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "upstream/speechhttp.h"
 
 #include <QJsonDocument>

@@ -8,7 +8,7 @@
 // (401/403 Auth, 429 RateLimited with Retry-After, 4xx BadRequest, 5xx Server); a 200 without a
 // string "text" is Malformed. No retries here: the caller decides (the user is waiting).
 
-#include "app/config.h"
+#include "base/config.h"
 #include "upstream/asr.h"
 
 #include <QObject>

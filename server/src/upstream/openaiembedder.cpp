@@ -1,6 +1,6 @@
 #include "upstream/openaiembedder.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "metrics/metrics.h"
 #include "upstream/errorclassifier.h"
 #include "upstream/requestscheduler.h"

@@ -5,7 +5,7 @@
 // checks every vector has embedding.dimensions values. Empty texts are refused before sending
 // (the APIs reject them). Failures are retried with the SDK policy (retrypolicy.h).
 
-#include "app/config.h"
+#include "base/config.h"
 #include "upstream/embedder.h"
 #include "upstream/retrypolicy.h"
 

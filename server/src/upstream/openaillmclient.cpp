@@ -1,6 +1,6 @@
 #include "upstream/openaillmclient.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "metrics/metrics.h"
 #include "tianyi/sseparser.h"
 #include "upstream/errorclassifier.h"

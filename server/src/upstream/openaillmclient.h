@@ -5,7 +5,7 @@
 // QNetworkAccessManagers to get around Qt's 6-connections-per-host cap, a capped FIFO queue).
 // Failures before the first delta are retried with the SDK policy (retrypolicy.h); never after.
 
-#include "app/config.h"
+#include "base/config.h"
 #include "upstream/llm.h"
 #include "upstream/retrypolicy.h"
 

@@ -1,6 +1,6 @@
 #include "upstream/providers.h"
 
-#include "app/logging.h"
+#include "base/logging.h"
 #include "upstream/asr.h"
 #include "upstream/demollmresponder.h"
 #include "upstream/embedder.h"

@@ -2,7 +2,7 @@
 // Builds the four AI services from the configuration: a real client when its base URL is set,
 // else the built-in offline provider. One place decides, logs and reports (/readyz) the choice.
 
-#include "app/config.h"
+#include "base/config.h"
 #include "upstream/ttsvoicebook.h"
 
 #include <QJsonObject>

@@ -51,8 +51,10 @@ public:
     virtual QString name() const = 0;
     virtual bool isBuiltIn() const = 0;
     // How many jobs may run at once in total (sum of per-backend concurrency); the TTS scheduler
-    // of issue 4 never starts more than this.
+    // never starts more than this.
     virtual int capacity() const = 0;
+    // The rate a client should expect before the first job reports one (GPT-SoVITS v2: 32000).
+    virtual int nominalSampleRate() const { return 32000; }
     virtual TtsJob *synthesize(const TtsRequest &request, QObject *parent) = 0;
 };
 

@@ -11,7 +11,7 @@
 // One entry named "default" or "neutral" is required: unknown emotions fall back to it.
 // Without a voices file the built-in book is used: no reference audio, espeak knobs per emotion.
 
-#include "app/config.h"
+#include "base/config.h"
 #include "upstream/tts.h"
 
 #include <QHash>

@@ -1,0 +1,191 @@
+#pragma once
+// Typed configuration, read once at startup (defaults < config file < environment).
+// Every key is declared in exactly one table (config.cpp); the docs, --print-config,
+// the TIANYI_SECTION_KEY environment names and validation all come from that table.
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace tianyi {
+
+struct ServerSettings {
+    QString listenAddress = QStringLiteral("127.0.0.1");
+    int port = 8080;
+    QString dataDir = QStringLiteral("./data");
+    QString publicUrl;              // shown to users; derived from address/port when empty
+    int shutdownTimeoutMs = 10000;  // how long in-flight work may finish after SIGTERM
+    int workerThreads = 0;          // CPU pool (hashing, TTS, embeddings); 0 = number of cores
+};
+
+struct LimitSettings {
+    int maxConnections = 10000;
+    int maxConnectionsPerIp = 256;
+    int idleTimeoutMs = 30000;         // HTTP connection with no complete request
+    int maxHeaderBytes = 16384;        // request line + headers
+    qint64 maxBodyBytes = 1 << 20;     // 413 beyond this, answered before the body is read
+    int wsHandshakeTimeoutMs = 5000;
+    int wsMaxMessageBytes = 1 << 20;
+    int wsMaxSendQueueBytes = 4 << 20; // slow consumers beyond this are dropped
+};
+
+struct StorageSettings {
+    QString sqlitePath;                // empty = <data_dir>/tianyi.sqlite3
+    int busyTimeoutMs = 5000;
+};
+
+struct AuthSettings {
+    QByteArray jwtSecret;              // empty = generated at first start into <data_dir>/jwt_secret (0600)
+    int accessTokenTtlS = 900;
+    int refreshTokenTtlS = 30 * 24 * 3600;
+    int usernameMinLength = 2;
+    int usernameMaxLength = 32;
+    int passwordMinLength = 8;
+    int passwordMaxLength = 256;
+    int loginMaxFailures = 5;          // per username and per IP, within the window
+    int loginFailureWindowS = 300;
+    int loginLockoutS = 60;
+    int argon2OpsLimit = 2;            // crypto_pwhash opslimit (libsodium INTERACTIVE = 2)
+    int argon2MemLimitKiB = 65536;     // crypto_pwhash memlimit (INTERACTIVE = 64 MiB)
+};
+
+struct LogSettings {
+    QString format = QStringLiteral("text");   // text | json
+    QString rules;                             // QLoggingCategory filter rules, e.g. "tianyi.db.debug=true"
+};
+
+// Upstream AI services. An empty base_url selects the built-in offline provider.
+struct LlmSettings {
+    QString baseUrl;
+    QByteArray apiKey;
+    QString model = QStringLiteral("Qwen/Qwen2.5-7B-Instruct");
+    double temperature = 0.8;
+    int maxTokens = 512;
+    int maxConcurrent = 64;
+    int firstByteTimeoutMs = 20000;
+    int inactivityTimeoutMs = 30000;
+    int maxRetries = 2;
+};
+
+struct EmbeddingSettings {
+    QString baseUrl;
+    QByteArray apiKey;
+    QString model = QStringLiteral("BAAI/bge-m3");
+    int dimensions = 1024;
+    int batchSize = 32;
+    int timeoutMs = 15000;
+};
+
+struct TtsSettings {
+    QStringList baseUrls;              // several GPT-SoVITS instances; empty = built-in espeak-ng
+    int perBackendConcurrency = 1;
+    bool streaming = true;
+    int timeoutMs = 30000;
+    int breakerFailures = 3;           // consecutive failures that rest a backend
+    int breakerRestMs = 30000;
+    int healthIntervalMs = 10000;
+    QString textLang = QStringLiteral("zh");
+    QString voicesFile;                // JSON: emotion id -> {ref_audio_path, prompt_text, prompt_lang}; empty = built-in voices
+};
+
+struct AsrSettings {
+    QString baseUrl;                   // empty = no speech input
+    QByteArray apiKey;
+    QString model = QStringLiteral("FunAudioLLM/SenseVoiceSmall");
+    QString language;
+    int timeoutMs = 30000;
+};
+
+// Conversation over the chat socket.
+struct ChatSettings {
+    QString persona = QStringLiteral("luotianyi");  // a card in resources/personas (by id) or a path to a JSON file
+    int maxSessionsPerUser = 5;        // devices at once; one more is refused with close 4003
+    int authTimeoutMs = 5000;          // a socket without ?token= must send {"type":"auth"} within this
+    int pingIntervalMs = 20000;        // WebSocket ping period
+    int pongTimeoutMs = 60000;         // no pong for this long -> the socket is closed
+    int turnsPerMinute = 20;           // per user, across devices; beyond it: error rate_limited + retry_after_ms
+    int maxTextChars = 2000;           // chat text
+    int maxMalformed = 5;              // malformed messages before close 4002
+    int recentTurns = 10;              // finished turns replayed into the prompt
+    int maxSentenceChars = 80;
+    bool earlyFirstClause = true;
+    int firstClauseMinChars = 4;
+    int ttsQueueMax = 2000;            // sentences waiting for synthesis, all sessions together
+    int maxAudioInputSeconds = 60;     // speech input
+    int maxAudioInputBytes = 4 << 20;
+};
+
+// Budgets of the prompt's slots, in estimated tokens (dialog/promptbudget.h says how they are estimated).
+struct PromptSettings {
+    int personaTokens = 800;       // persona text
+    int summaryTokens = 400;       // rolling summary of older turns (its newest part is kept)
+    int memoriesTokens = 300;      // this user's memories, best first
+    int knowledgeTokens = 500;     // knowledge-graph facts, best first
+    int recentTurnsTokens = 1500;  // replayed turns, newest kept
+    int userTextTokens = 600;      // the new message (its start is kept)
+};
+
+// Synthesized audio kept on disk for replay.
+struct AudioRetentionSettings {
+    bool keep = true;
+    qint64 maxBytes = qint64(1) << 30; // oldest files are removed beyond this
+    int maxDays = 30;
+};
+
+struct WebSettings {
+    QString live2dDir;    // served at /live2d/; empty: nothing served there
+    QString live2dModel;  // the .model3.json relative to live2dDir; empty: the drawn avatar only
+};
+
+struct Config {
+    ServerSettings server;
+    LimitSettings limits;
+    StorageSettings storage;
+    AuthSettings auth;
+    LogSettings log;
+    LlmSettings llm;
+    EmbeddingSettings embedding;
+    TtsSettings tts;
+    AsrSettings asr;
+    ChatSettings chat;
+    PromptSettings prompt;
+    AudioRetentionSettings audio;
+    WebSettings web;
+
+    QString sqlitePath() const;
+};
+
+// One configurable key: "section.key", its environment name TIANYI_SECTION_KEY,
+// its default, its documentation, and how to parse it into a Config.
+struct ConfigKey {
+    QString name;
+    QString defaultText;
+    QString description;
+    bool secret = false;
+    // Parses text into cfg; returns an error message (without the key name) or empty.
+    std::function<QString(const QString &text, Config &cfg)> apply;
+    std::function<QString(const Config &cfg)> show;
+
+    QString envName() const;
+};
+
+const std::vector<ConfigKey> &configKeys();
+
+struct ConfigLoadResult {
+    std::optional<Config> config;
+    QString error;  // names the key (or file line) that is wrong
+};
+
+// Loads defaults, then the optional INI-style file, then TIANYI_* environment variables.
+// Unknown keys in the file and unknown TIANYI_* variables are errors too: a typo must not be silent.
+ConfigLoadResult loadConfig(const QString &filePath, const QStringList &environment);
+
+// The effective configuration as a config file (secrets shown as "<set>").
+QString renderConfig(const Config &cfg);
+// Markdown table of every key, for docs/configuration.md.
+QString renderConfigReference();
+
+} // namespace tianyi

@@ -1,0 +1,57 @@
+#pragma once
+// Push-to-talk speech input of one chat session: `audio_start` opens a recording (format and rate
+// checked), binary frames append PCM within the caps (chat.max_audio_input_bytes / _seconds), and
+// `audio_end` hands the recording to the ASR provider. The transcript, or why there is none, comes
+// back as a signal; what a transcript starts (a turn) is the session's decision, not this class's.
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <optional>
+
+namespace tianyi {
+
+class AsrJob;
+class AsrProvider;
+struct ChatSettings;
+
+class SpeechInput : public QObject
+{
+    Q_OBJECT
+public:
+    // Why a client message was refused: a protocol violation (counts towards the session's malformed
+    // limit) or an ordinary error to report with its code.
+    struct Refusal {
+        bool malformed = false;
+        QString code;       // when not malformed
+        QString message;
+    };
+
+    // asr may be null: speech input is not configured (every attempt answers asr_unavailable).
+    SpeechInput(AsrProvider *asr, const ChatSettings &settings, QObject *parent = nullptr);
+    ~SpeechInput() override;
+
+    bool isRecording() const { return m_recording; }
+
+    std::optional<Refusal> start(const QJsonObject &audioStart);
+    std::optional<Refusal> append(const QByteArray &pcm);
+    // Ends the recording and starts recognition (a previous one still running is cancelled).
+    std::optional<Refusal> finish(const QString &correlationId);
+    void cancel();
+
+signals:
+    void transcribed(const QString &text);
+    void failed(const QString &code, const QString &message, const QJsonObject &extra);
+
+private:
+    AsrProvider *m_asr;
+    const ChatSettings &m_settings;
+    bool m_recording = false;
+    int m_rate = 0;
+    QByteArray m_recorded;
+    QPointer<AsrJob> m_job;
+};
+
+} // namespace tianyi

@@ -1,0 +1,199 @@
+#include "history/historyroutes.h"
+
+#include "auth/accountservice.h"
+#include "auth/authguard.h"
+#include "history/audiostore.h"
+#include "net/requestparams.h"
+#include "net/router.h"
+#include "storage/database.h"
+#include "storage/turnrepository.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonValue>
+#include <QPointer>
+#include <limits>
+
+namespace tianyi {
+
+QJsonObject turnToJson(const StoredTurn &t, const std::function<QString(qint64 turnId, int sentence)> &audioUrl)
+{
+    const auto isoUtc = [](qint64 ms) { return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs); };
+    QJsonArray sentences;
+    for (const SentenceAudio &a : t.sentences) {
+        const QJsonValue url = a.relativePath.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(audioUrl(t.id, a.index));
+        sentences.append(QJsonObject{{QStringLiteral("index"), a.index},
+                                     {QStringLiteral("text"), a.text},
+                                     {QStringLiteral("emotion"), a.emotion},
+                                     {QStringLiteral("duration_ms"), a.durationMs},
+                                     {QStringLiteral("audio_url"), url}});
+    }
+    return QJsonObject{{QStringLiteral("id"), t.id},
+                       {QStringLiteral("session_id"), t.sessionId},
+                       {QStringLiteral("turn"), t.turnNo},
+                       {QStringLiteral("user_text"), t.userText},
+                       {QStringLiteral("reply_text"), t.replyText},
+                       {QStringLiteral("status"), t.status},
+                       {QStringLiteral("emotion"), t.emotion},
+                       {QStringLiteral("created_at"), isoUtc(t.createdAtMs)},
+                       {QStringLiteral("completed_at"), t.completedAtMs > 0 ? QJsonValue(isoUtc(t.completedAtMs)) : QJsonValue(QJsonValue::Null)},
+                       {QStringLiteral("stats"), t.stats},
+                       {QStringLiteral("sentences"), sentences}};
+}
+
+namespace {
+
+using Kind = HttpError::Kind;
+
+constexpr int kDefaultLimit = 20;
+constexpr int kMaxLimit = 100;
+
+struct Deps {
+    QPointer<AccountService> accounts;
+    QPointer<AudioStore> audio;
+    Database *db = nullptr; // outlives the routes' users (closed after the front door)
+};
+
+// The same answer for "does not exist" and "is another user's": nothing is revealed.
+HttpResponse notFound()
+{
+    return HttpError::notFound(QStringLiteral("audio")).toResponse();
+}
+
+
+bool unavailable(const Deps &d, const Responder &r)
+{
+    if (d.accounts && d.audio)
+        return false;
+    r.send(HttpError::shuttingDown().toResponse());
+    return true;
+}
+
+
+struct HistoryPage {
+    std::optional<HttpError> denied;
+    QVector<StoredTurn> turns;
+};
+
+void handleHistory(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    QString problem;
+    const qint64 before = queryInteger(req.query, QStringLiteral("before"), 0, 1, std::numeric_limits<qint64>::max(), &problem);
+    const int limit = problem.isEmpty() ? int(queryInteger(req.query, QStringLiteral("limit"), kDefaultLimit, 1, kMaxLimit, &problem)) : 0;
+    if (!problem.isEmpty()) {
+        r.send(HttpError::of(Kind::BadRequest, problem).toResponse());
+        return;
+    }
+    const Principal principal = who.value();
+    d.db->read<HistoryPage>(d.audio, [principal, before, limit](SqlSession &s) {
+        HistoryPage page;
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        if (!account.ok()) {
+            page.denied = account.error();
+            return page;
+        }
+        // One more than asked: tells whether an older page exists.
+        page.turns = TurnRepository::history(s, principal.userId, before, limit + 1);
+        return page;
+    }, [r, limit](DbResult<HistoryPage> result) {
+        if (!result.ok()) {
+            r.send(HttpError::storage(result.busy).toResponse());
+            return;
+        }
+        const HistoryPage &page = *result.value;
+        if (page.denied) {
+            r.send(page.denied->toResponse());
+            return;
+        }
+        QJsonArray turns;
+        const int shown = qMin(limit, int(page.turns.size()));
+        for (int i = 0; i < shown; ++i)
+            turns.append(turnToJson(page.turns[i], [](qint64 turn, int sentence) {
+                return QStringLiteral("/api/v1/me/audio/%1/%2.wav").arg(turn).arg(sentence);
+            }));
+        const QJsonValue next = page.turns.size() > limit ? QJsonValue(page.turns[shown - 1].id) : QJsonValue(QJsonValue::Null);
+        r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("turns"), turns}, {QStringLiteral("next_before"), next}}));
+    });
+}
+
+struct AudioLookup {
+    std::optional<HttpError> denied;
+    std::optional<SentenceAudio> audio;
+};
+
+void handleAudio(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    const std::optional<qint64> turnId = parseDigits(req.pathParams.value(QStringLiteral("turn_id")));
+    const std::optional<int> sentence = parseSentenceFileName(req.pathParams.value(QStringLiteral("sentence")));
+    if (!turnId || !sentence) {
+        r.send(notFound());
+        return;
+    }
+    const Principal principal = who.value();
+    const qint64 turn = *turnId;
+    const int index = *sentence;
+    QPointer<AudioStore> audio = d.audio;
+    d.db->read<AudioLookup>(d.audio, [principal, turn, index](SqlSession &s) {
+        AudioLookup lookup;
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        if (!account.ok())
+            lookup.denied = account.error();
+        else
+            lookup.audio = TurnRepository::sentenceAudio(s, principal.userId, turn, index);
+        return lookup;
+    }, [r, audio](DbResult<AudioLookup> result) {
+        if (!result.ok()) {
+            r.send(HttpError::storage(result.busy).toResponse());
+            return;
+        }
+        if (result.value->denied) {
+            r.send(result.value->denied->toResponse());
+            return;
+        }
+        if (!result.value->audio || !audio) {
+            r.send(notFound());
+            return;
+        }
+        const bool queued = audio->readFile(audio, result.value->audio->relativePath, [r](std::optional<QByteArray> bytes) {
+            if (!bytes) {
+                r.send(notFound());
+                return;
+            }
+            HttpResponse response;
+            response.status = 200;
+            response.contentType = "audio/wav";
+            response.body = std::move(*bytes);
+            r.send(std::move(response));
+        });
+        if (!queued)
+            r.send(HttpError::of(Kind::Busy, QStringLiteral("the server is busy; try again")).toResponse());
+    });
+}
+
+} // namespace
+
+void registerHistoryRoutes(Router &router, AccountService &accounts, Database &db, AudioStore &audio)
+{
+    const Deps deps{QPointer<AccountService>(&accounts), QPointer<AudioStore>(&audio), &db};
+    using Handler = void (*)(const Deps &, const HttpRequest &, const Responder &);
+    auto bind = [deps](Handler handler) {
+        return [deps, handler](const HttpRequest &req, Responder r) {
+            if (!unavailable(deps, r))
+                handler(deps, req, r);
+        };
+    };
+    router.add("GET", QStringLiteral("/api/v1/me/history"), bind(&handleHistory));
+    router.add("GET", QStringLiteral("/api/v1/me/audio/{turn_id}/{sentence}"), bind(&handleAudio));
+}
+
+} // namespace tianyi
