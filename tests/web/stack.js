@@ -106,6 +106,7 @@ export async function startStack(options = {}) {
 export const DEVICES = {
   'phone-390': { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
   'phone-320': { viewport: { width: 320, height: 640 }, isMobile: true, hasTouch: true },
+  'phone-landscape': { viewport: { width: 844, height: 390 }, isMobile: true, hasTouch: true },
   'desktop-1280': { viewport: { width: 1280, height: 800 } },
 };
 
