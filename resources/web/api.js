@@ -4,13 +4,17 @@
 const KEY = 'tianyi.tokens';
 const REFRESH_MARGIN_MS = 15000;
 
+// code: the server's error code (or our own: network); key: the page's string for our own errors.
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, key) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code || 'http_' + status;
+    if (key) this.key = key;
   }
 }
+
+const loginFirst = () => new ApiError(401, 'unauthorized', 'Please log in.', 'error.loginFirst');
 
 let refreshing = null;
 const listeners = new Set();
@@ -55,14 +59,14 @@ async function send(method, path, body, token) {
   try {
     res = await fetch(url(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
-    throw new ApiError(0, 'network', 'The server cannot be reached: ' + err.message);
+    throw new ApiError(0, 'network', err.message);
   }
   return res;
 }
 
 async function refresh() {
   const t = load();
-  if (!t) throw new ApiError(401, 'unauthorized', 'Please log in.');
+  if (!t) throw loginFirst();
   if (!refreshing) {
     refreshing = (async () => {
       try {
@@ -70,7 +74,7 @@ async function refresh() {
         save(await parse(res));
       } catch (err) {
         if (err.status && err.status < 500) clear();
-        throw err.status === 400 ? new ApiError(401, 'unauthorized', 'Your session has ended; please log in again.') : err;
+        throw err.status === 400 ? new ApiError(401, 'unauthorized', 'Your session has ended; please log in again.', 'error.sessionEnded') : err;
       } finally {
         refreshing = null;
       }
@@ -82,7 +86,7 @@ async function refresh() {
 // A valid access token, refreshed first when it is about to expire.
 export async function accessToken({ force = false } = {}) {
   let t = load();
-  if (!t) throw new ApiError(401, 'unauthorized', 'Please log in.');
+  if (!t) throw loginFirst();
   if (force || Date.now() > t.expires_at - REFRESH_MARGIN_MS) {
     await refresh();
     t = load();
@@ -113,7 +117,7 @@ export async function logout() {
   clear();
 }
 
-export const history = (before) => authed('GET', 'api/v1/me/history?limit=20' + (before ? '&before=' + before : '')).then(parse);
+export const history = (before, limit = 20) => authed('GET', `api/v1/me/history?limit=${limit}` + (before ? '&before=' + before : '')).then(parse);
 export const getProfile = () => authed('GET', 'api/v1/me/profile').then(parse);
 export const putProfile = (p) => authed('PUT', 'api/v1/me/profile', p).then(parse);
 export const memories = () => authed('GET', 'api/v1/me/memories').then(parse);
@@ -124,4 +128,16 @@ export async function audioBytes(audioUrl) {
   const res = await authed('GET', audioUrl);
   if (!res.ok) await parse(res);
   return res.arrayBuffer();
+}
+
+// Whether the server transcribes speech input: /readyz names the ASR provider, "none (…)" without
+// asr.base_url. null when it cannot be told (then the server's asr_unavailable answer decides).
+export async function speechInput() {
+  try {
+    const res = await fetch(url('readyz'));
+    const provider = (await res.json())?.providers?.asr?.provider;
+    return typeof provider === 'string' ? !/^none\b/.test(provider) : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,5 +1,6 @@
 // The web client: views (login, chat, history, profile, memories) wired to api.js, chat.js,
-// audio.js and the avatar. window.__tianyi is a read-only view of the state, for tests.
+// audio.js and the avatar, in the page's language (zh / en, see "language" below).
+// window.__tianyi is a read-only view of the state, for tests.
 import * as api from './api.js';
 import { ChatSocket } from './chat.js';
 import { AudioPlayer } from './audio.js';
@@ -7,6 +8,257 @@ import { DrawnAvatar } from './avatar.js';
 import { Live2DAvatar, live2dModelUrl, live2dLibsUrl } from './live2d.js';
 import { Microphone } from './mic.js';
 
+// ---------- language ----------
+// Every string the page shows, in English and Chinese. The language is the browser's (zh for any
+// zh-*, en otherwise) until the user picks one with the switch; the choice is kept in localStorage.
+// Elements name their string with data-i18n (text), data-i18n-placeholder, data-i18n-title,
+// data-i18n-aria-label (data-i18n-args: JSON for {placeholders}); translate() fills them all, so a
+// switch re-renders every labelled element, also those created later. Only what the server words
+// itself (the detail of a refusal) is shown as the server sent it.
+const STRINGS = {
+  en: {
+    'page.title': 'Luo Tianyi · tianyi',
+    'app.name': 'Luo Tianyi',
+    'lang.switch': '中文',
+    'lang.switch.title': 'Switch the language to Chinese',
+    'nav.chat': 'Chat',
+    'nav.history': 'History',
+    'nav.profile': 'Profile',
+    'nav.memories': 'Memories',
+    'nav.logout': 'Log out',
+    'auth.login.title': 'Log in',
+    'auth.login.submit': 'Log in',
+    'auth.register.title': 'Create an account',
+    'auth.register.submit': 'Register',
+    'auth.username': 'Username',
+    'auth.password': 'Password',
+    'auth.nickname': 'Nickname',
+    'auth.wrong': 'Wrong username or password.',
+    'avatar.label': 'Luo Tianyi',
+    'state.offline': 'offline',
+    'state.connecting': 'connecting…',
+    'state.online': 'online',
+    'state.reconnecting': 'reconnecting…',
+    'chat.placeholder': 'Say something to Tianyi…',
+    'chat.input.label': 'Your message',
+    'chat.send': 'Send',
+    'chat.stop': 'Stop',
+    'chat.stop.title': 'Stop her reply',
+    'chat.earlier': 'Earlier',
+    'chat.notConnected': 'Not connected to the server yet; please wait a moment.',
+    'tag.connectionLost': ' (connection lost)',
+    'tag.interrupted': ' (interrupted)',
+    'tag.failed': ' (failed)',
+    'mic.talk': 'Talk',
+    'mic.sendVoice': 'Send voice',
+    'mic.title': 'Talk by voice: tap, speak, tap again to send',
+    'mic.off.server': 'Speech input is not configured on this server.',
+    'mic.off.browser': 'Talking by voice needs a secure page (HTTPS) and a browser with a microphone.',
+    'mic.blocked': 'The microphone is blocked: allow it for this page to talk by voice.',
+    'mic.noDevice': 'No microphone could be opened ({reason}).',
+    'error.rateLimitedLogin': 'Too many attempts; please wait a moment and try again.',
+    'error.rateLimitedChat': 'Slow down a little: try again in {s} s.',
+    'error.ttsUnavailable': 'Her voice is unavailable right now; the text goes on.',
+    'error.llmUnavailable': 'She cannot answer right now; please try again in a moment.',
+    'error.asrUnavailable': 'Speech input is not configured on this server; type your message instead.',
+    'error.tooLarge': 'That was too long for the server ({detail}).',
+    'error.usernameTaken': 'That username is taken.',
+    'error.invalidUsername': 'This username cannot be used: {detail}',
+    'error.weakPassword': 'This password cannot be used: {detail}',
+    'error.accountDisabled': 'This account is disabled.',
+    'error.network': 'The server cannot be reached ({detail}).',
+    'error.loginFirst': 'Please log in.',
+    'error.sessionEnded': 'Your session has ended; please log in again.',
+    'error.server': '{detail}',
+    'conn.tooManySessions': 'Too many open sessions for this account; close another tab or device.',
+    'conn.disconnectedByAdmin': 'You were disconnected by an administrator.',
+    'conn.loginRefused': 'The server did not accept the login; please log in again.',
+    'conn.lost': 'Connection lost.',
+    'conn.lostWhy': 'Connection lost ({code} {reason}).',
+    'conn.retry': 'Reconnecting in {s} s…',
+    'live2d.noCore': 'Live2D Cubism Core is not installed (live2dcubismcore.min.js is supplied by you, see docs); showing the drawn avatar.',
+    'live2d.failed': 'The Live2D model could not be loaded ({reason}); showing the drawn avatar.',
+    'history.title': 'History',
+    'history.more': 'Older turns',
+    'history.empty': 'No conversations yet.',
+    'history.failed': 'History could not be loaded: {reason}',
+    'history.unheard': '(stopped before she was heard)',
+    'history.play': '▶ Play',
+    'history.play.title': 'Play her reply',
+    'history.stop': '■ Stop',
+    'history.audioFailed': 'The audio could not be played: {reason}',
+    'status.completed': 'completed',
+    'status.interrupted': 'interrupted',
+    'status.failed': 'failed',
+    'profile.title': 'Profile',
+    'profile.nickname': 'Nickname',
+    'profile.description': 'About you',
+    'profile.avatarUrl': 'Avatar URL',
+    'profile.save': 'Save',
+    'profile.saved': 'Saved.',
+    'profile.loadFailed': 'The profile could not be loaded: {reason}',
+    'profile.saveFailed': 'The profile was not saved: {reason}',
+    'memories.title': 'What she remembers about you',
+    'memories.none': 'She does not remember anything about you yet.',
+    'memories.unavailable': 'Memories are not available yet on this server.',
+    'memories.failed': 'Memories could not be loaded: {reason}',
+    'memories.forget': 'Forget',
+    'memories.forgetFailed': 'Could not forget: {reason}',
+    'emotion.happy': 'happy',
+    'emotion.angry': 'angry',
+    'emotion.sad': 'sad',
+    'emotion.surprised': 'surprised',
+    'emotion.coquettish': 'playful',
+    'emotion.calm': 'calm',
+  },
+  zh: {
+    'page.title': '洛天依 · tianyi',
+    'app.name': '洛天依',
+    'lang.switch': 'English',
+    'lang.switch.title': '把界面语言切换为英文',
+    'nav.chat': '聊天',
+    'nav.history': '历史',
+    'nav.profile': '资料',
+    'nav.memories': '记忆',
+    'nav.logout': '退出',
+    'auth.login.title': '登录',
+    'auth.login.submit': '登录',
+    'auth.register.title': '创建账号',
+    'auth.register.submit': '注册',
+    'auth.username': '用户名',
+    'auth.password': '密码',
+    'auth.nickname': '昵称',
+    'auth.wrong': '用户名或密码错误。',
+    'avatar.label': '洛天依',
+    'state.offline': '离线',
+    'state.connecting': '连接中…',
+    'state.online': '在线',
+    'state.reconnecting': '重新连接中…',
+    'chat.placeholder': '和天依说点什么…',
+    'chat.input.label': '你的消息',
+    'chat.send': '发送',
+    'chat.stop': '停止',
+    'chat.stop.title': '让她停下',
+    'chat.earlier': '之前的对话',
+    'chat.notConnected': '还没有连上服务器，请稍等。',
+    'tag.connectionLost': '（连接中断）',
+    'tag.interrupted': '（被打断）',
+    'tag.failed': '（失败）',
+    'mic.talk': '说话',
+    'mic.sendVoice': '发送语音',
+    'mic.title': '语音输入：点一下开始说，再点一下发送',
+    'mic.off.server': '这个服务器没有配置语音输入。',
+    'mic.off.browser': '语音输入需要安全连接（HTTPS）和带麦克风的浏览器。',
+    'mic.blocked': '麦克风被阻止了：请允许这个页面使用麦克风。',
+    'mic.noDevice': '无法打开麦克风（{reason}）。',
+    'error.rateLimitedLogin': '尝试次数太多，请稍后再试。',
+    'error.rateLimitedChat': '慢一点哦：请 {s} 秒后再试。',
+    'error.ttsUnavailable': '她的声音暂时不可用，文字照常显示。',
+    'error.llmUnavailable': '她现在没法回答，请稍后再试。',
+    'error.asrUnavailable': '这个服务器没有配置语音输入，请打字。',
+    'error.tooLarge': '内容太长，服务器不接受（{detail}）。',
+    'error.usernameTaken': '这个用户名已经被占用了。',
+    'error.invalidUsername': '这个用户名不能用：{detail}',
+    'error.weakPassword': '这个密码不能用：{detail}',
+    'error.accountDisabled': '这个账号已被停用。',
+    'error.network': '连不上服务器（{detail}）。',
+    'error.loginFirst': '请先登录。',
+    'error.sessionEnded': '登录已失效，请重新登录。',
+    'error.server': '{detail}',
+    'conn.tooManySessions': '这个账号打开的会话太多了，请关掉其他标签页或设备。',
+    'conn.disconnectedByAdmin': '管理员断开了你的连接。',
+    'conn.loginRefused': '服务器不接受这次登录，请重新登录。',
+    'conn.lost': '连接中断。',
+    'conn.lostWhy': '连接中断（{code} {reason}）。',
+    'conn.retry': '{s} 秒后重新连接…',
+    'live2d.noCore': '没有安装 Live2D Cubism Core（live2dcubismcore.min.js 需要自行提供，见文档），显示绘制的形象。',
+    'live2d.failed': '无法加载 Live2D 模型（{reason}），显示绘制的形象。',
+    'history.title': '历史记录',
+    'history.more': '更早的对话',
+    'history.empty': '还没有对话。',
+    'history.failed': '无法加载历史记录：{reason}',
+    'history.unheard': '（还没听到她说话就停止了）',
+    'history.play': '▶ 播放',
+    'history.play.title': '播放她的回答',
+    'history.stop': '■ 停止',
+    'history.audioFailed': '无法播放音频：{reason}',
+    'status.completed': '完成',
+    'status.interrupted': '被打断',
+    'status.failed': '失败',
+    'profile.title': '个人资料',
+    'profile.nickname': '昵称',
+    'profile.description': '关于你',
+    'profile.avatarUrl': '头像网址',
+    'profile.save': '保存',
+    'profile.saved': '已保存。',
+    'profile.loadFailed': '无法加载个人资料：{reason}',
+    'profile.saveFailed': '个人资料没有保存：{reason}',
+    'memories.title': '她记得的关于你的事',
+    'memories.none': '她还不记得关于你的任何事。',
+    'memories.unavailable': '这个服务器暂时没有记忆功能。',
+    'memories.failed': '无法加载记忆：{reason}',
+    'memories.forget': '忘掉',
+    'memories.forgetFailed': '没能忘掉：{reason}',
+    'emotion.happy': '开心',
+    'emotion.angry': '生气',
+    'emotion.sad': '难过',
+    'emotion.surprised': '惊讶',
+    'emotion.coquettish': '撒娇',
+    'emotion.calm': '平静',
+  },
+};
+
+const LANG_KEY = 'tianyi.lang';
+let lang = 'en';
+const locale = () => (lang === 'zh' ? 'zh-CN' : 'en-US');
+
+// `{name}` in the string is replaced by args.name.
+function t(key, args = {}) {
+  const s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (m, name) => (args[name] !== undefined ? String(args[name]) : m));
+}
+
+// The element shows t(key, args), also after a language switch.
+function setText(node, key, args) {
+  node.dataset.i18n = key;
+  if (args) node.dataset.i18nArgs = JSON.stringify(args);
+  else delete node.dataset.i18nArgs;
+  node.textContent = t(key, args);
+  return node;
+}
+
+function translate() {
+  for (const node of document.querySelectorAll('[data-i18n], [data-i18n-placeholder], [data-i18n-title], [data-i18n-aria-label], [data-time]')) {
+    const d = node.dataset;
+    if (d.i18n) node.textContent = t(d.i18n, d.i18nArgs ? JSON.parse(d.i18nArgs) : undefined);
+    if (d.i18nPlaceholder) node.placeholder = t(d.i18nPlaceholder);
+    if (d.i18nTitle) node.title = t(d.i18nTitle);
+    if (d.i18nAriaLabel) node.setAttribute('aria-label', t(d.i18nAriaLabel));
+    if (d.time) node.textContent = new Date(d.time).toLocaleString(locale());
+  }
+  document.documentElement.lang = locale();
+  document.title = t('page.title');
+}
+
+function setLanguage(next, remember) {
+  lang = next === 'zh' ? 'zh' : 'en';
+  if (remember) {
+    try { localStorage.setItem(LANG_KEY, lang); } catch { /* storage off: this tab only */ }
+  }
+  translate();
+  renderBanner();
+  setEmotion(S.emotion);
+  updateMic();
+}
+
+function initialLanguage() {
+  let stored = null;
+  try { stored = localStorage.getItem(LANG_KEY); } catch { /* storage off */ }
+  if (stored === 'zh' || stored === 'en') return stored;
+  return /^zh\b/i.test(navigator.language || '') ? 'zh' : 'en';
+}
+
+// ---------- state ----------
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
@@ -21,6 +273,7 @@ let socket = null;
 let hello = null;
 let emotions = new Map();       // id -> {label, live2d_expression}
 let mic = null;                 // the Microphone while recording
+let entry = 0;                  // counts log-ins, so a late answer of an earlier one is ignored
 const S = {
   activeTurn: null,  // the running turn (turn_start .. turn_end)
   awaiting: false,   // a chat was sent, its turn_start has not come yet
@@ -29,41 +282,83 @@ const S = {
   mouth: 0,
   lastPlayedMs: 0,
   events: [],
+  emotion: 'calm',
+  speechInput: null, // does the server transcribe speech: true / false / null (not known)
+  stuck: true,       // the transcript is scrolled to its end: new text keeps it there
 };
 
 // ---------- messages ----------
-function banner(text, kind = 'error') {
+// The banner keeps how to render its message, so a language switch re-renders it.
+let bannerText = null;
+function renderBanner() {
   const b = $('#banner');
-  b.textContent = text || '';
-  b.className = kind;
-  b.hidden = !text;
+  b.textContent = bannerText ? bannerText() : '';
+  b.hidden = !bannerText;
 }
+function banner(render, kind = 'error') {
+  bannerText = render;
+  $('#banner').className = kind;
+  renderBanner();
+}
+const say = (key, args, kind) => banner(() => t(key, args), kind);
+const sayError = (key, err) => banner(() => t(key, { reason: explain(err) }));
+
+const ERROR_KEYS = {
+  rate_limited: 'error.rateLimitedLogin',
+  username_taken: 'error.usernameTaken',
+  invalid_username: 'error.invalidUsername',
+  weak_password: 'error.weakPassword',
+  account_disabled: 'error.accountDisabled',
+  network: 'error.network',
+};
+// An error in the page's language: our own ones carry a key; the server's are named by their code,
+// with the server's words as the detail, or shown as the server worded them.
 function explain(err) {
-  if (err?.code === 'rate_limited') return 'Too many attempts; please wait a moment and try again.';
-  return err?.message || String(err);
+  if (!err) return '';
+  const key = err.key || ERROR_KEYS[err.code] || 'error.server';
+  const text = t(key, { detail: err.message || err.code || String(err), ...(err.args || {}) });
+  return err.cause ? explain(err.cause) + ' ' + text : text;
 }
 
 // ---------- views ----------
 function show(view) {
+  document.body.dataset.view = view;
   for (const s of document.querySelectorAll('.view')) s.hidden = s.id !== 'view-' + view;
   for (const b of document.querySelectorAll('.tab')) b.classList.toggle('active', b.dataset.view === view);
   $('#nav').hidden = view === 'auth';
+  $('#logout').hidden = view === 'auth';
   if (view === 'history') loadHistory();
   if (view === 'profile') loadProfile();
   if (view === 'memories') loadMemories();
-  if (view === 'chat') $('#chat-input').focus();
+  if (view === 'chat') {
+    scrollToEnd();
+    if (!matchMedia('(pointer: coarse)').matches) $('#chat-input').focus(); // no keyboard popping up on phones
+  }
 }
 
 function enterApp() {
+  entry++;
   show('chat');
-  banner('');
+  banner(null);
+  loadRecent(entry);
   if (!socket) socket = new ChatSocket({ onEvent, onAudio, onState });
   socket.connect();
 }
 
 api.onLogout(() => {
+  entry++;
   socket?.close();
   socket = null;
+  hello = null;
+  abortRecording();
+  player.reset();
+  player.stopReplay();
+  Object.assign(S, { activeTurn: null, awaiting: false, stopNext: false, lastTurn: null, stuck: true });
+  S.bubbles.clear();
+  $('#transcript').replaceChildren(); // the next user of this tab sees nothing of this one
+  $('#history-list').replaceChildren();
+  $('#memories-list').replaceChildren();
+  $('#whoami').textContent = '';
   show('auth');
 });
 
@@ -75,7 +370,8 @@ $('#login-form').addEventListener('submit', async (ev) => {
     ev.target.reset();
     enterApp();
   } catch (err) {
-    banner(err.code === 'invalid_grant' ? 'Wrong username or password.' : explain(err));
+    if (err.code === 'invalid_grant') say('auth.wrong');
+    else banner(() => explain(err));
   }
 });
 
@@ -89,32 +385,46 @@ $('#register-form').addEventListener('submit', async (ev) => {
     ev.target.reset();
     enterApp();
   } catch (err) {
-    banner(explain(err));
+    banner(() => explain(err));
   }
 });
 
 $('#logout').addEventListener('click', () => api.logout());
+$('#lang').addEventListener('click', () => setLanguage(lang === 'zh' ? 'en' : 'zh', true));
 for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => show(b.dataset.view));
 
 // ---------- chat ----------
+// The transcript follows what is added (her reply growing, a new line) when its end was in view
+// (within STICK_PX) before; scrolled up to read, it stays where the reader is.
+const STICK_PX = 48;
+const transcript = $('#transcript');
+const atEnd = () => transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight <= STICK_PX;
+function scrollToEnd() {
+  transcript.scrollTop = transcript.scrollHeight;
+  S.stuck = true;
+}
+// Runs change(), which adds to the transcript, keeping the end in view if it was.
+function grow(change) {
+  const stick = atEnd();
+  const result = change();
+  if (stick) scrollToEnd();
+  return result;
+}
+// The transcript's box changes size too (the phone's keyboard, rotation): its end stays in view if it
+// was at the last scroll.
+transcript.addEventListener('scroll', () => { S.stuck = atEnd(); }, { passive: true });
+new ResizeObserver(() => { if (S.stuck) scrollToEnd(); }).observe(transcript);
+
 function onState(state, detail) {
-  $('#conn-state').textContent = state;
+  setText($('#conn-state'), 'state.' + state);
   $('#conn-state').className = 'state ' + state;
-  if (detail) banner(detail, state === 'reconnecting' ? 'info' : 'error');
-  else if (state === 'online') banner('');
-  if (state !== 'online' && mic) { // the recording went with the socket
-    mic.recording = false;
-    mic.release();
-    mic = null;
-    setMicState('idle');
-  }
+  if (detail) banner(() => explain(detail), state === 'reconnecting' ? 'info' : 'error');
+  else if (state === 'online') banner(null);
+  if (state !== 'online') abortRecording(); // the recording went with the socket
 }
 
 function addLine(cls, text) {
-  const li = el('li', cls, text);
-  $('#transcript').appendChild(li);
-  li.scrollIntoView({ block: 'end' });
-  return li;
+  return grow(() => transcript.appendChild(el('li', cls, text)));
 }
 
 function stopCurrent() {
@@ -154,24 +464,61 @@ $('#chat-form').addEventListener('submit', (ev) => {
   const text = $('#chat-input').value.trim();
   if (!text) return;
   player.unlock();
-  if (!socket || socket.state !== 'online') return banner('Not connected to the server yet; please wait a moment.');
+  if (!socket || socket.state !== 'online') return say('chat.notConnected');
   bargeIn();
   socket.send({ type: 'chat', text, client_msg_id: crypto.randomUUID?.() || String(Date.now()) });
   S.awaiting = true;
   $('#chat-input').value = '';
+  scrollToEnd(); // what she says to this is what the user wants to see
   addLine('user', text);
   updateButtons();
 });
 
+// The user's recent turns, above this session's, so a reload does not empty the chat. Quiet when
+// it fails: the chat works without them.
+const RECENT_TURNS = 10;
+async function loadRecent(forEntry) {
+  let page;
+  try { page = await api.history(null, RECENT_TURNS); } catch { return; }
+  if (forEntry !== entry || !page.turns.length) return;
+  const lines = [setText(el('li', 'divider'), 'chat.earlier')];
+  for (const turn of [...page.turns].reverse()) {
+    if (hello && String(turn.session_id) === String(hello.session_id)) continue; // on screen already
+    lines.push(el('li', 'user earlier', turn.user_text));
+    const reply = el('li', `reply earlier ${turn.status}`, turn.reply_text || '');
+    if (turn.status !== 'completed') reply.appendChild(statusTag(turn.status));
+    lines.push(reply);
+  }
+  grow(() => transcript.prepend(...lines));
+}
+
+function statusTag(status) {
+  return setText(el('span', 'tag'), status === 'interrupted' ? 'tag.interrupted' : status === 'failed' ? 'tag.failed' : 'tag.connectionLost');
+}
+
 // ---------- speech input ----------
-// The microphone button: click to talk, click again to send (recording also ends by itself at the
-// length the server accepts). The server transcribes, answers with `transcript`, then the turn.
+// The Talk button: tap to talk, tap again to send (recording also ends by itself at the length the
+// server accepts). The server transcribes, answers with `transcript`, then the turn. It is offered
+// only when the browser can record and the server transcribes (/readyz names an ASR provider);
+// otherwise it is disabled and the note under the input row says why.
 function setMicState(state) {
   S.mic = state; // idle | starting | recording
   const b = $('#mic');
   b.classList.toggle('recording', state === 'recording');
-  b.textContent = state === 'recording' ? 'Send voice' : 'Talk';
-  b.disabled = state === 'starting';
+  setText(b, state === 'recording' ? 'mic.sendVoice' : 'mic.talk');
+  updateMic();
+}
+
+function updateMic() {
+  const reason = !Microphone.supported() ? 'mic.off.browser' : S.speechInput === false ? 'mic.off.server' : null;
+  const b = $('#mic');
+  const note = $('#mic-note');
+  b.disabled = !!reason || S.mic === 'starting';
+  b.title = t(reason || 'mic.title');
+  if (reason) b.setAttribute('aria-describedby', 'mic-note');
+  else b.removeAttribute('aria-describedby');
+  note.hidden = !reason;
+  note.textContent = reason ? t(reason) : '';
 }
 
 function finishRecording() {
@@ -184,28 +531,39 @@ function finishRecording() {
   updateButtons();
 }
 
-$('#mic').hidden = !Microphone.supported();
+// Ends a recording without audio_end: the socket went, or the server refused the speech input.
+function abortRecording() {
+  if (!mic) return;
+  mic.abort();
+  mic = null;
+  setMicState('idle');
+}
+
 $('#mic').addEventListener('click', async () => {
   player.unlock();
   if (mic?.recording) return finishRecording();
-  if (!socket || socket.state !== 'online') return banner('Not connected to the server yet; please wait a moment.');
+  if (!socket || socket.state !== 'online') return say('chat.notConnected');
   bargeIn();
   mic = new Microphone({ sendJson: (m) => socket.send(m), sendBinary: (b) => socket.sendBinary(b) }, { onAutoStop: finishRecording });
   setMicState('starting');
+  const started = mic;
   try {
-    await mic.start();
-    setMicState('recording');
+    await started.start();
+    if (mic === started) setMicState('recording');
   } catch (err) {
-    mic = null;
-    setMicState('idle');
-    banner(err.message);
+    if (mic === started) { mic = null; setMicState('idle'); }
+    banner(() => explain(err));
   }
 });
 
+api.speechInput().then((on) => { S.speechInput = on; updateMic(); });
+
 function setEmotion(id) {
+  S.emotion = id;
   avatar.setExpression(id);
   const e = emotions.get(id);
-  $('#emotion-label').textContent = e ? e.label : '';
+  // The persona's labels are Chinese; in English the known emotions have ours.
+  $('#emotion-label').textContent = !e ? '' : lang === 'zh' ? e.label : (STRINGS.en['emotion.' + id] || e.label);
 }
 
 function onEvent(msg) {
@@ -216,7 +574,7 @@ function onEvent(msg) {
     case 'hello':
       // A new session (also after a reconnect): turn numbers start again; a turn cut off by the
       // lost connection ended on the server as interrupted.
-      for (const b of S.bubbles.values()) { b.classList.add('interrupted'); b.appendChild(el('span', 'tag', ' (connection lost)')); }
+      for (const b of S.bubbles.values()) { b.classList.add('interrupted'); b.appendChild(statusTag('lost')); }
       S.bubbles.clear();
       player.reset();
       Object.assign(S, { activeTurn: null, awaiting: false, stopNext: false, lastTurn: null });
@@ -243,31 +601,43 @@ function onEvent(msg) {
       if (!dropped) setEmotion(msg.emotion);
       break;
     case 'text_delta':
-      if (!dropped) S.bubbles.get(msg.turn)?.append(msg.delta);
+      if (!dropped) grow(() => S.bubbles.get(msg.turn)?.append(msg.delta));
       break;
     case 'stopped':
       break;
     case 'turn_end': {
       const b = S.bubbles.get(msg.turn);
       if (b) {
-        if (msg.status === 'interrupted') b.textContent = msg.text || '';
-        b.classList.add(msg.status);
-        if (msg.status !== 'completed') b.appendChild(el('span', 'tag', msg.status === 'interrupted' ? ' (interrupted)' : ' (failed)'));
+        grow(() => {
+          if (msg.status === 'interrupted') b.textContent = msg.text || '';
+          b.classList.add(msg.status);
+          if (msg.status !== 'completed') b.appendChild(statusTag(msg.status));
+        });
       }
       if (S.activeTurn === msg.turn) S.activeTurn = null;
       S.bubbles.delete(msg.turn);
       break;
     }
     case 'error':
-      banner(msg.code === 'tts_unavailable' ? 'Her voice is unavailable right now; the text goes on.' :
-        msg.code === 'rate_limited' ? `Slow down a little: try again in ${Math.ceil((msg.retry_after_ms || 1000) / 1000)} s.` :
-        `${msg.message || msg.code}`, msg.code === 'tts_unavailable' ? 'info' : 'error');
-      if (msg.code !== 'tts_unavailable' && S.awaiting && msg.turn === undefined) { S.awaiting = false; S.stopNext = false; }
+      onError(msg);
       break;
     default:
       break;
   }
   updateButtons();
+}
+
+function onError(msg) {
+  if (msg.code === 'asr_unavailable' || msg.code === 'too_large') abortRecording(); // the server takes no more frames
+  if (msg.code === 'asr_unavailable') { S.speechInput = false; updateMic(); }
+  const detail = msg.message || msg.code;
+  if (msg.code === 'tts_unavailable') say('error.ttsUnavailable', undefined, 'info');
+  else if (msg.code === 'rate_limited') say('error.rateLimitedChat', { s: Math.ceil((msg.retry_after_ms || 1000) / 1000) });
+  else if (msg.code === 'llm_unavailable') say('error.llmUnavailable');
+  else if (msg.code === 'asr_unavailable') say('error.asrUnavailable');
+  else if (msg.code === 'too_large') say('error.tooLarge', { detail });
+  else banner(() => detail);
+  if (msg.code !== 'tts_unavailable' && S.awaiting && msg.turn === undefined) { S.awaiting = false; S.stopNext = false; }
 }
 
 function onAudio(frame) {
@@ -288,11 +658,14 @@ async function maybeLive2D() {
     const l2d = await Live2DAvatar.create(canvas, modelUrl, live2dLibsUrl(hello), map);
     $('#avatar').replaceWith(canvas);
     canvas.id = 'avatar';
+    canvas.dataset.i18nAriaLabel = 'avatar.label';
+    canvas.setAttribute('aria-label', t('avatar.label'));
     l2d.setExpression(avatar.expression);
     avatar = l2d;
     note.hidden = true;
   } catch (err) {
-    note.textContent = err.message.startsWith('Live2D') ? err.message : 'Live2D model could not be loaded (' + err.message + '); showing the drawn avatar.';
+    if (err.key) setText(note, err.key);
+    else setText(note, 'live2d.failed', { reason: err.message });
     note.hidden = false;
   }
 }
@@ -315,37 +688,55 @@ async function loadHistory(more = false) {
   if (!more) { list.replaceChildren(); historyBefore = null; }
   try {
     const page = await api.history(more ? historyBefore : null);
-    if (!more && !page.turns.length) list.appendChild(el('li', 'empty', 'No conversations yet.'));
-    for (const t of page.turns) list.appendChild(historyItem(t));
+    if (!more && !page.turns.length) list.appendChild(setText(el('li', 'empty'), 'history.empty'));
+    for (const turn of page.turns) list.appendChild(historyItem(turn));
     historyBefore = page.next_before ?? null;
     $('#history-more').hidden = !historyBefore;
   } catch (err) {
-    banner('History could not be loaded: ' + explain(err));
+    sayError('history.failed', err);
   }
 }
 $('#history-more').addEventListener('click', () => loadHistory(true));
 
-function historyItem(t) {
-  const li = el('li', 'turn ' + t.status);
-  li.appendChild(el('div', 'when', new Date(t.created_at).toLocaleString() + (t.status !== 'completed' ? ' · ' + t.status : '')));
-  li.appendChild(el('div', 'user', t.user_text));
+// One turn: when, what the user said, her reply as one text with one player that plays the reply's
+// stored sentences in order (sentences whose audio retention removed are skipped).
+function historyItem(turn) {
+  const li = el('li', 'turn ' + turn.status);
+  const when = el('div', 'when');
+  const time = el('span', '', new Date(turn.created_at).toLocaleString(locale()));
+  time.dataset.time = turn.created_at;
+  when.appendChild(time);
+  if (turn.status !== 'completed') when.append(' · ', setText(el('span'), 'status.' + turn.status));
+  li.append(when, el('div', 'user', turn.user_text));
   const reply = el('div', 'reply');
-  for (const s of t.sentences || []) {
-    const span = el('span', 'sentence', s.text);
-    if (s.audio_url) {
-      const play = el('button', 'play', '▶');
-      play.title = 'Play';
-      play.addEventListener('click', async () => {
-        try { await player.playFile(await api.audioBytes(s.audio_url)); }
-        catch (err) { banner('Audio could not be played: ' + explain(err)); }
-      });
-      span.appendChild(play);
-    }
-    reply.appendChild(span);
-  }
-  if (!t.sentences?.length) reply.textContent = t.reply_text || (t.status === 'interrupted' ? '(stopped before she was heard)' : '');
+  const sentences = turn.sentences || [];
+  const text = el('div', 'reply-text', sentences.length ? sentences.map((s) => s.text).join('') : turn.reply_text || '');
+  if (!text.textContent && turn.status === 'interrupted') setText(text, 'history.unheard');
+  const urls = sentences.filter((s) => s.audio_url).sort((a, b) => a.index - b.index).map((s) => s.audio_url);
+  if (urls.length) reply.appendChild(replyPlayer(urls));
+  reply.appendChild(text);
   li.appendChild(reply);
   return li;
+}
+
+function replyPlayer(urls) {
+  const play = setText(el('button', 'play'), 'history.play');
+  play.type = 'button';
+  play.dataset.i18nTitle = 'history.play.title';
+  play.title = t('history.play.title');
+  const idle = () => { play.classList.remove('playing'); setText(play, 'history.play'); };
+  play.addEventListener('click', async () => {
+    if (play.classList.contains('playing')) return player.stopReplay();
+    play.classList.add('playing');
+    setText(play, 'history.stop');
+    try {
+      await player.playFiles(urls.map((u) => () => api.audioBytes(u)), { onEnd: idle });
+    } catch (err) {
+      player.stopReplay();
+      sayError('history.audioFailed', err);
+    }
+  });
+  return play;
 }
 
 // ---------- profile ----------
@@ -358,7 +749,7 @@ async function loadProfile() {
     f.description.value = p.description || '';
     f.avatar_url.value = p.avatar_url || '';
   } catch (err) {
-    banner('Profile could not be loaded: ' + explain(err));
+    sayError('profile.loadFailed', err);
   }
 }
 $('#profile-form').addEventListener('submit', async (ev) => {
@@ -366,10 +757,10 @@ $('#profile-form').addEventListener('submit', async (ev) => {
   const f = ev.target;
   try {
     await api.putProfile({ nickname: f.nickname.value, description: f.description.value, avatar_url: f.avatar_url.value });
-    $('#profile-status').textContent = 'Saved.';
-    banner('');
+    setText($('#profile-status'), 'profile.saved');
+    banner(null);
   } catch (err) {
-    banner('Profile not saved: ' + explain(err));
+    sayError('profile.saveFailed', err);
   }
 });
 
@@ -379,22 +770,25 @@ async function loadMemories() {
   const note = $('#memories-note');
   list.replaceChildren();
   note.textContent = '';
+  delete note.dataset.i18n;
   try {
     const page = await api.memories();
     const items = page.memories || page.items || [];
-    if (!items.length) note.textContent = 'She does not remember anything about you yet.';
+    if (!items.length) setText(note, 'memories.none');
     for (const m of items) {
-      const li = el('li', 'memory', m.text || m.content || m.summary || JSON.stringify(m));
-      const forget = el('button', 'forget', 'Forget');
+      const li = el('li', 'memory');
+      const forget = setText(el('button', 'forget'), 'memories.forget');
+      forget.type = 'button';
       forget.addEventListener('click', async () => {
         try { await api.forget(m.id); li.remove(); }
-        catch (err) { banner('Could not forget: ' + explain(err)); }
+        catch (err) { sayError('memories.forgetFailed', err); }
       });
-      li.appendChild(forget);
+      li.append(el('span', 'text', m.text || m.content || m.summary || JSON.stringify(m)), forget);
       list.appendChild(li);
     }
   } catch (err) {
-    note.textContent = err.status === 404 ? 'Memories are not available yet on this server.' : 'Memories could not be loaded: ' + explain(err);
+    if (err.status === 404) setText(note, 'memories.unavailable');
+    else setText(note, 'memories.failed', { reason: explain(err) });
   }
 }
 
@@ -413,10 +807,14 @@ Object.defineProperty(window, '__tianyi', {
     get connection() { return socket?.state || 'offline'; },
     get mic() { return S.mic || 'idle'; },
     get micSeconds() { return mic ? mic.sentSamples / 16000 : S.micSeconds || 0; }, // sent so far / last recording
+    get speechInput() { return S.speechInput; },
+    get language() { return lang; },
+    get replaying() { return player.replaying(); },
     get live2d() { return avatar instanceof Live2DAvatar ? avatar.state() : null; },
     get audioState() { return player.ctx?.state || 'none'; },
     get events() { return [...S.events]; },
   }),
 });
 
+setLanguage(initialLanguage(), false);
 if (api.loggedIn()) enterApp(); else show('auth');

@@ -43,18 +43,8 @@ export class AudioPlayer {
     const n = frame.pcm.length;
     const buf = ctx.createBuffer(1, n, frame.sampleRate);
     const data = buf.getChannelData(0);
-    const win = Math.max(1, Math.round(frame.sampleRate * ENV_S));
-    const env = new Float32Array(Math.ceil(n / win));
-    for (let w = 0; w < env.length; w++) {
-      let sum = 0;
-      const end = Math.min(n, (w + 1) * win);
-      for (let i = w * win; i < end; i++) {
-        const s = frame.pcm[i] / 32768;
-        data[i] = s;
-        sum += s * s;
-      }
-      env[w] = Math.sqrt(sum / (end - w * win));
-    }
+    for (let i = 0; i < n; i++) data[i] = frame.pcm[i] / 32768;
+    const env = envelope(data, frame.sampleRate);
     const src = ctx.createBufferSource();
     src.buffer = buf;
     src.connect(ctx.destination);
@@ -110,41 +100,70 @@ export class AudioPlayer {
   level() {
     if (!this.ctx) return 0;
     const now = this.ctx.currentTime;
-    if (this.replay && now >= this.replay.start && now < this.replay.start + this.replay.dur)
-      return this.replay.env[Math.floor((now - this.replay.start) / ENV_S)] || 0;
-    for (const t of this.turns.values()) {
-      if (t.stopped) continue;
-      for (const seg of t.segments) {
+    const playing = this.replay ? [this.replay.segments] : [];
+    for (const t of this.turns.values()) if (!t.stopped) playing.push(t.segments);
+    for (const segments of playing) {
+      for (const seg of segments) {
         if (now >= seg.start && now < seg.start + seg.dur) return seg.env[Math.floor((now - seg.start) / ENV_S)] || 0;
       }
     }
     return 0;
   }
 
-  // Plays a stored WAV (history), replacing a replay that still runs.
-  async playFile(bytes) {
+  // Plays stored WAVs (the sentences of a history reply) one after another without gaps, replacing
+  // a replay that still runs. parts: functions that resolve to a WAV's bytes, fetched in order while
+  // the earlier ones play. onEnd() once it ended or was stopped.
+  async playFiles(parts, { onEnd } = {}) {
     this.unlock();
     this.stopReplay();
-    const buf = await this.ctx.decodeAudioData(bytes);
-    const data = buf.getChannelData(0);
-    const win = Math.max(1, Math.round(buf.sampleRate * ENV_S));
-    const env = new Float32Array(Math.ceil(data.length / win));
-    for (let w = 0; w < env.length; w++) {
-      let sum = 0, k = 0;
-      for (let i = w * win; i < Math.min(data.length, (w + 1) * win); i++, k++) sum += data[i] * data[i];
-      env[w] = Math.sqrt(sum / Math.max(k, 1));
+    const replay = { segments: [], next: 0, stopped: false, onEnd };
+    this.replay = replay;
+    for (const part of parts) {
+      const bytes = await part();
+      if (replay.stopped) return;
+      const buf = await this.ctx.decodeAudioData(bytes);
+      if (replay.stopped) return;
+      const src = this.ctx.createBufferSource();
+      src.buffer = buf;
+      src.connect(this.ctx.destination);
+      const start = Math.max(replay.next, this.ctx.currentTime + LEAD_S);
+      src.start(start);
+      replay.next = start + buf.duration;
+      replay.segments.push({ src, start, dur: buf.duration, env: envelope(buf.getChannelData(0), buf.sampleRate) });
     }
-    const src = this.ctx.createBufferSource();
-    src.buffer = buf;
-    src.connect(this.ctx.destination);
-    const start = this.ctx.currentTime + LEAD_S;
-    src.start(start);
-    this.replay = { src, start, dur: buf.duration, env };
+    const last = replay.segments[replay.segments.length - 1];
+    if (!last) return this.endReplay(replay);
+    last.src.onended = () => this.endReplay(replay);
   }
 
+  replaying() { return !!this.replay; }
+
   stopReplay() {
-    if (!this.replay) return;
-    try { this.replay.src.stop(); } catch { /* ignore */ }
-    this.replay = null;
+    const replay = this.replay;
+    if (!replay) return;
+    replay.stopped = true;
+    for (const seg of replay.segments) {
+      try { seg.src.stop(); } catch { /* not started */ }
+    }
+    this.endReplay(replay);
   }
+
+  endReplay(replay) {
+    if (this.replay !== replay) return;
+    this.replay = null;
+    replay.onEnd?.();
+  }
+}
+
+// RMS of each ENV_S window of the samples (Float32, -1..1).
+function envelope(data, sampleRate) {
+  const win = Math.max(1, Math.round(sampleRate * ENV_S));
+  const env = new Float32Array(Math.ceil(data.length / win));
+  for (let w = 0; w < env.length; w++) {
+    const end = Math.min(data.length, (w + 1) * win);
+    let sum = 0;
+    for (let i = w * win; i < end; i++) sum += data[i] * data[i];
+    env[w] = Math.sqrt(sum / (end - w * win));
+  }
+  return env;
 }

@@ -1,9 +1,10 @@
 // The chat socket (/ws): ws or wss like the page, reconnect with backoff, binary audio frames.
 import { accessToken, url } from './api.js';
 
+// Close codes after which reconnecting would not help, with the page's string that says why.
 const NO_RECONNECT = new Map([
-  [4003, 'Too many open sessions for this account; close another tab or device.'],
-  [4005, 'You were disconnected by an administrator.'],
+  [4003, 'conn.tooManySessions'],
+  [4005, 'conn.disconnectedByAdmin'],
 ]);
 
 // 16-byte little-endian header {"AU", version 1, flags (bit0 last), u32 turn, u16 sentence, u16 seq, u32 rate}.
@@ -30,7 +31,8 @@ function base64ToInt16(b64) {
 }
 
 export class ChatSocket {
-  // handlers: onEvent(msg), onAudio(frame), onState(state, detail)
+  // handlers: onEvent(msg), onAudio(frame), onState(state, detail); detail says why, for the user:
+  // {key, args, cause} (a string of the page's; cause: what came before it) or an ApiError.
   constructor(handlers) {
     this.h = handlers;
     this.ws = null;
@@ -53,9 +55,9 @@ export class ChatSocket {
     try {
       token = await accessToken({ force: forceRefresh });
     } catch (err) {
-      this.setState('offline', err.message);
+      this.setState('offline', err);
       if (err.status === 401) return; // logged out
-      return this.retry();
+      return this.retry(err);
     }
     const u = new URL(url('ws'));
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -93,15 +95,15 @@ export class ChatSocket {
     this.ws = null;
     if (this.closedByUs) return this.setState('offline');
     if (ev.code === 4001 && !this.authRetried) return this.connect({ forceRefresh: true });
-    if (ev.code === 4001) return this.setState('offline', 'The server did not accept the login; please log in again.');
-    if (NO_RECONNECT.has(ev.code)) return this.setState('offline', NO_RECONNECT.get(ev.code));
-    this.retry(ev.reason ? `Connection lost (${ev.code} ${ev.reason}).` : 'Connection lost.');
+    if (ev.code === 4001) return this.setState('offline', { key: 'conn.loginRefused' });
+    if (NO_RECONNECT.has(ev.code)) return this.setState('offline', { key: NO_RECONNECT.get(ev.code) });
+    this.retry(ev.reason ? { key: 'conn.lostWhy', args: { code: ev.code, reason: ev.reason } } : { key: 'conn.lost' });
   }
 
-  retry(detail) {
+  retry(cause) {
     const wait = this.backoff;
     this.backoff = Math.min(this.backoff * 2, 15000);
-    this.setState('reconnecting', `${detail || ''} Reconnecting in ${Math.round(wait / 1000)} s…`.trim());
+    this.setState('reconnecting', { key: 'conn.retry', args: { s: Math.round(wait / 1000) }, cause });
     this.timer = setTimeout(() => this.connect(), wait);
   }
 

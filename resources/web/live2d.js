@@ -28,13 +28,13 @@ export function live2dLibsUrl(hello) {
 }
 
 export class Live2DAvatar {
-  // Resolves to a Live2DAvatar, or throws an Error whose message explains the fallback.
+  // Resolves to a Live2DAvatar, or throws an Error that says why (with `key`, the page's string for it).
   static async create(canvas, modelUrl, libsUrl, expressions) {
     const base = libsUrl;
     const lib = (f) => new URL(f, new URL(base, document.baseURI)).toString();
     if (!window.Live2DCubismCore) {
       await loadScript(lib('live2dcubismcore.min.js')).catch(() => {
-        throw new Error('Live2D Cubism Core is not installed (live2dcubismcore.min.js is supplied by you, see docs); showing the drawn avatar.');
+        throw Object.assign(new Error('Live2D Cubism Core is not installed'), { key: 'live2d.noCore' });
       });
     }
     if (!window.PIXI) await loadScript(lib('pixi.min.js'));

@@ -48,18 +48,24 @@ export class Microphone {
     return !!(navigator.mediaDevices?.getUserMedia && window.AudioWorkletNode);
   }
 
-  // Resolves once audio flows; rejects with an Error that says why (no permission, no device).
+  // Resolves once audio flows; rejects with an Error that says why (no permission, no device); its
+  // key and args name the page's string for it.
   async start() {
     if (this.recording) return;
+    this.aborted = false;
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
     } catch (err) {
-      throw new Error(err?.name === 'NotAllowedError' ? 'The microphone is blocked: allow it for this page to talk by voice.'
-        : 'No microphone could be opened (' + (err?.message || err) + ').');
+      const blocked = err?.name === 'NotAllowedError';
+      const reason = String(err?.message || err);
+      throw Object.assign(new Error(blocked ? 'The microphone is blocked' : 'No microphone could be opened: ' + reason),
+        blocked ? { key: 'mic.blocked' } : { key: 'mic.noDevice', args: { reason } });
     }
     const ctx = new AudioContext();
+    this.parts = { stream, ctx, node: null };
     await ctx.audioWorklet.addModule(new URL('mic-worklet.js', document.baseURI).toString());
+    if (this.aborted) return this.release(); // aborted while starting: nothing is sent
     const source = ctx.createMediaStreamSource(stream);
     const node = new AudioWorkletNode(ctx, 'pcm-capture');
     const mute = ctx.createGain();
@@ -118,11 +124,19 @@ export class Microphone {
     return this.sentSamples / MIC_RATE;
   }
 
+  // Ends the recording without audio_end and sends nothing more (the server refused it, or the
+  // socket is gone).
+  abort() {
+    this.aborted = true;
+    this.recording = false;
+    this.release();
+  }
+
   release() {
     const parts = this.parts;
     this.parts = null;
     if (!parts) return;
-    parts.node.port.onmessage = null;
+    if (parts.node) parts.node.port.onmessage = null;
     for (const t of parts.stream.getTracks()) t.stop();
     parts.ctx.close().catch(() => {});
   }

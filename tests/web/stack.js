@@ -1,9 +1,9 @@
 // Starts tianyi-fake-upstream and a real tianyi-server wired to it (own data dir, free ports),
 // and chromium through playwright-core. Binaries come from TIANYI_SERVER_BIN / TIANYI_FAKE_BIN.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const REPLY = '[开心]你好！很高兴见到你。';
@@ -29,7 +29,7 @@ function waitForLine(proc, re, what, timeoutMs = 60000) {
   });
 }
 
-// options: serverEnv (extra environment of the server), fakeArgs (extra flags of the fake),
+// options: serverEnv (extra environment of the server; null removes a variable), fakeArgs (extra flags of the fake),
 // browserArgs (extra chromium flags), webgl (software WebGL for Live2D).
 export async function startStack(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tianyi-web-'));
@@ -64,6 +64,7 @@ export async function startStack(options = {}) {
     QT_LOGGING_RULES: 'tianyi.*.debug=false',
     ...(options.serverEnv || {}),
   };
+  for (const [k, v] of Object.entries(env)) if (v === null) delete env[k];
   const startServer = async (port) => {
     const p = spawn(need('TIANYI_SERVER_BIN'), ['--port', String(port), '--data-dir', join(dir, 'data')],
       { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -78,7 +79,9 @@ export async function startStack(options = {}) {
     // WebGL (Live2D) in headless chromium: SwiftShader, the software renderer; else no GPU at all.
     args: ['--no-sandbox', ...(options.webgl ? ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] : ['--disable-gpu']),
       '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required', ...(options.browserArgs || [])],
+      '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required', ...(options.browserArgs || []),
+      // A page served by a route counts as public: let it reach the server on 127.0.0.1 (TIANYI_WEB_DIR).
+      ...(process.env.TIANYI_WEB_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
   });
 
   const exited = (p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => p.on('exit', r)));
@@ -99,9 +102,34 @@ export async function startStack(options = {}) {
   };
 }
 
-// A fresh browser context (its own sessionStorage) on the client page, with console errors kept.
-export async function openPage(stack, query = '') {
-  const context = await stack.browser.newContext({ viewport: { width: 1000, height: 640 } });
+// Phones and a desktop, as the layout tests use them.
+export const DEVICES = {
+  'phone-390': { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+  'phone-320': { viewport: { width: 320, height: 640 }, isMobile: true, hasTouch: true },
+  'phone-landscape': { viewport: { width: 844, height: 390 }, isMobile: true, hasTouch: true },
+  'desktop-1280': { viewport: { width: 1280, height: 800 } },
+};
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+// TIANYI_WEB_DIR=resources/web serves the page's files from that directory instead of the copy
+// compiled into the server: for working on the client without rebuilding. Unset in ctest.
+async function serveWebDir(context, base) {
+  const dir = process.env.TIANYI_WEB_DIR;
+  if (!dir) return;
+  await context.route((u) => u.href.startsWith(base) && !/^\/(api|ws|live2d|readyz)(\/|$)/.test(u.pathname), (route) => {
+    const name = new URL(route.request().url()).pathname.replace(/^\//, '') || 'index.html';
+    const file = join(dir, name);
+    if (!existsSync(file)) return route.continue();
+    return route.fulfill({ body: readFileSync(file), contentType: TYPES[extname(name)] || 'application/octet-stream' });
+  });
+}
+
+// A fresh browser context (its own sessionStorage and localStorage) on the client page, with console
+// errors kept. contextOptions: playwright's (viewport, isMobile, hasTouch, locale; en-US unless given).
+export async function openPage(stack, query = '', contextOptions = {}) {
+  const context = await stack.browser.newContext({ viewport: { width: 1000, height: 640 }, locale: 'en-US', ...contextOptions });
+  await serveWebDir(context, stack.base);
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));

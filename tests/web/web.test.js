@@ -76,6 +76,13 @@ test('register, log out, log in again; wrong password is explained', async () =>
   assert.equal(await pageA.locator('#whoami').textContent(), 'alice nick');
 });
 
+test('with speech recognition configured (the fake ASR) the Talk button is offered', async () => {
+  await pageA.waitForFunction(() => window.__tianyi.speechInput === true);
+  assert.ok(await pageA.locator('#mic').isEnabled());
+  assert.ok(await pageA.locator('#mic-note').isHidden());
+  assert.match(await pageA.locator('#mic').getAttribute('title'), /Talk by voice/);
+});
+
 test('a full turn: streamed text, audio scheduled, mouth moves, emotion shown', async () => {
   pageA.errors.length = 0; // the wrong password above logged its 400
   await pageA.fill('#chat-input', '你好');
@@ -95,7 +102,7 @@ test('a full turn: streamed text, audio scheduled, mouth moves, emotion shown', 
   const s = await state(pageA);
   assert.ok(maxMouth > 0.3, `mouth opened while speaking (max ${maxMouth}); audio ${s.audioState}`);
   assert.equal(s.expression, 'happy');
-  assert.equal(await pageA.locator('#emotion-label').textContent(), '开心');
+  assert.equal(await pageA.locator('#emotion-label').textContent(), 'happy'); // the persona's 开心, in English
   await pageA.waitForFunction(() => document.querySelector('#transcript li.reply.completed'), null, { timeout: 30000 });
   assert.equal(await pageA.locator('#transcript li.reply').first().textContent(), '你好！很高兴见到你。');
   await pageA.waitForFunction(() => window.__tianyi.level === 0 && window.__tianyi.mouth === 0, null, { timeout: 15000 });
