@@ -19,6 +19,7 @@
 #include <tianyi/wav.h>
 
 #include <QAction>
+#include <QProcess>
 #include <QCheckBox>
 #include <QHeaderView>
 #include <QLineEdit>
@@ -495,6 +496,32 @@ private slots:
         QTRY_COMPARE(w.tabs()->tabText(0), QStringLiteral("Sessions"));
         QCOMPARE(w.sessionsView()->stopButton()->text(), QStringLiteral("Stop turn"));
     }
+    // --help and --version answer where there is no display at all (ssh, CI): QApplication
+    // would abort there, so they must be handled before it exists.
+    void helpAndVersionNeedNoDisplay()
+    {
+        for (const QString &option : {QStringLiteral("--help"), QStringLiteral("--version")}) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            for (const char *name : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"})
+                env.remove(QLatin1String(name));
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(TIANYI_BINARY_DIR "/admin-gui/tianyi-admin"), {option});
+            QVERIFY2(p.waitForFinished(60000), qPrintable(option));
+            const QString out = QString::fromUtf8(p.readAllStandardOutput());
+            const QString err = QString::fromUtf8(p.readAllStandardError());
+            QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+                     qPrintable(QStringLiteral("%1: exit %2\n%3\n%4").arg(option).arg(p.exitCode()).arg(out, err)));
+            if (option == QLatin1String("--help")) {
+                QVERIFY2(out.startsWith(QStringLiteral("Usage: ")), qPrintable(out));
+                for (const char *word : {"--server", "--user", "--connect", "--language", "--screenshots", "TIANYI_ADMIN_PASSWORD"})
+                    QVERIFY2(out.contains(QLatin1String(word)), word);
+            } else {
+                QCOMPARE(out.trimmed(), QStringLiteral("tianyi-admin 0.1.0"));
+            }
+        }
+    }
+
 };
 
 QTEST_MAIN(TestAdminGui)
