@@ -94,6 +94,18 @@
     </message>
 </context>
 <context>
+    <name>tianyi::admin::DeviceName</name>
+    <message>
+        <source>%1 on %2</source>
+        <comment>browser on operating system</comment>
+        <translation>%1 on %2</translation>
+    </message>
+    <message>
+        <source>browser on %1</source>
+        <translation>browser on %1</translation>
+    </message>
+</context>
+<context>
     <name>tianyi::admin::MainWindow</name>
     <message>
         <source>password not saved: %1</source>
@@ -301,6 +313,14 @@
     <message>
         <source>Last turn</source>
         <translation>Last turn</translation>
+    </message>
+    <message>
+        <source>Device (as the client names itself): %1</source>
+        <translation>Device (as the client names itself): %1</translation>
+    </message>
+    <message>
+        <source>User-Agent: %1</source>
+        <translation>User-Agent: %1</translation>
     </message>
 </context>
 <context>

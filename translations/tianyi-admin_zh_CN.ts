@@ -94,6 +94,18 @@
     </message>
 </context>
 <context>
+    <name>tianyi::admin::DeviceName</name>
+    <message>
+        <source>%1 on %2</source>
+        <comment>browser on operating system</comment>
+        <translation>%2 上的 %1</translation>
+    </message>
+    <message>
+        <source>browser on %1</source>
+        <translation>%1 上的浏览器</translation>
+    </message>
+</context>
+<context>
     <name>tianyi::admin::MainWindow</name>
     <message>
         <source>password not saved: %1</source>
@@ -301,6 +313,14 @@
     <message>
         <source>Last turn</source>
         <translation>最近一轮</translation>
+    </message>
+    <message>
+        <source>Device (as the client names itself): %1</source>
+        <translation>设备（客户端自报）：%1</translation>
+    </message>
+    <message>
+        <source>User-Agent: %1</source>
+        <translation>User-Agent：%1</translation>
     </message>
 </context>
 <context>

@@ -18,6 +18,8 @@
 
 #include <tianyi/wav.h>
 
+#include "devicename.h"
+
 #include <QAction>
 #include <QProcess>
 #include <QCheckBox>
@@ -520,6 +522,89 @@ private slots:
                 QCOMPARE(out.trimmed(), QStringLiteral("tianyi-admin 0.1.0"));
             }
         }
+    }
+
+    void deviceShortNames_data()
+    {
+        QTest::addColumn<QString>("userAgent");
+        QTest::addColumn<QString>("shortName");
+        QTest::newRow("chrome-android") << QStringLiteral("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                          "Chrome/126.0.6478.122 Mobile Safari/537.36")
+                                        << QStringLiteral("Chrome on Android");
+        QTest::newRow("firefox-linux") << QStringLiteral("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+                                       << QStringLiteral("Firefox on Linux");
+        QTest::newRow("firefox-ubuntu") << QStringLiteral("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0")
+                                        << QStringLiteral("Firefox on Linux");
+        QTest::newRow("safari-iphone") << QStringLiteral("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                                                         "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+                                       << QStringLiteral("Safari on iPhone");
+        QTest::newRow("chrome-ios") << QStringLiteral("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                                                      "(KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1")
+                                    << QStringLiteral("Chrome on iPhone");
+        QTest::newRow("safari-mac") << QStringLiteral("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                                                      "Version/17.5 Safari/605.1.15")
+                                    << QStringLiteral("Safari on macOS");
+        QTest::newRow("edge-windows") << QStringLiteral("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                        "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.87")
+                                      << QStringLiteral("Edge on Windows");
+        QTest::newRow("chrome-windows") << QStringLiteral("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                          "Chrome/126.0.0.0 Safari/537.36")
+                                        << QStringLiteral("Chrome on Windows");
+        QTest::newRow("opera-windows") << QStringLiteral("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                         "Chrome/126.0.0.0 Safari/537.36 OPR/111.0.0.0")
+                                       << QStringLiteral("Opera on Windows");
+        QTest::newRow("samsung") << QStringLiteral("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                   "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36")
+                                 << QStringLiteral("Samsung Internet on Android");
+        QTest::newRow("chromeos") << QStringLiteral("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                    "Chrome/126.0.0.0 Safari/537.36")
+                                  << QStringLiteral("Chrome on ChromeOS");
+        QTest::newRow("tianyi-cli") << QStringLiteral("tianyi-cli/0.1.0") << QStringLiteral("tianyi-cli 0.1.0");
+        QTest::newRow("curl") << QStringLiteral("curl/8.5.0") << QStringLiteral("curl 8.5.0");
+        QTest::newRow("python") << QStringLiteral("Python/3.11 websockets/12.0") << QStringLiteral("Python 3.11");
+        QTest::newRow("unknown-long") << QStringLiteral("a very long client description without any product token at all")
+                                      << QStringLiteral("a very long client description…");
+        QTest::newRow("empty") << QString() << QString();
+    }
+
+    void deviceShortNames()
+    {
+        QFETCH(QString, userAgent);
+        QFETCH(QString, shortName);
+        LanguageManager language;
+        language.setLanguage(QStringLiteral("en"));
+        QCOMPARE(shortDeviceName(userAgent), shortName);
+        QVERIFY(shortName.size() <= kMaxDeviceChars);
+
+        // In the sessions table: the short name in the cell, the whole string in its tooltip.
+        SessionsModel model;
+        model.reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-1")},
+                                           {QStringLiteral("username"), QStringLiteral("alice")},
+                                           {QStringLiteral("device"), QJsonValue::Null},
+                                           {QStringLiteral("user_agent"), userAgent.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(userAgent)}}});
+        const QModelIndex cell = model.index(0, SessionsModel::Device);
+        QCOMPARE(model.data(cell).toString(), shortName.isEmpty() ? QStringLiteral("–") : shortName);
+        if (!userAgent.isEmpty())
+            QCOMPARE(model.data(cell, Qt::ToolTipRole).toString(), QStringLiteral("User-Agent: ") + userAgent);
+    }
+
+    // A client's own ?device= name wins over the User-Agent; the tooltip shows both.
+    void deviceNameOfTheClientWins()
+    {
+        LanguageManager language;
+        language.setLanguage(QStringLiteral("en"));
+        SessionsModel model;
+        model.reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-1")},
+                                           {QStringLiteral("device"), QStringLiteral("pixel-7")},
+                                           {QStringLiteral("user_agent"), QStringLiteral("Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile")}}});
+        const QModelIndex cell = model.index(0, SessionsModel::Device);
+        QCOMPARE(model.data(cell).toString(), QStringLiteral("pixel-7"));
+        QCOMPARE(model.data(cell, Qt::ToolTipRole).toString(),
+                 QStringLiteral("Device (as the client names itself): pixel-7\nUser-Agent: Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile"));
+        language.setLanguage(QStringLiteral("zh_CN"));
+        model.reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-2")},
+                                           {QStringLiteral("user_agent"), QStringLiteral("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")}}});
+        QCOMPARE(model.data(model.index(0, SessionsModel::Device)).toString(), QStringLiteral("Linux 上的 Firefox"));
     }
 
 };
