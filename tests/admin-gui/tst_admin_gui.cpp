@@ -607,6 +607,44 @@ private slots:
         QCOMPARE(model.data(model.index(0, SessionsModel::Device)).toString(), QStringLiteral("Linux 上的 Firefox"));
     }
 
+    // Every message on screen follows a language switch, also those shown before it: the
+    // connection line with its keychain notice, an action's outcome, the connect dialog's error.
+    void messagesFollowALanguageSwitch()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        makeAdmin(fx);
+        ChatTestClient c;
+        QVERIFY(c.openAndHello(fx.port(), fx.user().token));
+        const QString sid = sessionIdOf(c);
+        Gui gui;
+        gui.credentials.failWith = QStringLiteral("no secret service");
+        gui.typeLogin(fx.port(), QStringLiteral("root"), kAdminPassword, true);
+        QTRY_VERIFY_WITH_TIMEOUT(gui.console.feed().state() == AdminFeedClient::State::Live, kWait);
+        QTRY_VERIFY_WITH_TIMEOUT(gui.window.connectionText().contains(QStringLiteral("password not saved")), kWait);
+        const QString who = QStringLiteral("root@http://127.0.0.1:%1").arg(fx.port());
+        QCOMPARE(gui.window.connectionText(), QStringLiteral("Live: %1 · password not saved: no secret service").arg(who));
+
+        SessionsView *sessions = gui.window.sessionsView();
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->selectSession(sid), kWait);
+        sessions->disconnectButton()->click();
+        QTRY_COMPARE_WITH_TIMEOUT(sessions->statusText(), QStringLiteral("Disconnected session %1.").arg(sid), kWait);
+
+        ConnectDialog *dialog = gui.window.connectDialog();
+        dialog->serverEdit()->setText(QStringLiteral("ftp://nowhere"));
+        dialog->attempt();
+        QCOMPARE(dialog->errorText(), QStringLiteral("The server address is not a valid http(s) URL."));
+
+        gui.window.languageAction(QStringLiteral("zh_CN"))->trigger();
+        QTRY_COMPARE(gui.window.connectionText(), QStringLiteral("实时：%1 · 密码未保存：no secret service").arg(who));
+        QCOMPARE(sessions->statusText(), QStringLiteral("已断开会话 %1。").arg(sid));
+        QCOMPARE(dialog->errorText(), QStringLiteral("服务器地址不是有效的 http(s) URL。"));
+
+        gui.window.languageAction(QStringLiteral("en"))->trigger();
+        QTRY_COMPARE(gui.window.connectionText(), QStringLiteral("Live: %1 · password not saved: no secret service").arg(who));
+        QCOMPARE(sessions->statusText(), QStringLiteral("Disconnected session %1.").arg(sid));
+    }
+
 };
 
 QTEST_MAIN(TestAdminGui)
