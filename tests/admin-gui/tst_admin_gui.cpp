@@ -19,6 +19,7 @@
 #include <tianyi/wav.h>
 
 #include "devicename.h"
+#include "queuehistory.h"
 
 #include <QAction>
 #include <QProcess>
@@ -393,7 +394,10 @@ private slots:
         const QStringList backends = gui.console.queues().backends();
         QCOMPARE(backends.size(), 1);
         QVERIFY(gui.window.queuesView()->pointCount(QStringLiteral("backend:") + backends.first()) >= 1);
-        QVERIFY2(gui.window.queuesView()->summaryText().startsWith(QStringLiteral("Now: 1 sessions")), qPrintable(gui.window.queuesView()->summaryText()));
+        QVERIFY2(gui.window.queuesView()->summaryText().startsWith(QStringLiteral("Now: 1 session;")), qPrintable(gui.window.queuesView()->summaryText()));
+        // Real (fake) LLM and TTS services: the charts need no explanation.
+        QCOMPARE(gui.window.queuesView()->chartNote(QStringLiteral("llm")), QString());
+        QCOMPARE(gui.window.queuesView()->chartNote(QStringLiteral("tts")), QString());
 
         // The ring buffer is bounded: the oldest samples make room.
         QueueHistory small(3);
@@ -607,6 +611,32 @@ private slots:
         QCOMPARE(model.data(model.index(0, SessionsModel::Device)).toString(), QStringLiteral("Linux 上的 Firefox"));
     }
 
+    // Counts take the right plural form ("1 session", "2 sessions"), in both languages.
+    void countsUsePluralForms()
+    {
+        Gui gui;
+        QueueHistory history;
+        QueuesView view(history);
+        QueueSample one;
+        one.sessions = 1;
+        history.add(one);
+        QVERIFY2(view.summaryText().startsWith(QStringLiteral("Now: 1 session;")), qPrintable(view.summaryText()));
+        QVERIFY2(view.summaryText().contains(QStringLiteral("\n1 sample kept (at most 600).")), qPrintable(view.summaryText()));
+        QueueSample two;
+        two.sessions = 2;
+        history.add(two);
+        QVERIFY2(view.summaryText().startsWith(QStringLiteral("Now: 2 sessions;")), qPrintable(view.summaryText()));
+        QVERIFY2(view.summaryText().contains(QStringLiteral("\n2 samples kept (at most 600).")), qPrintable(view.summaryText()));
+        QTRY_COMPARE(gui.window.sessionsView()->countText(), QStringLiteral("0 sessions")); // after the LanguageChange of setLanguage("en")
+        gui.sessions().reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-1")}}});
+        QCOMPARE(gui.window.sessionsView()->countText(), QStringLiteral("1 session"));
+
+        gui.window.languageAction(QStringLiteral("zh_CN"))->trigger();
+        QTRY_COMPARE(gui.window.sessionsView()->countText(), QStringLiteral("1 个会话"));
+        QTRY_VERIFY2(view.summaryText().startsWith(QStringLiteral("当前：2 个会话；")), qPrintable(view.summaryText()));
+        QVERIFY2(view.summaryText().contains(QStringLiteral("已保留 2 个采样（最多 600 个）。")), qPrintable(view.summaryText()));
+    }
+
     // Every message on screen follows a language switch, also those shown before it: the
     // connection line with its keychain notice, an action's outcome, the connect dialog's error.
     void messagesFollowALanguageSwitch()
@@ -645,6 +675,45 @@ private slots:
         QCOMPARE(sessions->statusText(), QStringLiteral("Disconnected session %1.").arg(sid));
     }
 
+    // With the built-in providers the LLM and TTS charts stay at 0: each says why, in the
+    // current language, instead of looking broken.
+    void builtInProvidersAreExplainedOnTheCharts()
+    {
+        ChatFixture::Options o = fastOptions();
+        o.fakeLlm = false; // the demo responder
+        o.fakeTts = false; // espeak-ng
+        ChatFixture fx(o);
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        makeAdmin(fx);
+        Gui gui;
+        QVERIFY(gui.connectAs(fx.port(), QStringLiteral("root")));
+        QueuesView *view = gui.window.queuesView();
+        QTRY_VERIFY_WITH_TIMEOUT(gui.console.queues().latest() != nullptr, kWait);
+        QVERIFY(gui.console.queues().latest()->llmBuiltIn);
+        QVERIFY(gui.console.queues().latest()->ttsBuiltIn);
+        const QString llm = view->chartNote(QStringLiteral("llm"));
+        QVERIFY2(llm.contains(QStringLiteral("built-in demo responder")) && llm.contains(QStringLiteral("llm.base_url")), qPrintable(llm));
+        const QString tts = view->chartNote(QStringLiteral("tts"));
+        QVERIFY2(tts.contains(QStringLiteral("espeak-ng")) && tts.contains(QStringLiteral("tts.base_urls")), qPrintable(tts));
+        QCOMPARE(view->chartNote(QStringLiteral("load")), QString()); // sessions and the outbox are real either way
+
+        gui.window.languageAction(QStringLiteral("zh_CN"))->trigger();
+        QTRY_VERIFY2(view->chartNote(QStringLiteral("llm")).contains(QStringLiteral("内置")), qPrintable(view->chartNote(QStringLiteral("llm"))));
+        QVERIFY2(view->chartNote(QStringLiteral("tts")).contains(QStringLiteral("espeak-ng")), qPrintable(view->chartNote(QStringLiteral("tts"))));
+
+        // A sample from a server with real services: the notes go.
+        QueueHistory history;
+        QueuesView real(history);
+        history.add(QueueSample::fromJson(QJsonObject{{QStringLiteral("llm"), QJsonObject{{QStringLiteral("built_in"), false}}},
+                                                      {QStringLiteral("tts"), QJsonObject{{QStringLiteral("built_in"), false}}}},
+                                          0));
+        QCOMPARE(real.chartNote(QStringLiteral("llm")), QString());
+        history.add(QueueSample::fromJson(QJsonObject{{QStringLiteral("llm"), QJsonObject{{QStringLiteral("built_in"), true}}},
+                                                      {QStringLiteral("tts"), QJsonObject{{QStringLiteral("built_in"), false}}}},
+                                          1000));
+        QVERIFY(!real.chartNote(QStringLiteral("llm")).isEmpty());
+        QCOMPARE(real.chartNote(QStringLiteral("tts")), QString());
+    }
 };
 
 QTEST_MAIN(TestAdminGui)
