@@ -16,13 +16,39 @@
 
 using namespace tianyi::admin;
 
+namespace {
+
+void nameTheApplication()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("tianyi"));
+    QCoreApplication::setApplicationName(QStringLiteral("tianyi-admin"));
+    QCoreApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+}
+
+// --help and --version print and exit: they must work where there is no display (ssh, CI), and
+// QApplication aborts without one. They are answered under a QCoreApplication before it exists.
+bool asksForHelpOrVersion(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg == "--")
+            break;
+        if (arg == "-h" || arg == "--help" || arg == "--help-all" || arg == "-?" || arg == "-v" || arg == "--version")
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("tianyi"));
-    QApplication::setApplicationName(QStringLiteral("tianyi-admin"));
-    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
-
+    std::unique_ptr<QCoreApplication> app;
+    if (asksForHelpOrVersion(argc, argv))
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        app = std::make_unique<QApplication>(argc, argv);
+    nameTheApplication();
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "Operator console of a tianyi server: live sessions, queues, turns with audio, users.\n"
@@ -41,7 +67,7 @@ int main(int argc, char **argv)
                                          QStringLiteral("Connect, save a PNG of every view into DIR once it shows data, and exit."),
                                          QStringLiteral("DIR"));
     parser.addOptions({server, user, connectNow, noKeychain, language, settingsFile, screenshots});
-    parser.process(app);
+    parser.process(*app); // with --help or --version this prints and exits
 
     std::unique_ptr<QSettings> settings = parser.isSet(settingsFile)
                                               ? std::make_unique<QSettings>(parser.value(settingsFile), QSettings::IniFormat)
@@ -69,7 +95,7 @@ int main(int argc, char **argv)
     std::unique_ptr<ScreenshotTour> tour;
     if (parser.isSet(screenshots)) {
         tour = std::make_unique<ScreenshotTour>(window, console, languages, parser.value(screenshots));
-        QObject::connect(tour.get(), &ScreenshotTour::done, &app, &QCoreApplication::exit);
+        QObject::connect(tour.get(), &ScreenshotTour::done, app.get(), &QCoreApplication::exit);
         tour->start(password);
     } else {
         window.showConnectDialog();
@@ -78,5 +104,5 @@ int main(int argc, char **argv)
         if (parser.isSet(connectNow))
             window.connectDialog()->attempt();
     }
-    return app.exec();
+    return QCoreApplication::exec();
 }

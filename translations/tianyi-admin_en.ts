@@ -1,4 +1,5 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
     <name>tianyi::admin::AdminApi</name>
@@ -91,6 +92,18 @@
     <message>
         <source>no saved password</source>
         <translation>no saved password</translation>
+    </message>
+</context>
+<context>
+    <name>tianyi::admin::DeviceName</name>
+    <message>
+        <source>%1 on %2</source>
+        <comment>browser on operating system</comment>
+        <translation>%1 on %2</translation>
+    </message>
+    <message>
+        <source>browser on %1</source>
+        <translation>browser on %1</translation>
     </message>
 </context>
 <context>
@@ -226,10 +239,24 @@
         <translation>No samples yet: the live feed sends one every second.</translation>
     </message>
     <message>
-        <source>Now: %1 sessions; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.
-%7 samples kept (at most %8).</source>
-        <translation>Now: %1 sessions; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.
-%7 samples kept (at most %8).</translation>
+        <source>Now: %1; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.</source>
+        <translation>Now: %1; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n session(s)</source>
+        <translation><numerusform>%n session</numerusform><numerusform>%n sessions</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n sample(s) kept (at most %1).</source>
+        <translation><numerusform>%n sample kept (at most %1).</numerusform><numerusform>%n samples kept (at most %1).</numerusform></translation>
+    </message>
+    <message>
+        <source>The built-in demo responder answers at once and never queues: this chart stays at 0. It fills when a real LLM service is configured (llm.base_url).</source>
+        <translation>The built-in demo responder answers at once and never queues: this chart stays at 0. It fills when a real LLM service is configured (llm.base_url).</translation>
+    </message>
+    <message>
+        <source>The built-in espeak-ng voice synthesizes in a moment and hardly queues: this chart stays near 0. It fills when GPT-SoVITS services are configured (tts.base_urls).</source>
+        <translation>The built-in espeak-ng voice synthesizes in a moment and hardly queues: this chart stays near 0. It fills when GPT-SoVITS services are configured (tts.base_urls).</translation>
     </message>
 </context>
 <context>
@@ -302,6 +329,14 @@
         <source>Last turn</source>
         <translation>Last turn</translation>
     </message>
+    <message>
+        <source>Device (as the client names itself): %1</source>
+        <translation>Device (as the client names itself): %1</translation>
+    </message>
+    <message>
+        <source>User-Agent: %1</source>
+        <translation>User-Agent: %1</translation>
+    </message>
 </context>
 <context>
     <name>tianyi::admin::SessionsView</name>
@@ -310,16 +345,16 @@
         <translation>Stop turn</translation>
     </message>
     <message>
-        <source>Stop the running turn, as the user's own stop would</source>
-        <translation>Stop the running turn, as the user's own stop would</translation>
+        <source>Stop the running turn, as the user&apos;s own stop would</source>
+        <translation>Stop the running turn, as the user&apos;s own stop would</translation>
     </message>
     <message>
         <source>Disconnect</source>
         <translation>Disconnect</translation>
     </message>
     <message>
-        <source>Close the user's chat socket (close code 4005)</source>
-        <translation>Close the user's chat socket (close code 4005)</translation>
+        <source>Close the user&apos;s chat socket (close code 4005)</source>
+        <translation>Close the user&apos;s chat socket (close code 4005)</translation>
     </message>
     <message>
         <source>Open last turn</source>
@@ -519,8 +554,8 @@
         <translation>Disable</translation>
     </message>
     <message>
-        <source>Refuse logins, revoke the user's refresh tokens and close their chats</source>
-        <translation>Refuse logins, revoke the user's refresh tokens and close their chats</translation>
+        <source>Refuse logins, revoke the user&apos;s refresh tokens and close their chats</source>
+        <translation>Refuse logins, revoke the user&apos;s refresh tokens and close their chats</translation>
     </message>
     <message>
         <source>Enable</source>
@@ -544,7 +579,10 @@
     </message>
     <message numerus="yes">
         <source>%n user(s) in all</source>
-        <translation><numerusform>%n user in all</numerusform><numerusform>%n users in all</numerusform></translation>
+        <translation>
+            <numerusform>%n user in all</numerusform>
+            <numerusform>%n users in all</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -1,4 +1,5 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
     <name>tianyi::admin::AdminApi</name>
@@ -91,6 +92,18 @@
     <message>
         <source>no saved password</source>
         <translation>没有已保存的密码</translation>
+    </message>
+</context>
+<context>
+    <name>tianyi::admin::DeviceName</name>
+    <message>
+        <source>%1 on %2</source>
+        <comment>browser on operating system</comment>
+        <translation>%2 上的 %1</translation>
+    </message>
+    <message>
+        <source>browser on %1</source>
+        <translation>%1 上的浏览器</translation>
     </message>
 </context>
 <context>
@@ -226,10 +239,24 @@
         <translation>还没有采样：实时推送每秒发送一次。</translation>
     </message>
     <message>
-        <source>Now: %1 sessions; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.
-%7 samples kept (at most %8).</source>
-        <translation>当前：%1 个会话；LLM 进行中 %2，等待 %3；TTS 排队 %4，运行 %5；发件箱 %6。
-已保留 %7 个采样（最多 %8 个）。</translation>
+        <source>Now: %1; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.</source>
+        <translation>当前：%1；LLM 进行中 %2，等待 %3；TTS 排队 %4，运行 %5；发件箱 %6。</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n session(s)</source>
+        <translation><numerusform>%n 个会话</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n sample(s) kept (at most %1).</source>
+        <translation><numerusform>已保留 %n 个采样（最多 %1 个）。</numerusform></translation>
+    </message>
+    <message>
+        <source>The built-in demo responder answers at once and never queues: this chart stays at 0. It fills when a real LLM service is configured (llm.base_url).</source>
+        <translation>内置的演示应答器即时作答，从不排队：此图保持为 0。配置真实的 LLM 服务（llm.base_url）后才会有曲线。</translation>
+    </message>
+    <message>
+        <source>The built-in espeak-ng voice synthesizes in a moment and hardly queues: this chart stays near 0. It fills when GPT-SoVITS services are configured (tts.base_urls).</source>
+        <translation>内置的 espeak-ng 语音瞬间合成，几乎不排队：此图接近 0。配置 GPT-SoVITS 服务（tts.base_urls）后才会有曲线。</translation>
     </message>
 </context>
 <context>
@@ -302,6 +329,14 @@
         <source>Last turn</source>
         <translation>最近一轮</translation>
     </message>
+    <message>
+        <source>Device (as the client names itself): %1</source>
+        <translation>设备（客户端自报）：%1</translation>
+    </message>
+    <message>
+        <source>User-Agent: %1</source>
+        <translation>User-Agent：%1</translation>
+    </message>
 </context>
 <context>
     <name>tianyi::admin::SessionsView</name>
@@ -310,7 +345,7 @@
         <translation>停止本轮</translation>
     </message>
     <message>
-        <source>Stop the running turn, as the user's own stop would</source>
+        <source>Stop the running turn, as the user&apos;s own stop would</source>
         <translation>停止正在进行的一轮，效果与用户自己停止相同</translation>
     </message>
     <message>
@@ -318,7 +353,7 @@
         <translation>断开连接</translation>
     </message>
     <message>
-        <source>Close the user's chat socket (close code 4005)</source>
+        <source>Close the user&apos;s chat socket (close code 4005)</source>
         <translation>关闭该用户的聊天连接（关闭码 4005）</translation>
     </message>
     <message>
@@ -519,7 +554,7 @@
         <translation>停用</translation>
     </message>
     <message>
-        <source>Refuse logins, revoke the user's refresh tokens and close their chats</source>
+        <source>Refuse logins, revoke the user&apos;s refresh tokens and close their chats</source>
         <translation>拒绝登录，吊销该用户的刷新令牌并关闭其聊天</translation>
     </message>
     <message>
@@ -544,7 +579,9 @@
     </message>
     <message numerus="yes">
         <source>%n user(s) in all</source>
-        <translation><numerusform>共 %n 个用户</numerusform></translation>
+        <translation>
+            <numerusform>共 %n 个用户</numerusform>
+        </translation>
     </message>
 </context>
 <context>

@@ -32,7 +32,7 @@ QString AdminApi::describe(const ApiResult &r)
     return tr("The server answered: %1").arg(r.describe());
 }
 
-void AdminApi::signIn(const QUrl &server, const QString &username, const QString &password, std::function<void(const QString &)> done)
+void AdminApi::signIn(const QUrl &server, const QString &username, const QString &password, std::function<void(const ApiResult *)> done)
 {
     delete m_client; // a new server: pending answers of the old one are dropped, never delivered
     // A re-login of the old client will never answer: its waiters give up now.
@@ -53,7 +53,7 @@ void AdminApi::signIn(const QUrl &server, const QString &username, const QString
         if (!self)
             return;
         if (!login.ok() || !client::Tokens::fromJson(login.json)) {
-            done(describe(login));
+            done(&login);
             return;
         }
         self->takeTokens(login);
@@ -65,12 +65,12 @@ void AdminApi::signIn(const QUrl &server, const QString &username, const QString
                                     if (!probe.ok()) {
                                         self->m_access.clear();
                                         self->m_refresh.clear();
-                                        done(describe(probe));
+                                        done(&probe);
                                         return;
                                     }
                                     self->m_password = password;
                                     emit self->accessTokenChanged();
-                                    done(QString());
+                                    done(nullptr);
                                 });
     });
 }

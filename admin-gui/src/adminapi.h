@@ -26,9 +26,9 @@ public:
     explicit AdminApi(QObject *parent = nullptr);
     ~AdminApi() override;
 
-    // Password grant, then one admin call to prove the role. done(empty) on success, else a
-    // sentence for the operator (wrong password, not an admin, disabled, unreachable).
-    void signIn(const QUrl &server, const QString &username, const QString &password, std::function<void(const QString &error)> done);
+    // Password grant, then one admin call to prove the role. done(nullptr) on success, else the
+    // refusing answer (describe() words it: wrong password, not an admin, disabled, unreachable).
+    void signIn(const QUrl &server, const QString &username, const QString &password, std::function<void(const ApiResult *refused)> done);
     bool isSignedIn() const { return !m_access.isEmpty(); }
     QUrl server() const { return m_server; }
     QString username() const { return m_username; }

@@ -2,6 +2,7 @@
 
 #include "adminapi.h"
 #include "credentialstore.h"
+#include "statuslabel.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
@@ -33,8 +34,8 @@ ConnectDialog::ConnectDialog(AdminApi &api, CredentialStore &credentials, QSetti
     , m_user(new QLineEdit(this))
     , m_password(new QLineEdit(this))
     , m_remember(new QCheckBox(this))
-    , m_error(new QLabel(this))
-    , m_notice(new QLabel(this))
+    , m_error(new StatusLabel(this))
+    , m_notice(new StatusLabel(this))
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this))
 {
     setObjectName(QStringLiteral("connectDialog"));
@@ -105,7 +106,7 @@ void ConnectDialog::loadRemembered()
         if (error.isEmpty() && self->m_password->text().isEmpty())
             self->m_password->setText(password);
         else if (!error.isEmpty()) {
-            self->m_notice->setText(tr("Password not loaded: %1").arg(error));
+            self->m_notice->say([error]() { return tr("Password not loaded: %1").arg(error); });
             self->m_notice->show();
         }
     });
@@ -119,10 +120,10 @@ void ConnectDialog::setBusy(bool busy)
         e->setEnabled(!busy);
 }
 
-void ConnectDialog::showError(const QString &text)
+void ConnectDialog::showError(std::function<QString()> text)
 {
-    m_error->setText(text);
-    m_error->setVisible(!text.isEmpty());
+    m_error->setVisible(bool(text));
+    m_error->say(std::move(text));
 }
 
 void ConnectDialog::attempt()
@@ -134,22 +135,22 @@ void ConnectDialog::attempt()
         serverText.prepend(QStringLiteral("http://"));
     const QUrl url(serverText);
     if (!url.isValid() || url.host().isEmpty() || (url.scheme() != QLatin1String("http") && url.scheme() != QLatin1String("https"))) {
-        showError(tr("The server address is not a valid http(s) URL."));
+        showError([]() { return tr("The server address is not a valid http(s) URL."); });
         return;
     }
     if (m_user->text().trimmed().isEmpty() || m_password->text().isEmpty()) {
-        showError(tr("Enter the admin username and password."));
+        showError([]() { return tr("Enter the admin username and password."); });
         return;
     }
-    showError(QString());
+    showError({});
     setBusy(true);
     QPointer<ConnectDialog> self(this);
-    m_api.signIn(url, m_user->text().trimmed(), m_password->text(), [self](const QString &error) {
+    m_api.signIn(url, m_user->text().trimmed(), m_password->text(), [self](const ApiResult *refused) {
         if (!self)
             return;
         self->setBusy(false);
-        if (!error.isEmpty()) {
-            self->showError(error);
+        if (refused) {
+            self->showError([r = *refused]() { return AdminApi::describe(r); });
             return;
         }
         self->remember();
@@ -172,7 +173,7 @@ void ConnectDialog::remember()
     QPointer<ConnectDialog> self(this);
     m_credentials.write(key, m_password->text(), [self](const QString &error) {
         if (self && !error.isEmpty()) {
-            self->m_notice->setText(tr("Password not saved: %1").arg(error));
+            self->m_notice->say([error]() { return tr("Password not saved: %1").arg(error); });
             self->m_notice->show();
             emit self->passwordNotSaved(error);
         }

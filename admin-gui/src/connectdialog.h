@@ -5,6 +5,7 @@
 
 #include <QDialog>
 #include <QPointer>
+#include <functional>
 
 class QCheckBox;
 class QDialogButtonBox;
@@ -15,6 +16,7 @@ class QSettings;
 namespace tianyi::admin {
 
 class AdminApi;
+class StatusLabel;
 class CredentialStore;
 
 class ConnectDialog : public QDialog
@@ -46,7 +48,7 @@ protected:
 private:
     void retranslate();
     void setBusy(bool busy);
-    void showError(const QString &text);
+    void showError(std::function<QString()> text);
     void remember();
 
     AdminApi &m_api;
@@ -59,8 +61,8 @@ private:
     QLineEdit *m_user;
     QLineEdit *m_password;
     QCheckBox *m_remember;
-    QLabel *m_error;
-    QLabel *m_notice;   // keychain messages ("password not saved: …"): information, not a failure
+    StatusLabel *m_error;
+    StatusLabel *m_notice;   // keychain messages ("password not saved: …"): information, not a failure
     QDialogButtonBox *m_buttons;
     bool m_busy = false;
 };

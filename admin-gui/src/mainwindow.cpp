@@ -72,7 +72,7 @@ MainWindow::MainWindow(Console &console, CredentialStore &credentials, QSettings
 
     connect(m_connect, &QDialog::accepted, this, &MainWindow::connected);
     connect(m_connect, &ConnectDialog::passwordNotSaved, this, [this](const QString &reason) {
-        m_notice = tr("password not saved: %1").arg(reason);
+        m_passwordNotSaved = reason;
         updateConnection();
     });
     connect(&console.feed(), &AdminFeedClient::stateChanged, this, &MainWindow::updateConnection);
@@ -163,8 +163,8 @@ void MainWindow::updateConnection()
         text = tr("Refused by the server: %1").arg(feed.lastCloseReason());
         break;
     }
-    if (!m_notice.isEmpty())
-        text += QStringLiteral(" · ") + m_notice;
+    if (!m_passwordNotSaved.isEmpty())
+        text += QStringLiteral(" · ") + tr("password not saved: %1").arg(m_passwordNotSaved);
     m_connection->setText(text);
 }
 

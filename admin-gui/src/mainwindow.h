@@ -61,7 +61,7 @@ private:
     TurnView *m_turn;
     UsersView *m_users;
     QLabel *m_connection;
-    QString m_notice;   // e.g. "password not saved: …", shown next to the connection state
+    QString m_passwordNotSaved; // the keychain's reason, worded next to the connection state in the current language
     QMenu *m_fileMenu;
     QMenu *m_languageMenu;
     QAction *m_connectAction;

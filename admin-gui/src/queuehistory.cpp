@@ -12,9 +12,11 @@ QueueSample QueueSample::fromJson(const QJsonObject &q, qint64 atMs)
     const QJsonObject llm = q.value(QStringLiteral("llm")).toObject();
     s.llmInFlight = llm.value(QStringLiteral("in_flight")).toInt();
     s.llmWaiting = llm.value(QStringLiteral("waiting")).toInt();
+    s.llmBuiltIn = llm.value(QStringLiteral("built_in")).toBool();
     const QJsonObject tts = q.value(QStringLiteral("tts")).toObject();
     s.ttsQueued = tts.value(QStringLiteral("queued")).toInt();
     s.ttsRunning = tts.value(QStringLiteral("running")).toInt();
+    s.ttsBuiltIn = tts.value(QStringLiteral("built_in")).toBool();
     for (const QJsonValue &v : tts.value(QStringLiteral("backends")).toArray()) {
         const QJsonObject b = v.toObject();
         s.backendInFlight.insert(b.value(QStringLiteral("url")).toString(), b.value(QStringLiteral("in_flight")).toInt());

@@ -19,6 +19,8 @@ struct QueueSample {
     int ttsQueued = 0;
     int ttsRunning = 0;
     int outboxBacklog = 0;      // pending + running memory jobs
+    bool llmBuiltIn = false;    // the built-in demo responder: the LLM numbers are always 0
+    bool ttsBuiltIn = false;    // the built-in espeak-ng: nothing waits for it
     QMap<QString, int> backendInFlight; // GPT-SoVITS backend url -> requests in flight
 
     static QueueSample fromJson(const QJsonObject &queues, qint64 atMs);

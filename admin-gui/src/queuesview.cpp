@@ -32,6 +32,8 @@ QueuesView::QueuesView(QueueHistory &history, QWidget *parent)
     grid->addWidget(m_tts.view, 0, 1);
     grid->addWidget(m_load.view, 1, 0);
     grid->addWidget(m_summary, 1, 1, Qt::AlignTop | Qt::AlignLeft);
+    for (Chart *c : {&m_llm, &m_tts, &m_load})
+        c->view->installEventFilter(this);
     m_summary->setWordWrap(true);
     connect(&history, &QueueHistory::sampleAdded, this, &QueuesView::redraw);
     retranslate();
@@ -54,6 +56,13 @@ QueuesView::Chart QueuesView::makeChart()
     c.view = new QChartView(c.chart, this); // owns the chart
     c.view->setRenderHint(QPainter::Antialiasing);
     c.view->setMinimumSize(300, 200);
+    // Over the plot area, under the title: why a chart of a built-in provider stays at 0.
+    c.note = new QLabel(c.view);
+    c.note->setWordWrap(true);
+    c.note->setAlignment(Qt::AlignCenter);
+    c.note->setStyleSheet(QStringLiteral("QLabel { background: rgba(255, 248, 220, 230); color: #5a4a00; border: 1px solid #d9c27a;"
+                                         " border-radius: 4px; padding: 6px; }"));
+    c.note->hide();
     return c;
 }
 
@@ -88,6 +97,31 @@ void QueuesView::changeEvent(QEvent *event)
     if (event->type() == QEvent::LanguageChange)
         retranslate();
     QWidget::changeEvent(event);
+}
+
+bool QueuesView::eventFilter(QObject *watched, QEvent *event)
+{
+    if (event->type() == QEvent::Resize)
+        for (Chart *c : {&m_llm, &m_tts, &m_load})
+            if (c->view == watched)
+                placeNote(*c);
+    return QWidget::eventFilter(watched, event);
+}
+
+// The note spans the middle of its chart, a third of the way down.
+void QueuesView::placeNote(Chart &c)
+{
+    const QRect area = c.view->rect();
+    const int width = qMax(120, area.width() * 3 / 4);
+    c.note->setFixedWidth(width);
+    c.note->adjustSize();
+    c.note->move(area.center().x() - width / 2, area.height() / 3 - c.note->height() / 2);
+}
+
+QString QueuesView::chartNote(const QString &chart) const
+{
+    const Chart *c = chart == QLatin1String("llm") ? &m_llm : chart == QLatin1String("tts") ? &m_tts : chart == QLatin1String("load") ? &m_load : nullptr;
+    return c && !c->note->isHidden() ? c->note->text() : QString();
 }
 
 int QueuesView::pointCount(const QString &series) const
@@ -145,17 +179,35 @@ void QueuesView::redraw()
     }
     if (!latest) {
         m_summary->setText(tr("No samples yet: the live feed sends one every second."));
+        explainBuiltIns(QueueSample());
         return;
     }
-    m_summary->setText(tr("Now: %1 sessions; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.\n%7 samples kept (at most %8).")
-                           .arg(latest->sessions)
+    m_summary->setText(tr("Now: %1; LLM %2 in flight, %3 waiting; TTS %4 queued, %5 running; outbox %6.")
+                           .arg(tr("%n session(s)", nullptr, latest->sessions))
                            .arg(latest->llmInFlight)
                            .arg(latest->llmWaiting)
                            .arg(latest->ttsQueued)
                            .arg(latest->ttsRunning)
                            .arg(latest->outboxBacklog)
-                           .arg(m_history.size())
-                           .arg(m_history.capacity()));
+                       + QLatin1Char('\n') + tr("%n sample(s) kept (at most %1).", nullptr, m_history.size()).arg(m_history.capacity()));
+    explainBuiltIns(*latest);
+}
+
+// A built-in provider never queues: the demo responder answers at once in-process, espeak-ng
+// synthesizes in a moment. Its chart at 0 is the truth, not a fault: each chart says so.
+void QueuesView::explainBuiltIns(const QueueSample &s)
+{
+    auto note = [this](Chart &c, bool builtIn, const QString &why) {
+        c.note->setText(builtIn ? why : QString());
+        c.note->setVisible(builtIn);
+        placeNote(c);
+    };
+    note(m_llm, s.llmBuiltIn,
+         tr("The built-in demo responder answers at once and never queues: this chart stays at 0. It fills when a real "
+            "LLM service is configured (llm.base_url)."));
+    note(m_tts, s.ttsBuiltIn,
+         tr("The built-in espeak-ng voice synthesizes in a moment and hardly queues: this chart stays near 0. It fills "
+            "when GPT-SoVITS services are configured (tts.base_urls)."));
 }
 
 } // namespace tianyi::admin

@@ -14,6 +14,7 @@ class QValueAxis;
 namespace tianyi::admin {
 
 class QueueHistory;
+struct QueueSample;
 
 class QueuesView : public QWidget
 {
@@ -27,9 +28,13 @@ public:
     // "outbox", "sessions", or "backend:<url>".
     int pointCount(const QString &series) const;
     QString summaryText() const;
+    // The note over a chart ("llm", "tts", "load"), empty when none is shown: why a built-in
+    // provider's chart stays at 0.
+    QString chartNote(const QString &chart) const;
 
 protected:
     void changeEvent(QEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     struct Chart {
@@ -37,10 +42,13 @@ private:
         QChartView *view = nullptr;
         QValueAxis *x = nullptr;
         QValueAxis *y = nullptr;
+        QLabel *note = nullptr; // over the chart view; shown for a built-in provider
     };
     Chart makeChart();
     QLineSeries *addSeries(Chart &chart, const QString &key);
     void redraw();
+    void explainBuiltIns(const QueueSample &latest);
+    void placeNote(Chart &chart);
     void retranslate();
 
     QueueHistory &m_history;

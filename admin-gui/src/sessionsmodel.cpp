@@ -1,5 +1,6 @@
 #include "sessionsmodel.h"
 
+#include "devicename.h"
 #include "idtext.h"
 
 #include <QCoreApplication>
@@ -15,8 +16,7 @@ SessionRow SessionRow::fromJson(const QJsonObject &j)
     r.userId = j.value(QStringLiteral("user_id")).toInteger();
     r.username = j.value(QStringLiteral("username")).toString();
     r.device = j.value(QStringLiteral("device")).toString();
-    if (r.device.isEmpty())
-        r.device = j.value(QStringLiteral("user_agent")).toString();
+    r.userAgent = j.value(QStringLiteral("user_agent")).toString();
     r.since = QDateTime::fromString(j.value(QStringLiteral("since")).toString(), Qt::ISODateWithMs);
     r.state = j.value(QStringLiteral("state")).toString();
     r.currentTurn = j.value(QStringLiteral("current_turn")).toInt();
@@ -25,6 +25,21 @@ SessionRow SessionRow::fromJson(const QJsonObject &j)
     r.lastFirstAudioMs = j.value(QStringLiteral("last_first_audio_ms")).toInteger(-1);
     r.lastTurnId = j.value(QStringLiteral("last_turn_id")).toInteger();
     return r;
+}
+
+QString SessionRow::deviceText() const
+{
+    return device.isEmpty() ? shortDeviceName(userAgent) : elideDeviceName(device);
+}
+
+QString SessionRow::deviceDetails() const
+{
+    QStringList lines;
+    if (!device.isEmpty())
+        lines << SessionsModel::tr("Device (as the client names itself): %1").arg(device);
+    if (!userAgent.isEmpty())
+        lines << SessionsModel::tr("User-Agent: %1").arg(userAgent);
+    return lines.join(QLatin1Char('\n'));
 }
 
 SessionsModel::SessionsModel(QObject *parent)
@@ -75,13 +90,15 @@ QVariant SessionsModel::data(const QModelIndex &index, int role) const
     const SessionRow *r = row(index.row());
     if (!r || !index.isValid())
         return {};
-    if (role == Qt::ToolTipRole)
-        return tr("Session %1 of user #%2").arg(r->id).arg(r->userId);
+    if (role == Qt::ToolTipRole) {
+        const QString details = index.column() == Device ? r->deviceDetails() : QString();
+        return details.isEmpty() ? tr("Session %1 of user #%2").arg(r->id).arg(r->userId) : details;
+    }
     if (role != Qt::DisplayRole)
         return {};
     switch (index.column()) {
     case User: return r->username;
-    case Device: return r->device.isEmpty() ? QStringLiteral("–") : r->device;
+    case Device: return r->deviceText().isEmpty() ? QStringLiteral("–") : r->deviceText();
     case Since: return QLocale().toString(r->since.toLocalTime().time(), QLocale::ShortFormat);
     case State: return r->currentTurn > 0 && r->state != QLatin1String("idle") ? tr("%1 (turn %2)").arg(stateText(r->state)).arg(r->currentTurn)
                                                                               : stateText(r->state);

@@ -13,7 +13,8 @@ struct SessionRow {
     QString id;
     qint64 userId = 0;
     QString username;
-    QString device;      // ?device= of the socket, else its User-Agent
+    QString device;      // ?device= of the socket (the client's own short name), if given
+    QString userAgent;   // the socket handshake's User-Agent, if sent
     QDateTime since;
     QString state;       // idle | thinking | speaking
     int currentTurn = 0; // 0: none running
@@ -24,6 +25,10 @@ struct SessionRow {
     QString lastStatus;  // of the last ended turn, as the feed saw it
 
     static SessionRow fromJson(const QJsonObject &json);
+    // What the Device column shows: ?device=, else the User-Agent in a few words ("Chrome on Android").
+    QString deviceText() const;
+    // Its tooltip: the full strings.
+    QString deviceDetails() const;
 };
 
 // "completed" / "interrupted" / "failed" in the current language.

@@ -1,6 +1,7 @@
 #include "sessionsview.h"
 
 #include "console.h"
+#include "statuslabel.h"
 
 #include <QEvent>
 #include <QHBoxLayout>
@@ -22,7 +23,7 @@ SessionsView::SessionsView(Console &console, QWidget *parent)
     , m_stop(new QPushButton(this))
     , m_disconnect(new QPushButton(this))
     , m_openTurn(new QPushButton(this))
-    , m_status(new QLabel(this))
+    , m_status(new StatusLabel(this))
     , m_count(new QLabel(this))
 {
     m_table->setModel(&console.sessions());
@@ -83,6 +84,11 @@ QString SessionsView::statusText() const
     return m_status->text();
 }
 
+QString SessionsView::countText() const
+{
+    return m_count->text();
+}
+
 QString SessionsView::selectedSession() const
 {
     const SessionRow *r = m_console.sessions().row(m_table->currentIndex().row());
@@ -117,7 +123,7 @@ void SessionsView::act(void (AdminApi::*action)(const QString &, AdminApi::Callb
     QPointer<SessionsView> self(this);
     (m_console.api().*action)(id, [self, id, outcome](const ApiResult &r) {
         if (self)
-            self->m_status->setText(outcome(id, r));
+            self->m_status->say([outcome, id, r]() { return outcome(id, r); });
     });
 }
 

@@ -13,6 +13,8 @@ class QTableView;
 
 namespace tianyi::admin {
 
+class StatusLabel;
+
 class Console;
 
 class SessionsView : public QWidget
@@ -26,6 +28,7 @@ public:
     QPushButton *disconnectButton() const { return m_disconnect; }
     QPushButton *openTurnButton() const { return m_openTurn; }
     QString statusText() const;
+    QString countText() const; // "3 sessions"
     // Selects the session's row (tests, and after a refill).
     bool selectSession(const QString &sessionId);
 
@@ -49,7 +52,7 @@ private:
     QPushButton *m_stop;
     QPushButton *m_disconnect;
     QPushButton *m_openTurn;
-    QLabel *m_status;
+    StatusLabel *m_status;
     QLabel *m_count;
 };
 

@@ -4,6 +4,7 @@
 #include "audioplayer.h"
 #include "idtext.h"
 #include "sessionsmodel.h"
+#include "statuslabel.h"
 #include "waveformwidget.h"
 
 #include <tianyi/wav.h>
@@ -54,7 +55,7 @@ TurnView::TurnView(AdminApi &api, AudioPlayer &player, QWidget *parent)
     , m_waveform(new WaveformWidget(this))
     , m_play(new QPushButton(this))
     , m_playerLabel(new QLabel(this))
-    , m_status(new QLabel(this))
+    , m_status(new StatusLabel(this))
 {
     m_id->setValidator(new QIntValidator(1, INT_MAX, m_id));
     m_id->setMaximumWidth(120);
@@ -97,15 +98,15 @@ TurnView::TurnView(AdminApi &api, AudioPlayer &player, QWidget *parent)
     });
     connect(m_play, &QPushButton::clicked, this, &TurnView::playSelected);
     connect(&m_player, &AudioPlayer::started, this, [this]() {
-        m_playerMessage = tr("Playing sentence %1 on %2.").arg(m_selected + 1).arg(m_player.outputName());
+        m_playerMessage = [this, sentence = m_selected + 1]() { return tr("Playing sentence %1 on %2.").arg(sentence).arg(m_player.outputName()); };
         updatePlayer();
     });
     connect(&m_player, &AudioPlayer::finished, this, [this]() {
-        m_playerMessage = tr("Finished playing.");
+        m_playerMessage = []() { return tr("Finished playing."); };
         updatePlayer();
     });
     connect(&m_player, &AudioPlayer::failed, this, [this](const QString &reason) {
-        m_playerMessage = reason;
+        m_playerMessage = [reason]() { return reason; };
         updatePlayer();
     });
     retranslate();
@@ -151,13 +152,13 @@ void TurnView::loadTurn(qint64 turnId)
     if (turnId <= 0)
         return;
     m_id->setText(QString::number(turnId));
-    m_status->setText(tr("Loading turn %1…").arg(turnId));
+    m_status->say([turnId]() { return tr("Loading turn %1…").arg(turnId); });
     QPointer<TurnView> self(this);
     m_api.turn(turnId, [self, turnId](const ApiResult &r) {
         if (!self)
             return;
         if (!r.ok()) {
-            self->m_status->setText(tr("Turn %1: %2").arg(turnId).arg(AdminApi::describe(r)));
+            self->m_status->say([turnId, r]() { return tr("Turn %1: %2").arg(turnId).arg(AdminApi::describe(r)); });
             return;
         }
         self->m_status->clear();
@@ -205,7 +206,7 @@ void TurnView::selectSentence(int index)
     if (row < 0)
         return;
     m_selected = index;
-    m_playerMessage.clear();
+    m_playerMessage = nullptr;
     m_sentences->setCurrentCell(row, 0);
     if (m_audio.contains(index)) {
         showAudio();
@@ -226,9 +227,9 @@ void TurnView::selectSentence(int index)
         QByteArray pcm;
         QString error;
         if (!r.ok()) {
-            self->m_status->setText(tr("Audio of sentence %1: %2").arg(index + 1).arg(AdminApi::describe(r)));
+            self->m_status->say([index, r]() { return tr("Audio of sentence %1: %2").arg(index + 1).arg(AdminApi::describe(r)); });
         } else if (!wav::parseFile(r.body, &format, &pcm, &error) || !format.isPcm16()) {
-            self->m_status->setText(tr("Audio of sentence %1 is not 16-bit PCM WAV: %2").arg(index + 1).arg(error));
+            self->m_status->say([index, error]() { return tr("Audio of sentence %1 is not 16-bit PCM WAV: %2").arg(index + 1).arg(error); });
         } else {
             self->m_audio.insert(index, {pcm, format.sampleRate, format.channels});
             if (self->m_selected == index)
@@ -261,8 +262,8 @@ void TurnView::updatePlayer()
     }
     const bool ready = m_audio.contains(m_selected);
     m_play->setEnabled(ready);
-    if (!m_playerMessage.isEmpty())
-        m_playerLabel->setText(m_playerMessage);
+    if (m_playerMessage)
+        m_playerLabel->setText(m_playerMessage()); // worded again after a language switch (retranslate)
     else if (ready)
         m_playerLabel->setText(tr("Sentence %1: %2 ms at %3 Hz, ready to play on %4.")
                                    .arg(m_selected + 1)

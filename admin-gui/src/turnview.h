@@ -6,6 +6,7 @@
 
 #include <QHash>
 #include <QWidget>
+#include <functional>
 
 class QLabel;
 class QLineEdit;
@@ -14,6 +15,8 @@ class QTableWidget;
 class QTextBrowser;
 
 namespace tianyi::admin {
+
+class StatusLabel;
 
 class AdminApi;
 class AudioPlayer;
@@ -61,7 +64,7 @@ private:
     TurnData m_turn;
     QHash<int, Audio> m_audio;   // decoded sentences of the shown turn only (cleared per turn)
     int m_selected = -1;
-    QString m_playerMessage;
+    std::function<QString()> m_playerMessage; // playing / finished / failed, in the current language
     QLabel *m_idLabel;
     QLineEdit *m_id;
     QPushButton *m_open;
@@ -71,7 +74,7 @@ private:
     WaveformWidget *m_waveform;
     QPushButton *m_play;
     QLabel *m_playerLabel;
-    QLabel *m_status;
+    StatusLabel *m_status;
 };
 
 } // namespace tianyi::admin

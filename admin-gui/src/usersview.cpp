@@ -1,6 +1,7 @@
 #include "usersview.h"
 
 #include "console.h"
+#include "statuslabel.h"
 #include "usersmodel.h"
 
 #include <QEvent>
@@ -26,7 +27,7 @@ UsersView::UsersView(Console &console, QWidget *parent)
     , m_disable(new QPushButton(this))
     , m_enable(new QPushButton(this))
     , m_page(new QLabel(this))
-    , m_status(new QLabel(this))
+    , m_status(new StatusLabel(this))
 {
     m_table->setModel(m_model);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -102,7 +103,7 @@ void UsersView::load(qint64 afterId)
         if (!self)
             return;
         if (!r.ok()) {
-            self->m_status->setText(tr("Users: %1").arg(AdminApi::describe(r)));
+            self->m_status->say([r]() { return tr("Users: %1").arg(AdminApi::describe(r)); });
             return;
         }
         // Keep the operator's selection across a refresh (the feed reloads after a reconnect).
@@ -136,12 +137,13 @@ void UsersView::setSelectedDisabled(bool disabled)
         if (!self)
             return;
         if (!r.ok()) {
-            self->m_status->setText(tr("%1: %2").arg(name, AdminApi::describe(r)));
+            self->m_status->say([name, r]() { return tr("%1: %2").arg(name, AdminApi::describe(r)); });
             return;
         }
         self->m_model->updateUser(r.json.value(QStringLiteral("user")).toObject());
-        self->m_status->setText(disabled ? tr("%1 is disabled: logins are refused and their chats were closed.").arg(name)
-                                         : tr("%1 is enabled again.").arg(name));
+        self->m_status->say([name, disabled]() {
+            return disabled ? tr("%1 is disabled: logins are refused and their chats were closed.").arg(name) : tr("%1 is enabled again.").arg(name);
+        });
     });
 }
 

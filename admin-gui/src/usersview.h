@@ -11,6 +11,8 @@ class QTableView;
 
 namespace tianyi::admin {
 
+class StatusLabel;
+
 class Console;
 class UsersModel;
 
@@ -48,7 +50,7 @@ private:
     QPushButton *m_disable;
     QPushButton *m_enable;
     QLabel *m_page;
-    QLabel *m_status;
+    StatusLabel *m_status;
     qint64 m_after = 0;          // after_id of the page shown
     QVector<qint64> m_back;      // after_ids of the pages before it (bounded by the page count)
 };

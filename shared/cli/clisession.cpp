@@ -3,9 +3,11 @@
 #include "tianyi/wav.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QSocketNotifier>
 
 #include <cerrno>
@@ -18,6 +20,15 @@
 namespace tianyi::cli {
 
 using namespace tianyi::client;
+
+QString replCommandsHelp()
+{
+    return QStringLiteral("  /help    these commands\n"
+                          "  /ping    measure the round trip to the server\n"
+                          "  /stop    interrupt her (the running turn)\n"
+                          "  /quit    leave at once (end of input, Ctrl-D, waits for her turn)\n"
+                          "  //text   send \"/text\" to her");
+}
 
 CliSession::CliSession(Options options, QObject *parent)
     : QObject(parent)
@@ -51,6 +62,12 @@ void CliSession::err(const QString &text)
     const QByteArray bytes = text.toUtf8() + '\n';
     std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stderr);
     std::fflush(stderr);
+}
+
+void CliSession::note(const QString &text)
+{
+    if (!m_opt.json)
+        err(text);
 }
 
 void CliSession::finish(int code)
@@ -247,8 +264,37 @@ void CliSession::onHello()
         return;
     }
     // repl
+    m_interactive = ::isatty(STDIN_FILENO) == 1;
+    if (m_interactive)
+        err(QStringLiteral("[one chat per line; /help lists the commands]"));
     m_stdin = new QSocketNotifier(STDIN_FILENO, QSocketNotifier::Read, this);
     connect(m_stdin, &QSocketNotifier::activated, this, &CliSession::readStdin);
+    prompt();
+}
+
+// "> " on stderr (stdout carries only her words) when a person types and nothing is running.
+void CliSession::prompt()
+{
+    if (!m_interactive || m_finished || m_stdinEof || m_inFlight > 0)
+        return;
+    if (m_midLine) {
+        out(QStringLiteral("\n"));
+        m_midLine = false;
+    }
+    std::fputs("> ", stderr);
+    std::fflush(stderr);
+}
+
+// End of input: exit now when nothing runs, else when the running turn ends (onTurnEnd).
+void CliSession::finishAtEndOfInput()
+{
+    if (m_finished)
+        return;
+    if (m_inFlight == 0) {
+        finish(m_sawViolation ? kExitViolation : m_exitAfterTurn);
+        return;
+    }
+    note(QStringLiteral("[end of input: waiting for her turn to finish]"));
 }
 
 void CliSession::sendChat(const QString &text)
@@ -279,10 +325,11 @@ void CliSession::readStdin()
     if (n <= 0) {
         m_stdinEof = true;
         m_stdin->setEnabled(false);
+        if (m_interactive)
+            err(QString()); // the terminal's cursor sits after the prompt
         if (!m_stdinBuffer.isEmpty())
             handleLine(QString::fromUtf8(std::exchange(m_stdinBuffer, {})));
-        if (m_inFlight == 0 && !m_finished)
-            finish(m_sawViolation ? kExitViolation : m_exitAfterTurn);
+        finishAtEndOfInput();
         return;
     }
     m_stdinBuffer.append(buffer, n);
@@ -302,21 +349,71 @@ void CliSession::readStdin()
 void CliSession::handleLine(const QString &raw)
 {
     const QString line = raw.trimmed();
-    if (line.isEmpty())
-        return;
-    if (line == QLatin1String("/quit")) {
-        finish(m_sawViolation ? kExitViolation : m_exitAfterTurn);
+    if (line.isEmpty()) {
+        prompt();
         return;
     }
-    if (line == QLatin1String("/stop")) {
-        sendStop();
+    if (line.startsWith(QLatin1String("//"))) {
+        sendChat(line.mid(1));
         return;
     }
-    if (line == QLatin1String("/ping")) {
-        m_chat->ping();
+    if (line.startsWith(QLatin1Char('/'))) {
+        if (handleCommand(line))
+            prompt();
         return;
     }
     sendChat(line);
+}
+
+// A repl command: answered here, never sent to her as chat. False: the answer comes later (pong).
+bool CliSession::handleCommand(const QString &line)
+{
+    const QString command = line.section(QLatin1Char(' '), 0, 0);
+    if (command == QLatin1String("/quit")) {
+        finish(m_sawViolation ? kExitViolation : m_exitAfterTurn);
+    } else if (command == QLatin1String("/stop")) {
+        if (m_inFlight > 0 || m_recorder->currentTurn())
+            sendStop();
+        else
+            err(QStringLiteral("[nothing to stop: no turn is running]"));
+    } else if (command == QLatin1String("/ping")) {
+        m_pingsSentMs.append(monotonicMs());
+        m_chat->ping();
+        return false; // the prompt follows the pong
+    } else if (command == QLatin1String("/help")) {
+        err(QStringLiteral("Each line is a chat with her. Commands:\n") + replCommandsHelp());
+    } else {
+        err(QStringLiteral("[unknown command %1: not sent; /help lists the commands, //%2 sends it as chat]").arg(command, line.mid(1)));
+    }
+    return true;
+}
+
+// --out: this run's own folder DIR/<date>_<time>[-N], made on first use with mkdir, which fails for
+// a folder that exists: two runs never share one, even when started in the same second.
+QString CliSession::runDir()
+{
+    if (!m_runDir.isEmpty() || m_runDirFailed)
+        return m_runDir;
+    QDir base(m_opt.outDir);
+    const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-dd_HH-mm-ss"));
+    if (base.mkpath(QStringLiteral("."))) {
+        for (int n = 1; n <= 1000 && m_runDir.isEmpty(); ++n) {
+            const QString name = n == 1 ? stamp : QStringLiteral("%1-%2").arg(stamp).arg(n);
+            if (base.mkdir(name))
+                m_runDir = base.filePath(name);
+        }
+    }
+    if (m_runDir.isEmpty()) {
+        m_runDirFailed = true;
+        err(QStringLiteral("error: cannot make a new folder in %1 for the WAV files").arg(QDir::toNativeSeparators(m_opt.outDir)));
+    }
+    return m_runDir;
+}
+
+QString CliSession::turnDir(qint64 turn)
+{
+    const QString run = runDir();
+    return run.isEmpty() ? QString() : QDir(run).filePath(QStringLiteral("turn%1").arg(turn));
 }
 
 void CliSession::writeSentenceWav(const RecordedTurn &turn, int index)
@@ -327,8 +424,11 @@ void CliSession::writeSentenceWav(const RecordedTurn &turn, int index)
     if (s.pcm.isEmpty() || s.sampleRate <= 0)
         return;
     m_written.insert({turn.turn, index});
-    QDir().mkpath(m_opt.outDir);
-    const QString path = QDir(m_opt.outDir).filePath(QStringLiteral("turn%1_s%2.wav").arg(turn.turn).arg(index));
+    const QString dir = turnDir(turn.turn);
+    if (dir.isEmpty() || !QDir().mkpath(dir))
+        return;
+    // 01.wav is her first sentence (the server counts from 0).
+    const QString path = QDir(dir).filePath(QStringLiteral("%1.wav").arg(index + 1, 2, 10, QLatin1Char('0')));
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(wav::file(s.pcm, s.sampleRate)) < 0)
         err(QStringLiteral("error: cannot write %1: %2").arg(path, f.errorString()));
@@ -387,8 +487,13 @@ void CliSession::onEvent(const ChatEvent &e)
     case K::TurnEnd:
         onTurnEnd(e);
         break;
-    case K::Hello:
     case K::Pong:
+        if (!m_pingsSentMs.isEmpty()) {
+            err(QStringLiteral("[pong: %1 ms round trip]").arg(monotonicMs() - m_pingsSentMs.takeFirst()));
+            prompt();
+        }
+        break;
+    case K::Hello:
     case K::TurnStart:
     case K::Sentence:
     case K::Other:
@@ -407,8 +512,15 @@ void CliSession::onTurnEnd(const ChatEvent &e)
         out(QStringLiteral("\n"));
         m_midLine = false;
     }
+    int wavs = 0;
+    for (auto it = t->sentences.cbegin(); it != t->sentences.cend(); ++it)
+        wavs += m_written.contains({t->turn, it.key()}) ? 1 : 0;
+    const QString wavDir = wavs > 0 ? QDir::toNativeSeparators(turnDir(t->turn)) : QString();
     if (m_opt.json) {
-        out(QString::fromUtf8(QJsonDocument(t->toJson()).toJson(QJsonDocument::Compact)) + QLatin1Char('\n'));
+        QJsonObject line = t->toJson();
+        if (!wavDir.isEmpty())
+            line.insert(QStringLiteral("wav_dir"), wavDir);
+        out(QString::fromUtf8(QJsonDocument(line).toJson(QJsonDocument::Compact)) + QLatin1Char('\n'));
     } else {
         QString line = QStringLiteral("[turn %1 %2 · %3 sentences · %4 ms audio").arg(t->turn).arg(t->status).arg(t->sentences.size()).arg(t->audioMs());
         if (t->stats.ttftMs >= 0)
@@ -420,6 +532,8 @@ void CliSession::onTurnEnd(const ChatEvent &e)
         if (t->stopped)
             line += QStringLiteral(" · stop %1 ms").arg(t->stopMs);
         err(line + QLatin1Char(']'));
+        if (!wavDir.isEmpty())
+            err(QStringLiteral("[her voice: %1 WAV file%2 in %3]").arg(wavs).arg(wavs == 1 ? QString() : QStringLiteral("s"), wavDir));
     }
     if (t->status == chat::kFailed)
         m_exitAfterTurn = kExitTurnFailed;
@@ -431,6 +545,8 @@ void CliSession::onTurnEnd(const ChatEvent &e)
     m_stopTimer.stop();
     if (m_opt.command == QLatin1String("chat") || m_stdinEof)
         finish(m_sawViolation ? kExitViolation : m_exitAfterTurn);
+    else
+        prompt();
 }
 
 void CliSession::onDisconnected(int code, const QString &reason)

@@ -6,6 +6,7 @@
 #include "tianyi/turnrecorder.h"
 
 #include <QByteArray>
+#include <QList>
 #include <QObject>
 #include <QSet>
 #include <QString>
@@ -27,6 +28,9 @@ enum Exit {
     kExitTimeout = 6,
     kExitViolation = 7,    // the server broke guarantee 1 or 2 of the protocol
 };
+
+// The repl's commands, one per line ("/help  lists ..."), for /help and --help.
+QString replCommandsHelp();
 
 struct Options {
     QString command;       // register | login | chat | repl
@@ -68,13 +72,19 @@ private:
     void sendStop();
     void readStdin();
     void handleLine(const QString &line);
+    bool handleCommand(const QString &line);
+    void prompt();
+    void finishAtEndOfInput();
     void writeSentenceWav(const client::RecordedTurn &turn, int sentence);
+    QString runDir();
+    QString turnDir(qint64 turn);
     void apiFailed(const QString &what, const client::ApiResult &result);
     bool writeTokenFile(const client::Tokens &tokens, QString *error);
     QString readTokenFile(QString *error) const;
 
     void out(const QString &text);
     void err(const QString &text);
+    void note(const QString &text); // a bracketed status line on stderr; not with --json
     void finish(int code);
 
     Options m_opt;
@@ -91,6 +101,10 @@ private:
     bool m_finished = false;
     bool m_sawViolation = false;
     int m_exitAfterTurn = kExitOk;
+    bool m_interactive = false;      // repl on a terminal: show a prompt
+    QList<qint64> m_pingsSentMs;     // /ping: monotonic send times of the pings awaiting their pong
+    QString m_runDir;                // --out: this run's own folder, made at the first WAV
+    bool m_runDirFailed = false;
     QSet<QPair<qint64, int>> m_written;
 };
 

@@ -1,5 +1,6 @@
 // tianyi-cli: a command-line client of the tianyi server (test client and smoke-test tool).
 #include "clisession.h"
+#include "helptable.h"
 #include "loadrunner.h"
 
 #include <QCommandLineParser>
@@ -13,27 +14,15 @@ using namespace tianyi::cli;
 namespace {
 
 const char *const kDescription =
-    "Talks to a tianyi server: accounts over HTTP, chat over the /ws socket.\n"
+    "Talks to a tianyi server from a terminal: accounts over HTTP, chat over the /ws socket.\n"
     "\n"
-    "Commands:\n"
-    "  register         create the account --user with --password (and --nickname)\n"
-    "  login            print the tokens (access_token, refresh_token, expires_in),\n"
-    "                   or write them as JSON to --token-file (mode 0600)\n"
-    "  chat TEXT        one turn: streams the reply text to stdout, «emotion» markers before\n"
-    "                   sentences; a summary of the turn goes to stderr\n"
-    "  repl             each line of stdin is a chat; \"/stop\" stops the running turn,\n"
-    "                   \"/ping\" pings, \"/quit\" (or end of input) exits\n"
-    "  load             N virtual users (--users) chat for --duration-s (0: once, all at the same\n"
-    "                   moment) with --think-ms between turns (or --interval-ms start to start),\n"
-    "                   started over --ramp-s; with --fake the same schedule first runs directly\n"
-    "                   against the fake upstream so its own latency is subtracted (\"added\").\n"
-    "                   --idle holds the sessions open; --login-rate / --history-rate add traffic;\n"
-    "                   --sample-pid reads the server's RSS, open files and CPU from /proc.\n"
-    "                   Prints one JSON result on stdout; --json FILE also writes it to FILE.\n"
-    "\n"
-    "Credentials for chat/repl: --token, else --user with --password (or TIANYI_CLI_PASSWORD),\n"
-    "else the access_token in --token-file.\n"
-    "\n"
+    "First steps (the server prints its address; the default is http://127.0.0.1:8080):\n"
+    "  export TIANYI_CLI_PASSWORD='correct horse battery'   # keeps the password out of ps\n"
+    "  tianyi-cli --user NAME register\n"
+    "  tianyi-cli --user NAME chat \"你好，天依！\"\n"
+    "  tianyi-cli --user NAME --out wavs repl";
+
+const char *const kExitCodes =
     "Exit codes: 0 ok, 1 the server refused (bad password, name taken, chat refused),\n"
     "2 usage or local file error, 3 server unreachable, 4 chat socket closed by the server\n"
     "(4001 bad token, 4003 too many sessions, ...), 5 the turn failed, 6 timeout,\n"
@@ -55,77 +44,97 @@ int main(int argc, char **argv)
     QCoreApplication::setApplicationVersion(QStringLiteral("0.1.0"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QString::fromUtf8(kDescription));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption server(QStringLiteral("server"), QStringLiteral("Server base URL (default http://127.0.0.1:8080)."),
-                                    QStringLiteral("URL"), QStringLiteral("http://127.0.0.1:8080"));
-    const QCommandLineOption user(QStringLiteral("user"), QStringLiteral("Username."), QStringLiteral("NAME"));
-    const QCommandLineOption password(QStringLiteral("password"),
-                                      QStringLiteral("Password (better: the TIANYI_CLI_PASSWORD environment variable, "
-                                                     "which keeps it out of the process list)."),
-                                      QStringLiteral("PW"));
-    const QCommandLineOption nickname(QStringLiteral("nickname"), QStringLiteral("Nickname for register."), QStringLiteral("NAME"));
-    const QCommandLineOption token(QStringLiteral("token"), QStringLiteral("Access token for chat/repl (no login)."), QStringLiteral("TOKEN"));
-    const QCommandLineOption tokenFile(QStringLiteral("token-file"),
-                                       QStringLiteral("login: write the tokens here (mode 0600); chat/repl: read the access token from here."),
-                                       QStringLiteral("FILE"));
-    const QCommandLineOption audio(QStringLiteral("audio"), QStringLiteral("Audio transport: binary (default) or json."),
-                                   QStringLiteral("json|binary"), QStringLiteral("binary"));
-    const QCommandLineOption outDir(QStringLiteral("out"), QStringLiteral("Save each sentence's audio as DIR/turn<N>_s<K>.wav."),
-                                    QStringLiteral("DIR"));
-    const QCommandLineOption stopAfter(QStringLiteral("stop-after-ms"),
-                                       QStringLiteral("Send stop N ms after each chat, with played_ms = the audio received so far."),
-                                       QStringLiteral("N"));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("Machine output: per turn one JSON line on stdout (turn, status, ttft_ms, first_audio_ms, "
-                                                 "total_ms, sentences, audio_ms, client timings, stop_ms); no streamed text."));
-    const QCommandLineOption timeout(QStringLiteral("timeout-ms"), QStringLiteral("chat: give up after N ms (default 120000)."),
-                                     QStringLiteral("N"), QStringLiteral("120000"));
-    parser.addOptions({server, user, password, nickname, token, tokenFile, audio, outDir, stopAfter, json, timeout});
-    // load
-    auto valueOption = [&](const char *name, const char *help, const char *fallback = nullptr, const char *valueName = "N") {
-        QCommandLineOption o{QLatin1String(name), QLatin1String(help), QLatin1String(valueName)};
-        if (fallback)
-            o.setDefaultValue(QLatin1String(fallback));
-        parser.addOption(o);
-        return o;
-    };
-    const auto users = valueOption("users", "load: virtual users.", "1");
-    const auto sessionsPerUser = valueOption("sessions-per-user", "load: chat sockets per user.", "1");
-    const auto thinkMs = valueOption("think-ms", "load: pause after a turn ends before the next chat.", "0");
-    const auto intervalMs = valueOption("interval-ms", "load: start a turn every N ms per user (start to start) instead.", "0");
-    const auto durationS = valueOption("duration-s", "load: length of the measured phase (0: one burst).", "0");
-    const auto rounds = valueOption("rounds", "load --duration-s 0: bursts, one after the other.", "1");
-    const auto rampS = valueOption("ramp-s", "load: spread the sessions' first turns over this long.", "0");
-    const auto text = valueOption("text", "load: what every user says.", nullptr, "TEXT");
-    const auto stopFraction = valueOption("stop-fraction", "load: share of turns that --stop-after-ms stops (0..1).", "1", "F");
-    const auto fake = valueOption("fake", "load: the fake upstream's URL: measure the baseline against it first.", nullptr, "URL");
-    const auto baselineS = valueOption("baseline-s", "load: length of the steady baseline.", "10");
-    const QCommandLineOption noEarlyCut(QStringLiteral("no-early-cut"), QStringLiteral("load: the server runs with chat.early_first_clause=false."));
-    const QCommandLineOption idle(QStringLiteral("idle"), QStringLiteral("load: open the sessions and hold them --hold-s; no chats."));
-    const QCommandLineOption noWarmup(QStringLiteral("no-warmup"), QStringLiteral("load: measure from the first turn (cold connection pools)."));
-    parser.addOptions({noEarlyCut, idle, noWarmup});
-    const auto holdS = valueOption("hold-s", "load --idle: how long to hold the sessions.", "5");
-    const auto loginRate = valueOption("login-rate", "load: logins per second during the run (own accounts).", "0");
-    const auto loginUsers = valueOption("login-users", "load: accounts the logins use.", "20");
-    const auto historyRate = valueOption("history-rate", "load: GET /me/history per second during the run.", "0");
-    const auto samplePid = valueOption("sample-pid", "load: server PID whose /proc is sampled.", "0", "PID");
-    const auto sampleMs = valueOption("sample-ms", "load: sampling period.", "10000");
-    const auto prefix = valueOption("prefix", "load: account name prefix (default unique per run).", nullptr, "NAME");
-    const auto setupConcurrency = valueOption("setup-concurrency", "load: registrations, logins and socket opens in flight.", "64");
-    const auto jsonFile = valueOption("json-file", "load: also write the result JSON here (same as load --json FILE).", nullptr, "FILE");
-    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("register | login | chat TEXT | repl | load"));
+    const QCommandLineOption help = parser.addHelpOption();
+    const QCommandLineOption version = parser.addVersionOption();
+    HelpTable t(parser);
+    auto S = [](const char *text) { return QString::fromUtf8(text); };
+
+    t.section(S("Talk with her"));
+    t.command(S("chat TEXT"), S("One turn: her reply streams to stdout, with «emotion» before each sentence; a summary of the "
+                                "turn (status, latencies) goes to stderr."));
+    t.command(S("repl"), S("One chat per line of stdin, with a \"> \" prompt on a terminal. Lines starting with / are commands, "
+                           "handled here and never sent to her:\n")
+                             + replCommandsHelp()
+                             + S("\nAt the end of input it waits for the running turn, then exits."));
+    const QCommandLineOption outDir = t.option(
+        S("out"),
+        S("Save her voice: every run makes a new folder DIR/<date>_<time>/ (never reusing an earlier one), with one folder per "
+          "turn and one WAV per sentence: DIR/<date>_<time>/turn<N>/01.wav, 02.wav, ... Where they went is printed (stderr; "
+          "with --json in the turn's \"wav_dir\")."),
+        S("DIR"));
+    const QCommandLineOption json = t.option(
+        S("json"), S("Machine output on stdout. chat/repl: one JSON line per turn (turn, status, ttft_ms, first_audio_ms, total_ms, "
+                     "sentences, audio_ms, client timings, stop_ms, wav_dir) and no streamed text; register: the user; login: the "
+                     "tokens."));
+    const QCommandLineOption audio = t.option(S("audio"), S("How her audio travels: binary WebSocket frames or base64 in JSON."),
+                                              S("binary|json"), S("binary"));
+    const QCommandLineOption stopAfter = t.option(
+        S("stop-after-ms"), S("Interrupt her N ms after each chat (a stop with played_ms = the audio received so far)."), S("N"));
+    const QCommandLineOption timeout = t.option(S("timeout-ms"), S("chat: give up after N ms."), S("N"), S("120000"));
+
+    t.section(S("Account and connection"), S("chat and repl log in with --token, else --user and the password, else the "
+                                              "access_token in --token-file."));
+    t.command(S("register"), S("Create the account --user with the password (and --nickname)."));
+    t.command(S("login"), S("Print the tokens (access_token, refresh_token, expires_in), or write them as JSON to --token-file "
+                            "(mode 0600)."));
+    const QCommandLineOption server = t.option(S("server"), S("The server's base URL."), S("URL"), S("http://127.0.0.1:8080"));
+    const QCommandLineOption user = t.option(S("user"), S("Username."), S("NAME"));
+    const QCommandLineOption password = t.option(
+        S("password"), S("Password. Better: the TIANYI_CLI_PASSWORD environment variable, which keeps it out of the process list."),
+        S("PW"));
+    const QCommandLineOption nickname = t.option(S("nickname"), S("register: the name she calls you."), S("NAME"));
+    const QCommandLineOption token = t.option(S("token"), S("chat/repl: this access token instead of a login."), S("TOKEN"));
+    const QCommandLineOption tokenFile = t.option(
+        S("token-file"), S("login: write the tokens here (mode 0600); chat/repl: read the access token from here."), S("FILE"));
+
+    t.section(S("Load testing"),
+              S("load: N virtual users (--users) chat for --duration-s (0: once, all at the same moment) with --think-ms between "
+                "turns (or --interval-ms start to start), started over --ramp-s. With --fake the same schedule first runs directly "
+                "against the fake upstream, so that its own latency is subtracted (\"added\"). Prints one JSON result on stdout "
+                "(--json is not needed). --stop-after-ms and --timeout-ms apply too."));
+    t.command(S("load"), S("Run the load generator."));
+    const auto users = t.option(S("users"), S("Virtual users."), S("N"), S("1"));
+    const auto sessionsPerUser = t.option(S("sessions-per-user"), S("Chat sockets per user."), S("N"), S("1"));
+    const auto thinkMs = t.option(S("think-ms"), S("Pause after a turn ends before the next chat."), S("MS"), S("0"));
+    const auto intervalMs = t.option(S("interval-ms"), S("Instead: start a turn every MS per user (start to start)."), S("MS"), S("0"));
+    const auto durationS = t.option(S("duration-s"), S("Length of the measured phase (0: one burst)."), S("S"), S("0"));
+    const auto rounds = t.option(S("rounds"), S("--duration-s 0: bursts, one after the other."), S("N"), S("1"));
+    const auto rampS = t.option(S("ramp-s"), S("Spread the sessions' first turns over this long."), S("S"), S("0"));
+    const auto text = t.option(S("text"), S("What every user says."), S("TEXT"));
+    const auto stopFraction = t.option(S("stop-fraction"), S("Share of turns that --stop-after-ms stops (0..1)."), S("F"), S("1"));
+    const auto fake = t.option(S("fake"), S("The fake upstream's URL: measure the baseline against it first."), S("URL"));
+    const auto baselineS = t.option(S("baseline-s"), S("Length of the steady baseline."), S("S"), S("10"));
+    const QCommandLineOption noEarlyCut = t.option(S("no-early-cut"), S("The server runs with chat.early_first_clause=false."));
+    const QCommandLineOption idle = t.option(S("idle"), S("Open the sessions and hold them --hold-s; no chats."));
+    const auto holdS = t.option(S("hold-s"), S("--idle: how long to hold the sessions."), S("S"), S("5"));
+    const QCommandLineOption noWarmup = t.option(S("no-warmup"), S("Measure from the first turn (cold connection pools)."));
+    const auto loginRate = t.option(S("login-rate"), S("Logins per second during the run (own accounts)."), S("N"), S("0"));
+    const auto loginUsers = t.option(S("login-users"), S("Accounts the logins use."), S("N"), S("20"));
+    const auto historyRate = t.option(S("history-rate"), S("GET /me/history per second during the run."), S("N"), S("0"));
+    const auto samplePid = t.option(S("sample-pid"), S("Server PID whose /proc (RSS, open files, CPU) is sampled."), S("PID"), S("0"));
+    const auto sampleMs = t.option(S("sample-ms"), S("Sampling period."), S("MS"), S("10000"));
+    const auto prefix = t.option(S("prefix"), S("Account name prefix (default: unique per run)."), S("NAME"));
+    const auto setupConcurrency = t.option(S("setup-concurrency"), S("Registrations, logins and socket opens in flight."), S("N"), S("64"));
+    const auto jsonFile = t.option(S("json-file"), S("Also write the result JSON to FILE (\"load --json FILE\" does the same)."),
+                                   S("FILE"));
+
+    t.section(S("General"));
+    t.command(S("-h, --help"), S("This help."));
+    t.command(S("-v, --version"), S("The version."));
+    t.footer(QString::fromUtf8(kExitCodes));
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("chat TEXT | repl | register | login | load"));
     parser.addPositionalArgument(QStringLiteral("text"), QStringLiteral("The message (chat)."), QStringLiteral("[TEXT...]"));
 
     if (!parser.parse(QCoreApplication::arguments()))
         return usage(parser.errorText());
-    if (parser.isSet(QStringLiteral("help"))) {
-        const QByteArray text = parser.helpText().toUtf8();
-        std::fwrite(text.constData(), 1, size_t(text.size()), stdout);
+    if (parser.isSet(help)) {
+        const QByteArray helpBytes =
+            t.helpText(QStringLiteral("Usage: tianyi-cli [options] chat TEXT | repl | register | login | load"), QString::fromUtf8(kDescription))
+                .toUtf8();
+        std::fwrite(helpBytes.constData(), 1, size_t(helpBytes.size()), stdout);
         return kExitOk;
     }
-    if (parser.isSet(QStringLiteral("version"))) {
+    if (parser.isSet(version)) {
         parser.showVersion();
     }
 

@@ -2,8 +2,10 @@
 
 #include "tianyi/wav.h"
 
+#include <QCoreApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QNetworkRequest>
 #include <QUrlQuery>
 #include <QWebSocket>
 #include <chrono>
@@ -200,7 +202,14 @@ void ChatClient::open(const QUrl &baseUrl, const QString &accessToken, AudioMode
         if (state == QAbstractSocket::UnconnectedState)
             QMetaObject::invokeMethod(this, &ChatClient::onDisconnected, Qt::QueuedConnection);
     });
-    m_socket->open(socketUrl(baseUrl, accessToken, mode, !m_authByMessage));
+    // The program's name and version as the handshake's User-Agent ("tianyi-cli/0.1.0"): the
+    // operator console shows it as the session's device.
+    QNetworkRequest request(socketUrl(baseUrl, accessToken, mode, !m_authByMessage));
+    if (const QString app = QCoreApplication::applicationName(); !app.isEmpty()) {
+        const QString version = QCoreApplication::applicationVersion();
+        request.setHeader(QNetworkRequest::UserAgentHeader, version.isEmpty() ? app : app + QLatin1Char('/') + version);
+    }
+    m_socket->open(request);
 }
 
 void ChatClient::close(int code, const QString &reason)

@@ -18,7 +18,11 @@
 
 #include <tianyi/wav.h>
 
+#include "devicename.h"
+#include "queuehistory.h"
+
 #include <QAction>
+#include <QProcess>
 #include <QCheckBox>
 #include <QHeaderView>
 #include <QLineEdit>
@@ -390,7 +394,10 @@ private slots:
         const QStringList backends = gui.console.queues().backends();
         QCOMPARE(backends.size(), 1);
         QVERIFY(gui.window.queuesView()->pointCount(QStringLiteral("backend:") + backends.first()) >= 1);
-        QVERIFY2(gui.window.queuesView()->summaryText().startsWith(QStringLiteral("Now: 1 sessions")), qPrintable(gui.window.queuesView()->summaryText()));
+        QVERIFY2(gui.window.queuesView()->summaryText().startsWith(QStringLiteral("Now: 1 session;")), qPrintable(gui.window.queuesView()->summaryText()));
+        // Real (fake) LLM and TTS services: the charts need no explanation.
+        QCOMPARE(gui.window.queuesView()->chartNote(QStringLiteral("llm")), QString());
+        QCOMPARE(gui.window.queuesView()->chartNote(QStringLiteral("tts")), QString());
 
         // The ring buffer is bounded: the oldest samples make room.
         QueueHistory small(3);
@@ -494,6 +501,218 @@ private slots:
         w.languageAction(QStringLiteral("en"))->trigger();
         QTRY_COMPARE(w.tabs()->tabText(0), QStringLiteral("Sessions"));
         QCOMPARE(w.sessionsView()->stopButton()->text(), QStringLiteral("Stop turn"));
+    }
+    // --help and --version answer where there is no display at all (ssh, CI): QApplication
+    // would abort there, so they must be handled before it exists.
+    void helpAndVersionNeedNoDisplay()
+    {
+        for (const QString &option : {QStringLiteral("--help"), QStringLiteral("--version")}) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            for (const char *name : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"})
+                env.remove(QLatin1String(name));
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(TIANYI_BINARY_DIR "/admin-gui/tianyi-admin"), {option});
+            QVERIFY2(p.waitForFinished(60000), qPrintable(option));
+            const QString out = QString::fromUtf8(p.readAllStandardOutput());
+            const QString err = QString::fromUtf8(p.readAllStandardError());
+            QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0,
+                     qPrintable(QStringLiteral("%1: exit %2\n%3\n%4").arg(option).arg(p.exitCode()).arg(out, err)));
+            if (option == QLatin1String("--help")) {
+                QVERIFY2(out.startsWith(QStringLiteral("Usage: ")), qPrintable(out));
+                for (const char *word : {"--server", "--user", "--connect", "--language", "--screenshots", "TIANYI_ADMIN_PASSWORD"})
+                    QVERIFY2(out.contains(QLatin1String(word)), word);
+            } else {
+                QCOMPARE(out.trimmed(), QStringLiteral("tianyi-admin 0.1.0"));
+            }
+        }
+    }
+
+    void deviceShortNames_data()
+    {
+        QTest::addColumn<QString>("userAgent");
+        QTest::addColumn<QString>("shortName");
+        QTest::newRow("chrome-android") << QStringLiteral("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                          "Chrome/126.0.6478.122 Mobile Safari/537.36")
+                                        << QStringLiteral("Chrome on Android");
+        QTest::newRow("firefox-linux") << QStringLiteral("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+                                       << QStringLiteral("Firefox on Linux");
+        QTest::newRow("firefox-ubuntu") << QStringLiteral("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0")
+                                        << QStringLiteral("Firefox on Linux");
+        QTest::newRow("safari-iphone") << QStringLiteral("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                                                         "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+                                       << QStringLiteral("Safari on iPhone");
+        QTest::newRow("chrome-ios") << QStringLiteral("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                                                      "(KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1")
+                                    << QStringLiteral("Chrome on iPhone");
+        QTest::newRow("safari-mac") << QStringLiteral("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                                                      "Version/17.5 Safari/605.1.15")
+                                    << QStringLiteral("Safari on macOS");
+        QTest::newRow("edge-windows") << QStringLiteral("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                        "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.87")
+                                      << QStringLiteral("Edge on Windows");
+        QTest::newRow("chrome-windows") << QStringLiteral("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                          "Chrome/126.0.0.0 Safari/537.36")
+                                        << QStringLiteral("Chrome on Windows");
+        QTest::newRow("opera-windows") << QStringLiteral("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                         "Chrome/126.0.0.0 Safari/537.36 OPR/111.0.0.0")
+                                       << QStringLiteral("Opera on Windows");
+        QTest::newRow("samsung") << QStringLiteral("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                   "SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36")
+                                 << QStringLiteral("Samsung Internet on Android");
+        QTest::newRow("chromeos") << QStringLiteral("Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                                    "Chrome/126.0.0.0 Safari/537.36")
+                                  << QStringLiteral("Chrome on ChromeOS");
+        QTest::newRow("tianyi-cli") << QStringLiteral("tianyi-cli/0.1.0") << QStringLiteral("tianyi-cli 0.1.0");
+        QTest::newRow("curl") << QStringLiteral("curl/8.5.0") << QStringLiteral("curl 8.5.0");
+        QTest::newRow("python") << QStringLiteral("Python/3.11 websockets/12.0") << QStringLiteral("Python 3.11");
+        QTest::newRow("unknown-long") << QStringLiteral("a very long client description without any product token at all")
+                                      << QStringLiteral("a very long client description…");
+        QTest::newRow("empty") << QString() << QString();
+    }
+
+    void deviceShortNames()
+    {
+        QFETCH(QString, userAgent);
+        QFETCH(QString, shortName);
+        LanguageManager language;
+        language.setLanguage(QStringLiteral("en"));
+        QCOMPARE(shortDeviceName(userAgent), shortName);
+        QVERIFY(shortName.size() <= kMaxDeviceChars);
+
+        // In the sessions table: the short name in the cell, the whole string in its tooltip.
+        SessionsModel model;
+        model.reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-1")},
+                                           {QStringLiteral("username"), QStringLiteral("alice")},
+                                           {QStringLiteral("device"), QJsonValue::Null},
+                                           {QStringLiteral("user_agent"), userAgent.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(userAgent)}}});
+        const QModelIndex cell = model.index(0, SessionsModel::Device);
+        QCOMPARE(model.data(cell).toString(), shortName.isEmpty() ? QStringLiteral("–") : shortName);
+        if (!userAgent.isEmpty())
+            QCOMPARE(model.data(cell, Qt::ToolTipRole).toString(), QStringLiteral("User-Agent: ") + userAgent);
+    }
+
+    // A client's own ?device= name wins over the User-Agent; the tooltip shows both.
+    void deviceNameOfTheClientWins()
+    {
+        LanguageManager language;
+        language.setLanguage(QStringLiteral("en"));
+        SessionsModel model;
+        model.reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-1")},
+                                           {QStringLiteral("device"), QStringLiteral("pixel-7")},
+                                           {QStringLiteral("user_agent"), QStringLiteral("Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile")}}});
+        const QModelIndex cell = model.index(0, SessionsModel::Device);
+        QCOMPARE(model.data(cell).toString(), QStringLiteral("pixel-7"));
+        QCOMPARE(model.data(cell, Qt::ToolTipRole).toString(),
+                 QStringLiteral("Device (as the client names itself): pixel-7\nUser-Agent: Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile"));
+        language.setLanguage(QStringLiteral("zh_CN"));
+        model.reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-2")},
+                                           {QStringLiteral("user_agent"), QStringLiteral("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")}}});
+        QCOMPARE(model.data(model.index(0, SessionsModel::Device)).toString(), QStringLiteral("Linux 上的 Firefox"));
+    }
+
+    // Counts take the right plural form ("1 session", "2 sessions"), in both languages.
+    void countsUsePluralForms()
+    {
+        Gui gui;
+        QueueHistory history;
+        QueuesView view(history);
+        QueueSample one;
+        one.sessions = 1;
+        history.add(one);
+        QVERIFY2(view.summaryText().startsWith(QStringLiteral("Now: 1 session;")), qPrintable(view.summaryText()));
+        QVERIFY2(view.summaryText().contains(QStringLiteral("\n1 sample kept (at most 600).")), qPrintable(view.summaryText()));
+        QueueSample two;
+        two.sessions = 2;
+        history.add(two);
+        QVERIFY2(view.summaryText().startsWith(QStringLiteral("Now: 2 sessions;")), qPrintable(view.summaryText()));
+        QVERIFY2(view.summaryText().contains(QStringLiteral("\n2 samples kept (at most 600).")), qPrintable(view.summaryText()));
+        QTRY_COMPARE(gui.window.sessionsView()->countText(), QStringLiteral("0 sessions")); // after the LanguageChange of setLanguage("en")
+        gui.sessions().reset(QJsonArray{QJsonObject{{QStringLiteral("id"), QStringLiteral("s-1")}}});
+        QCOMPARE(gui.window.sessionsView()->countText(), QStringLiteral("1 session"));
+
+        gui.window.languageAction(QStringLiteral("zh_CN"))->trigger();
+        QTRY_COMPARE(gui.window.sessionsView()->countText(), QStringLiteral("1 个会话"));
+        QTRY_VERIFY2(view.summaryText().startsWith(QStringLiteral("当前：2 个会话；")), qPrintable(view.summaryText()));
+        QVERIFY2(view.summaryText().contains(QStringLiteral("已保留 2 个采样（最多 600 个）。")), qPrintable(view.summaryText()));
+    }
+
+    // Every message on screen follows a language switch, also those shown before it: the
+    // connection line with its keychain notice, an action's outcome, the connect dialog's error.
+    void messagesFollowALanguageSwitch()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        makeAdmin(fx);
+        ChatTestClient c;
+        QVERIFY(c.openAndHello(fx.port(), fx.user().token));
+        const QString sid = sessionIdOf(c);
+        Gui gui;
+        gui.credentials.failWith = QStringLiteral("no secret service");
+        gui.typeLogin(fx.port(), QStringLiteral("root"), kAdminPassword, true);
+        QTRY_VERIFY_WITH_TIMEOUT(gui.console.feed().state() == AdminFeedClient::State::Live, kWait);
+        QTRY_VERIFY_WITH_TIMEOUT(gui.window.connectionText().contains(QStringLiteral("password not saved")), kWait);
+        const QString who = QStringLiteral("root@http://127.0.0.1:%1").arg(fx.port());
+        QCOMPARE(gui.window.connectionText(), QStringLiteral("Live: %1 · password not saved: no secret service").arg(who));
+
+        SessionsView *sessions = gui.window.sessionsView();
+        QTRY_VERIFY_WITH_TIMEOUT(sessions->selectSession(sid), kWait);
+        sessions->disconnectButton()->click();
+        QTRY_COMPARE_WITH_TIMEOUT(sessions->statusText(), QStringLiteral("Disconnected session %1.").arg(sid), kWait);
+
+        ConnectDialog *dialog = gui.window.connectDialog();
+        dialog->serverEdit()->setText(QStringLiteral("ftp://nowhere"));
+        dialog->attempt();
+        QCOMPARE(dialog->errorText(), QStringLiteral("The server address is not a valid http(s) URL."));
+
+        gui.window.languageAction(QStringLiteral("zh_CN"))->trigger();
+        QTRY_COMPARE(gui.window.connectionText(), QStringLiteral("实时：%1 · 密码未保存：no secret service").arg(who));
+        QCOMPARE(sessions->statusText(), QStringLiteral("已断开会话 %1。").arg(sid));
+        QCOMPARE(dialog->errorText(), QStringLiteral("服务器地址不是有效的 http(s) URL。"));
+
+        gui.window.languageAction(QStringLiteral("en"))->trigger();
+        QTRY_COMPARE(gui.window.connectionText(), QStringLiteral("Live: %1 · password not saved: no secret service").arg(who));
+        QCOMPARE(sessions->statusText(), QStringLiteral("Disconnected session %1.").arg(sid));
+    }
+
+    // With the built-in providers the LLM and TTS charts stay at 0: each says why, in the
+    // current language, instead of looking broken.
+    void builtInProvidersAreExplainedOnTheCharts()
+    {
+        ChatFixture::Options o = fastOptions();
+        o.fakeLlm = false; // the demo responder
+        o.fakeTts = false; // espeak-ng
+        ChatFixture fx(o);
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        makeAdmin(fx);
+        Gui gui;
+        QVERIFY(gui.connectAs(fx.port(), QStringLiteral("root")));
+        QueuesView *view = gui.window.queuesView();
+        QTRY_VERIFY_WITH_TIMEOUT(gui.console.queues().latest() != nullptr, kWait);
+        QVERIFY(gui.console.queues().latest()->llmBuiltIn);
+        QVERIFY(gui.console.queues().latest()->ttsBuiltIn);
+        const QString llm = view->chartNote(QStringLiteral("llm"));
+        QVERIFY2(llm.contains(QStringLiteral("built-in demo responder")) && llm.contains(QStringLiteral("llm.base_url")), qPrintable(llm));
+        const QString tts = view->chartNote(QStringLiteral("tts"));
+        QVERIFY2(tts.contains(QStringLiteral("espeak-ng")) && tts.contains(QStringLiteral("tts.base_urls")), qPrintable(tts));
+        QCOMPARE(view->chartNote(QStringLiteral("load")), QString()); // sessions and the outbox are real either way
+
+        gui.window.languageAction(QStringLiteral("zh_CN"))->trigger();
+        QTRY_VERIFY2(view->chartNote(QStringLiteral("llm")).contains(QStringLiteral("内置")), qPrintable(view->chartNote(QStringLiteral("llm"))));
+        QVERIFY2(view->chartNote(QStringLiteral("tts")).contains(QStringLiteral("espeak-ng")), qPrintable(view->chartNote(QStringLiteral("tts"))));
+
+        // A sample from a server with real services: the notes go.
+        QueueHistory history;
+        QueuesView real(history);
+        history.add(QueueSample::fromJson(QJsonObject{{QStringLiteral("llm"), QJsonObject{{QStringLiteral("built_in"), false}}},
+                                                      {QStringLiteral("tts"), QJsonObject{{QStringLiteral("built_in"), false}}}},
+                                          0));
+        QCOMPARE(real.chartNote(QStringLiteral("llm")), QString());
+        history.add(QueueSample::fromJson(QJsonObject{{QStringLiteral("llm"), QJsonObject{{QStringLiteral("built_in"), true}}},
+                                                      {QStringLiteral("tts"), QJsonObject{{QStringLiteral("built_in"), false}}}},
+                                          1000));
+        QVERIFY(!real.chartNote(QStringLiteral("llm")).isEmpty());
+        QCOMPARE(real.chartNote(QStringLiteral("tts")), QString());
     }
 };
 

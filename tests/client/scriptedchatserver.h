@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QList>
+#include <QTimer>
 #include <QUrl>
 #include <QUrlQuery>
 #include <QWebSocket>
@@ -88,6 +89,7 @@ public:
     // Configuration.
     int rejectWithCode = 0;            // close every connection at once with this code
     bool holdAfterFirstSentence = false; // stop the turn after sentence 0 until a `stop` arrives
+    int finishHeldTurnAfterMs = -1;    // >= 0: ...or until this long has passed, then complete it
     bool audioBeforeSentence = false;  // break guarantee 1 (audio of sentence 1 before its sentence event)
 
     // Sends raw messages to every connected client (malformed input tests).
@@ -106,6 +108,7 @@ public:
 
     // What arrived.
     QList<QUrl> requestUrls;
+    QList<QString> userAgents;         // of each handshake
     QList<QJsonObject> received;
     QList<QByteArray> receivedBinary;
     int turnsStarted = 0;
@@ -120,6 +123,7 @@ private:
     {
         m_sockets.append(socket);
         requestUrls.append(socket->requestUrl());
+        userAgents.append(QString::fromUtf8(socket->request().rawHeader("User-Agent")));
         if (rejectWithCode != 0) {
             socket->close(QWebSocketProtocol::CloseCode(rejectWithCode), QStringLiteral("bad or expired token"));
             return;
@@ -233,6 +237,14 @@ private:
             sendSentence(socket, conn, turn, 0);
             if (holdAfterFirstSentence) {
                 conn.runningTurn = turn;
+                if (finishHeldTurnAfterMs >= 0)
+                    QTimer::singleShot(finishHeldTurnAfterMs, socket, [this, socket, &conn, turn]() {
+                        if (conn.runningTurn != turn)
+                            return; // stopped meanwhile
+                        conn.runningTurn = 0;
+                        sendSentence(socket, conn, turn, 1);
+                        endTurn(socket, turn, chat::kCompleted, replyText(), 2);
+                    });
                 return;
             }
             sendSentence(socket, conn, turn, 1);

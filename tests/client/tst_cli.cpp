@@ -5,7 +5,9 @@
 #include "testserver.h"
 #include "tianyi/wav.h"
 
+#include <QDir>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -63,6 +65,28 @@ QJsonObject jsonLine(const QString &line)
     return QJsonDocument::fromJson(line.toUtf8()).object();
 }
 
+// DIR/01.wav and DIR/02.wav hold the scripted reply's two sentences, and nothing else is there.
+void checkSentenceWavs(const QString &dir)
+{
+    QCOMPARE(QDir(dir).entryList(QDir::Files, QDir::Name), (QStringList{QStringLiteral("01.wav"), QStringLiteral("02.wav")}));
+    for (int i = 0; i < 2; ++i) {
+        QFile f(QDir(dir).filePath(QStringLiteral("0%1.wav").arg(i + 1)));
+        QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(f.fileName()));
+        wav::Format format;
+        QByteArray pcm;
+        QVERIFY(wav::parseFile(f.readAll(), &format, &pcm));
+        QCOMPARE(format.sampleRate, ScriptedChatServer::kSampleRate);
+        QCOMPARE(format.channels, 1);
+        QCOMPARE(pcm, ScriptedChatServer::sentencePcm(i));
+    }
+}
+
+// The arguments of a run against the scripted chat socket, with a token: the server and the token, then `more`.
+QStringList scripted(const ScriptedChatServer &server, const QStringList &more)
+{
+    return QStringList{QStringLiteral("--server"), server.baseUrl().toString(), QStringLiteral("--token"), QStringLiteral("tok")} + more;
+}
+
 quint16 closedPort()
 {
     QTcpServer probe;
@@ -82,9 +106,46 @@ private slots:
     {
         const CliRun r = runCli({QStringLiteral("--help")});
         CHECK_RUN(r, 0);
-        for (const char *word : {"register", "login", "chat TEXT", "repl", "/stop", "/quit", "--server", "--user", "--password",
-                                 "TIANYI_CLI_PASSWORD", "--audio", "--out", "--stop-after-ms", "--json", "--token-file", "Exit codes"})
+        for (const char *word : {"register", "login", "chat TEXT", "repl", "/stop", "/quit", "/help", "/ping", "--server URL", "--user NAME",
+                                 "--password PW", "TIANYI_CLI_PASSWORD", "--audio binary|json", "--out DIR", "--stop-after-ms N", "--json",
+                                 "--json-file FILE", "--token-file FILE", "--users N", "Exit codes"})
             QVERIFY2(r.out.contains(QLatin1String(word)), word);
+    }
+
+    // The help is grouped by task, talking first: a newcomer reads chat and repl before the
+    // load generator's knobs. Each option sits in its group.
+    void helpGroupsByTask()
+    {
+        const CliRun r = runCli({QStringLiteral("--help")});
+        CHECK_RUN(r, 0);
+        const QStringList titles{QStringLiteral("\nTalk with her:\n"), QStringLiteral("\nAccount and connection:\n"),
+                                 QStringLiteral("\nLoad testing:\n"), QStringLiteral("\nGeneral:\n")};
+        QList<qsizetype> at;
+        for (const QString &t : titles) {
+            at << r.out.indexOf(t);
+            QVERIFY2(at.last() >= 0, qPrintable(t + QStringLiteral(" missing in\n") + r.out));
+        }
+        QVERIFY2(std::is_sorted(at.cbegin(), at.cend()), qPrintable(r.out));
+        auto sectionOf = [&](const QString &entry) {
+            const qsizetype i = r.out.indexOf(QStringLiteral("\n  ") + entry);
+            if (i < 0)
+                return -1;
+            int section = -1;
+            for (int k = 0; k < at.size(); ++k)
+                section = i > at.at(k) ? k : section;
+            return section;
+        };
+        for (const char *talk : {"chat TEXT", "repl", "--out DIR", "--json", "--audio", "--stop-after-ms N"})
+            QVERIFY2(sectionOf(QLatin1String(talk)) == 0, talk);
+        for (const char *account : {"register", "login", "--server URL", "--user NAME", "--password PW", "--token TOKEN", "--token-file FILE"})
+            QVERIFY2(sectionOf(QLatin1String(account)) == 1, account);
+        for (const char *load : {"load", "--users N", "--duration-s S", "--fake URL", "--json-file FILE", "--sample-pid PID"})
+            QVERIFY2(sectionOf(QLatin1String(load)) == 2, load);
+        // No option comes before the first group: the load options used to lead the list.
+        QVERIFY2(!r.out.left(at.first()).contains(QStringLiteral("\n  --")), qPrintable(r.out));
+        // --json is a flag: the help does not claim it takes a FILE.
+        QVERIFY2(!r.out.contains(QStringLiteral("--json FILE")) || r.out.contains(QStringLiteral("\"load --json FILE\"")), qPrintable(r.out));
+        QVERIFY(!r.out.contains(QStringLiteral("\n  --json FILE")));
     }
 
     void usageErrors()
@@ -170,8 +231,7 @@ private slots:
     void chatStreamsText()
     {
         ScriptedChatServer server;
-        const CliRun r = runCli({QStringLiteral("--server"), server.baseUrl().toString(), QStringLiteral("--token"), QStringLiteral("tok"),
-                                 QStringLiteral("--audio"), QStringLiteral("json"), QStringLiteral("chat"), QStringLiteral("你好"), QStringLiteral("呀")});
+        const CliRun r = runCli(scripted(server, {QStringLiteral("--audio"), QStringLiteral("json"), QStringLiteral("chat"), QStringLiteral("你好"), QStringLiteral("呀")}));
         CHECK_RUN(r, 0);
         QCOMPARE(r.out, QStringLiteral("«开心»你好呀！«悲伤»今天有点累。\n"));
         QVERIFY(r.err.contains(QStringLiteral("turn 1 completed")));
@@ -183,9 +243,8 @@ private slots:
     {
         ScriptedChatServer server;
         QTemporaryDir out;
-        const CliRun r = runCli({QStringLiteral("--server"), server.baseUrl().toString(), QStringLiteral("--token"), QStringLiteral("tok"),
-                                 QStringLiteral("--json"), QStringLiteral("--out"), out.filePath(QStringLiteral("wav")), QStringLiteral("chat"),
-                                 QStringLiteral("hi")});
+        const CliRun r = runCli(scripted(server, {QStringLiteral("--json"), QStringLiteral("--out"), out.filePath(QStringLiteral("wav")), QStringLiteral("chat"),
+                                 QStringLiteral("hi")}));
         CHECK_RUN(r, 0);
         const QStringList lines = r.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 1);
@@ -200,25 +259,69 @@ private slots:
         QVERIFY(j.value(QStringLiteral("client")).toObject().value(QStringLiteral("turn_end_ms")).toInt(-1) >= 0);
         QVERIFY(!j.contains(QStringLiteral("stop_ms")));
 
-        for (int i = 0; i < 2; ++i) {
-            QFile f(out.filePath(QStringLiteral("wav/turn1_s%1.wav").arg(i)));
-            QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(f.fileName()));
-            wav::Format format;
-            QByteArray pcm;
-            QVERIFY(wav::parseFile(f.readAll(), &format, &pcm));
-            QCOMPARE(format.sampleRate, ScriptedChatServer::kSampleRate);
-            QCOMPARE(format.channels, 1);
-            QCOMPARE(pcm, ScriptedChatServer::sentencePcm(i));
-        }
+        // The WAVs are in this run's own folder, which the JSON line names: wav/<date>_<time>/turn1/.
+        const QString wavDir = j.value(QStringLiteral("wav_dir")).toString();
+        QDir base(wavDir);
+        QVERIFY(base.cdUp() && base.cdUp());
+        QCOMPARE(base.absolutePath(), QFileInfo(out.filePath(QStringLiteral("wav"))).absoluteFilePath());
+        QCOMPARE(QFileInfo(wavDir).fileName(), QStringLiteral("turn1"));
+        checkSentenceWavs(wavDir);
+    }
+
+    // --out never overwrites or mixes: each run writes into a folder of its own and says which.
+    void outMakesAFreshFolderPerRun()
+    {
+        ScriptedChatServer server; // numbers its turns across connections: run 1 has turn 1, run 2 turn 2
+        QTemporaryDir out;
+        const QString base = out.filePath(QStringLiteral("voice"));
+        const QStringList args = scripted(server, {QStringLiteral("--out"), base, QStringLiteral("chat"), QStringLiteral("hi")});
+        auto runFolders = [&]() { return QDir(base).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name); };
+        auto turnFolders = [&](const QString &run) { return QDir(QDir(base).filePath(run)).entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name); };
+
+        const CliRun first = runCli(args);
+        CHECK_RUN(first, 0);
+        QCOMPARE(runFolders().size(), 1);
+        const QString firstRun = runFolders().first();
+        QCOMPARE(turnFolders(firstRun), QStringList{QStringLiteral("turn1")});
+        const QString firstTurn = QDir(base).filePath(firstRun + QStringLiteral("/turn1"));
+        checkSentenceWavs(firstTurn);
+        QVERIFY2(first.err.contains(QStringLiteral("[her voice: 2 WAV files in %1]").arg(QDir::toNativeSeparators(firstTurn))),
+                 qPrintable(describe(first)));
+        const QDateTime firstWritten = QFileInfo(firstTurn + QStringLiteral("/01.wav")).lastModified();
+
+        // Again at once (most likely within the same second): a second folder; the first is untouched.
+        const CliRun second = runCli(args);
+        CHECK_RUN(second, 0);
+        QCOMPARE(runFolders().size(), 2);
+        QVERIFY(runFolders().contains(firstRun));
+        const QString secondRun = runFolders().at(runFolders().indexOf(firstRun) == 0 ? 1 : 0);
+        QCOMPARE(turnFolders(secondRun), QStringList{QStringLiteral("turn2")});
+        const QString secondTurn = QDir(base).filePath(secondRun + QStringLiteral("/turn2"));
+        checkSentenceWavs(secondTurn);
+        QVERIFY2(second.err.contains(QDir::toNativeSeparators(secondTurn)), qPrintable(describe(second)));
+        QCOMPARE(turnFolders(firstRun), QStringList{QStringLiteral("turn1")});
+        checkSentenceWavs(firstTurn);
+        QCOMPARE(QFileInfo(firstTurn + QStringLiteral("/01.wav")).lastModified(), firstWritten);
+
+        // A repl run keeps its turns apart inside its one folder.
+        const CliRun repl = runCli(scripted(server, {QStringLiteral("--out"), base, QStringLiteral("repl")}),
+                                   {}, QByteArray("one\ntwo\n"));
+        CHECK_RUN(repl, 0);
+        QStringList runs = runFolders();
+        QCOMPARE(runs.size(), 3);
+        runs.removeOne(firstRun);
+        runs.removeOne(secondRun);
+        QCOMPARE(turnFolders(runs.first()), (QStringList{QStringLiteral("turn3"), QStringLiteral("turn4")}));
+        checkSentenceWavs(QDir(base).filePath(runs.first() + QStringLiteral("/turn3")));
+        checkSentenceWavs(QDir(base).filePath(runs.first() + QStringLiteral("/turn4")));
     }
 
     void stopAfterMs()
     {
         ScriptedChatServer server;
         server.holdAfterFirstSentence = true; // the turn runs until a stop arrives
-        const CliRun r = runCli({QStringLiteral("--server"), server.baseUrl().toString(), QStringLiteral("--token"), QStringLiteral("tok"),
-                                 QStringLiteral("--json"), QStringLiteral("--stop-after-ms"), QStringLiteral("0"), QStringLiteral("chat"),
-                                 QStringLiteral("long story")});
+        const CliRun r = runCli(scripted(server, {QStringLiteral("--json"), QStringLiteral("--stop-after-ms"), QStringLiteral("0"), QStringLiteral("chat"),
+                                 QStringLiteral("long story")}));
         CHECK_RUN(r, 0);
         const QJsonObject j = jsonLine(r.out.trimmed());
         QCOMPARE(j.value(QStringLiteral("status")).toString(), QStringLiteral("interrupted"));
@@ -232,8 +335,7 @@ private slots:
     void replRunsEachLine()
     {
         ScriptedChatServer server;
-        const CliRun r = runCli({QStringLiteral("--server"), server.baseUrl().toString(), QStringLiteral("--token"), QStringLiteral("tok"),
-                                 QStringLiteral("--json"), QStringLiteral("repl")},
+        const CliRun r = runCli(scripted(server, {QStringLiteral("--json"), QStringLiteral("repl")}),
                                 {}, QByteArray("first\n\nsecond\n"));
         CHECK_RUN(r, 0);
         const QStringList lines = r.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
@@ -246,11 +348,72 @@ private slots:
     void replQuit()
     {
         ScriptedChatServer server;
-        const CliRun r = runCli({QStringLiteral("--server"), server.baseUrl().toString(), QStringLiteral("--token"), QStringLiteral("tok"),
-                                 QStringLiteral("repl")},
+        const CliRun r = runCli(scripted(server, {QStringLiteral("repl")}),
                                 {}, QByteArray("/quit\nnever sent\n"));
         CHECK_RUN(r, 0);
         QCOMPARE(server.turnsStarted, 0);
+    }
+
+    // Lines starting with / are commands of the repl: answered here, never sent to her as chat.
+    void replCommandsStayLocal()
+    {
+        ScriptedChatServer server;
+        const CliRun r = runCli(scripted(server, {QStringLiteral("repl")}),
+                                {}, QByteArray("/help\n/ping\n/x something\n/stop\n//slash\n"));
+        CHECK_RUN(r, 0);
+        QStringList chats;
+        int pings = 0;
+        int stops = 0;
+        for (const QJsonObject &m : std::as_const(server.received)) {
+            const QString type = m.value(QStringLiteral("type")).toString();
+            if (type == chat::kChat)
+                chats << m.value(QStringLiteral("text")).toString();
+            pings += type == chat::kPing ? 1 : 0;
+            stops += type == chat::kStop ? 1 : 0;
+        }
+        // Only "//slash" reaches her, as "/slash"; /ping is a ping; /stop with nothing running sends nothing.
+        QCOMPARE(chats, QStringList{QStringLiteral("/slash")});
+        QCOMPARE(pings, 1);
+        QCOMPARE(stops, 0);
+        QCOMPARE(server.turnsStarted, 1);
+        // /help lists the commands.
+        for (const char *command : {"/help", "/ping", "/stop", "/quit", "//text"})
+            QVERIFY2(r.err.contains(QLatin1String(command)), command);
+        // /ping prints the round trip.
+        static const QRegularExpression pong(QStringLiteral("\\[pong: \\d+ ms round trip\\]"));
+        QVERIFY2(pong.match(r.err).hasMatch(), qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(QStringLiteral("unknown command /x")), qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(QStringLiteral("nothing to stop")), qPrintable(describe(r)));
+        // Her reply to "/slash" is the only text on stdout; no prompt there (stdin is not a terminal).
+        QCOMPARE(r.out, QStringLiteral("«开心»你好呀！«悲伤»今天有点累。\n"));
+        QVERIFY(!r.err.contains(QStringLiteral("> ")));
+    }
+
+    // End of input while she is still talking: the repl waits for the turn, then exits.
+    void replWaitsForTheTurnAtEndOfInput()
+    {
+        ScriptedChatServer server;
+        server.holdAfterFirstSentence = true;
+        server.finishHeldTurnAfterMs = 500; // long after stdin has closed
+        const CliRun r = runCli(scripted(server, {QStringLiteral("--json"), QStringLiteral("repl")}),
+                                {}, QByteArray("tell me a long story\n"));
+        CHECK_RUN(r, 0);
+        const QStringList lines = r.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 1);
+        const QJsonObject j = jsonLine(lines.at(0));
+        QCOMPARE(j.value(QStringLiteral("status")).toString(), QStringLiteral("completed"));
+        QCOMPARE(j.value(QStringLiteral("sentences")).toInt(), 2);
+        for (const QJsonObject &m : std::as_const(server.received))
+            QVERIFY(m.value(QStringLiteral("type")).toString() != chat::kStop);
+    }
+
+    // The chat socket's handshake names the program, so that the operator console can show it.
+    void chatSocketSaysWhoItIs()
+    {
+        ScriptedChatServer server;
+        const CliRun r = runCli(scripted(server, {QStringLiteral("chat"), QStringLiteral("hi")}));
+        CHECK_RUN(r, 0);
+        QCOMPARE(server.userAgents.value(0), QStringLiteral("tianyi-cli/0.1.0"));
     }
 
     void unauthorizedSocket()
