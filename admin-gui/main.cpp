@@ -1,4 +1,4 @@
-// tianyi-admin: the operator console of a tianyi server (issue 6). Everything lives in
+// tianyi-admin: the operator console of a tianyi server. Everything lives in
 // tianyi_admin_core (admin-gui/src); this file only wires the real implementations together.
 #include "audioplayer.h"
 #include "connectdialog.h"

@@ -1,5 +1,5 @@
 #pragma once
-// tianyi-cli load: N virtual users against a running server (issue 8's load generator; bench/run.sh
+// tianyi-cli load: N virtual users against a running server (the load generator of bench/run.sh
 // drives every scenario through it).
 //
 // Phases: (1) baseline: the same schedule of turns, but each "turn" is a direct stream against the
