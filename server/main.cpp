@@ -132,14 +132,15 @@ int main(int argc, char *argv[])
         return 2;
     }
     const Config &config = *loaded.config;
+    for (const QString &warning : loaded.warnings)
+        printErr(QStringLiteral("tianyi-server: warning: %1").arg(warning));
     if (parser.isSet(printConfigOpt)) {
         std::fputs(renderConfig(config).toUtf8().constData(), stdout);
         return 0;
     }
 
     installLogHandler(config.log.format == QLatin1String("json") ? LogFormat::Json : LogFormat::Text);
-    if (!config.log.rules.isEmpty())
-        QLoggingCategory::setFilterRules(QString(config.log.rules).replace(QLatin1Char(';'), QLatin1Char('\n')));
+    QLoggingCategory::setFilterRules(config.log.filterRules());
 
     if (parser.isSet(createAdminOpt))
         return createAdmin(app, config, parser.value(createAdminOpt));

@@ -582,6 +582,8 @@ function onEvent(msg) {
       emotions = new Map((msg.persona?.emotions || []).map((e) => [e.id, e]));
       $('#whoami').textContent = msg.user?.nickname || msg.user?.username || '';
       setEmotion(msg.persona?.default_emotion || 'calm');
+      // The socket's own word on speech input: it reaches the page even where a proxy hides /readyz.
+      if (typeof msg.speech_input === 'boolean') { S.speechInput = msg.speech_input; updateMic(); }
       maybeLive2D();
       break;
     case 'turn_start': {

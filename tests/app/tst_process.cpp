@@ -28,9 +28,10 @@ QProcessEnvironment fastHashEnv()
 }
 
 // Starts the server on a free port and returns its base URL (read from its startup line).
-QString startServer(QProcess &process, const QString &dataDir, const QStringList &extra = {})
+QString startServer(QProcess &process, const QString &dataDir, const QStringList &extra = {},
+                    const QProcessEnvironment &env = fastHashEnv())
 {
-    process.setProcessEnvironment(fastHashEnv());
+    process.setProcessEnvironment(env);
     process.start(kServerBinary, QStringList{QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--data-dir"), dataDir} + extra);
     if (!process.waitForStarted(10000))
         return {};
@@ -64,6 +65,61 @@ private slots:
         QVERIFY(p.waitForFinished(20000));
         QCOMPARE(p.exitCode(), 2);
         QVERIFY2(p.readAllStandardError().contains("limits.max_body_bytes"), "error must name the key");
+    }
+
+    void gptSovitsWithoutVoicesFileIsAConfigurationError()
+    {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("TIANYI_TTS_BASE_URLS"), QStringLiteral("http://127.0.0.1:9880"));
+        env.remove(QStringLiteral("TIANYI_TTS_VOICES_FILE"));
+        p.setProcessEnvironment(env);
+        p.start(kServerBinary, {QStringLiteral("--print-config")});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitCode(), 2); // a configuration error, before anything starts
+        QVERIFY2(p.readAllStandardError().contains("tts.voices_file"), "the error must name the missing key");
+    }
+
+    void aMistypedEnvironmentVariableIsWarnedAboutWithTheClosestKey()
+    {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("TIANYI_TTS_BASE_URL"), QStringLiteral("http://127.0.0.1:9880"));
+        p.setProcessEnvironment(env);
+        p.start(kServerBinary, {QStringLiteral("--print-config")});
+        QVERIFY(p.waitForFinished(20000));
+        QCOMPARE(p.exitCode(), 0);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains("TIANYI_TTS_BASE_URL is not a configuration key") && err.contains("did you mean TIANYI_TTS_BASE_URLS?"),
+                 err.constData());
+    }
+
+    // Info by default: a request is not logged line by line unless debug is asked for.
+    void requestsAreLoggedOnlyAtDebugLevel_data()
+    {
+        QTest::addColumn<QString>("level");
+        QTest::addColumn<bool>("requestLogged");
+        QTest::newRow("default") << QString() << false;
+        QTest::newRow("log.level=debug") << QStringLiteral("debug") << true;
+    }
+    void requestsAreLoggedOnlyAtDebugLevel()
+    {
+        QFETCH(QString, level);
+        QFETCH(bool, requestLogged);
+        QTemporaryDir dir;
+        QProcess p;
+        QProcessEnvironment env = fastHashEnv();
+        env.remove(QStringLiteral("QT_LOGGING_RULES")); // what an operator gets: no rules of ours
+        if (!level.isEmpty())
+            env.insert(QStringLiteral("TIANYI_LOG_LEVEL"), level);
+        const QString url = startServer(p, dir.path(), {}, env);
+        QVERIFY(!url.isEmpty());
+        QCOMPARE(HttpClient(url).get(QStringLiteral("/healthz")).status, 200);
+        ::kill(pid_t(p.processId()), SIGTERM);
+        QVERIFY(p.waitForFinished(20000));
+        const QByteArray log = p.readAllStandardError();
+        QVERIFY2(log.contains("listening on"), log.constData()); // info lines are there either way
+        QCOMPARE(log.contains("GET /healthz -> 200"), requestLogged);
     }
 
     void printConfigShowsEffectiveValues()

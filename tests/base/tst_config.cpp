@@ -76,6 +76,25 @@ private slots:
         QCOMPARE(r.config->web.live2dModel, QStringLiteral("personas/luotianyi.json"));
     }
 
+    void unknownEnvironmentVariablesAreWarningsNamingTheClosestKey()
+    {
+        const ConfigLoadResult r = loadConfig({}, {QStringLiteral("TIANYI_LLM_BASEURL=http://x"), QStringLiteral("TIANYI_CLI_PASSWORD=x"),
+                                                   QStringLiteral("OTHER_VARIABLE=1"), QStringLiteral("TIANYI_ZZZZZZZZZZZZZZZZZZZZZZZZZZ=1")});
+        QVERIFY(r.config);
+        QCOMPARE(r.warnings.size(), 2); // not the other program's variable, not a non-TIANYI one
+        QVERIFY2(r.warnings.at(0).contains(QStringLiteral("did you mean TIANYI_LLM_BASE_URL?")), qPrintable(r.warnings.at(0)));
+        QVERIFY2(!r.warnings.at(1).contains(QStringLiteral("did you mean")), qPrintable(r.warnings.at(1))); // nothing close
+    }
+
+    void logLevelComesBeforeExplicitRules()
+    {
+        LogSettings log;
+        QCOMPARE(log.filterRules(), QStringLiteral("tianyi.*.debug=false"));
+        log.level = QStringLiteral("debug");
+        log.rules = QStringLiteral("tianyi.db.debug=false;tianyi.http.info=false");
+        QCOMPARE(log.filterRules(), QStringLiteral("tianyi.*.debug=true\ntianyi.db.debug=false\ntianyi.http.info=false"));
+    }
+
     void unknownFileKeyIsAnError()
     {
         QTemporaryDir dir;

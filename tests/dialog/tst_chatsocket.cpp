@@ -626,6 +626,15 @@ private slots:
             c.socket.sendBinaryMessage(QByteArray(8000, '\x10'));
         QVERIFY(c.waitFor([&]() { return c.first(chat::kError).value(QStringLiteral("code")).toString() == chat::kErrTooLarge; }));
         QCOMPARE(fx.fake.recordedCount(QStringLiteral("/v1/audio/transcriptions")), asrRequests);
+        // The microphone's frames still in flight and the closing audio_end are not malformed messages.
+        for (int i = 0; i < 10; ++i)
+            c.socket.sendBinaryMessage(QByteArray(3200, '\x10'));
+        c.send({{QStringLiteral("type"), chat::kAudioEnd}});
+        c.chat(QStringLiteral("still here"));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 2));
+        QCOMPARE(c.countType(chat::kError), 1); // only the too_large
+        QCOMPARE(fx.fake.recordedCount(QStringLiteral("/v1/audio/transcriptions")), asrRequests);
+        QVERIFY(c.first(chat::kHello).value(QStringLiteral("speech_input")).toBool());
     }
 
     void speechInputUnavailable()
@@ -638,6 +647,17 @@ private slots:
         QVERIFY(c.waitForType(chat::kError));
         QCOMPARE(c.first(chat::kError).value(QStringLiteral("code")).toString(), chat::kErrAsrUnavailable);
         QVERIFY(!c.first(chat::kError).value(QStringLiteral("message")).toString().isEmpty());
+        QCOMPARE(c.first(chat::kHello).value(QStringLiteral("speech_input")).toBool(true), false);
+        // A microphone keeps streaming until the page has read the error: more than chat.max_malformed
+        // frames must neither be answered as malformed nor close the socket.
+        for (int i = 0; i < 20; ++i)
+            c.socket.sendBinaryMessage(QByteArray(3200, '\x10'));
+        c.send({{QStringLiteral("type"), chat::kAudioEnd}});
+        c.chat(QStringLiteral("typed instead"));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1));
+        QCOMPARE(statusOf(c, 1), chat::kCompleted);
+        QCOMPARE(c.countType(chat::kError), 1);
+        QVERIFY(c.socket.state() == QAbstractSocket::ConnectedState);
     }
 
     void builtInProvidersTurn()

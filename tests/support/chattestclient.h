@@ -4,6 +4,8 @@
 
 #include <tianyi/chatprotocol.h>
 
+#include <algorithm>
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QList>
@@ -94,6 +96,10 @@ public:
     int indexOfType(const QString &type, int turn = -1, int from = 0) const
     {
         return indexOf([&](const ChatMessage &m) { return m.type() == type && (turn < 0 || m.turn() == turn); }, from);
+    }
+    int countType(const QString &type) const
+    {
+        return int(std::count_if(messages.cbegin(), messages.cend(), [&](const ChatMessage &m) { return m.type() == type; }));
     }
     bool waitFor(const std::function<bool()> &pred, int timeoutMs = 20000) { return QTest::qWaitFor(pred, timeoutMs); }
     bool waitForType(const QString &type, int turn = -1, int timeoutMs = 20000)

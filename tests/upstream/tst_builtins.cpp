@@ -117,7 +117,7 @@ private slots:
         QCOMPARE(tts.capacity(), 1);
         QVERIFY(tts.isBuiltIn());
         QCOMPARE(EspeakTtsProvider::voiceFor(text, QStringLiteral("zh")),
-                 text.startsWith(QStringLiteral("你")) ? QStringLiteral("cmn") : QStringLiteral("en"));
+                 text.startsWith(QStringLiteral("你")) ? QString::fromLatin1(EspeakTtsProvider::kMandarinVoice) : QStringLiteral("en"));
         QObject owner;
         Audio a;
         TtsRequest r;

@@ -8,8 +8,10 @@
 #include <QHash>
 #include <QTextStream>
 #include <QUrl>
+#include <algorithm>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 namespace tianyi {
 
@@ -18,6 +20,29 @@ QString Config::sqlitePath() const
     if (!storage.sqlitePath.isEmpty())
         return storage.sqlitePath;
     return QDir(server.dataDir).filePath(QStringLiteral("tianyi.sqlite3"));
+}
+
+const QStringList kNonConfigEnvironment = {
+    QStringLiteral("TIANYI_ADMIN_PASSWORD"),  // tianyi-server --create-admin
+    QStringLiteral("TIANYI_CLI_PASSWORD"),    // tianyi-cli
+    QStringLiteral("TIANYI_WEB_DIR"),         // the browser tests: the page's files from disk
+    QStringLiteral("TIANYI_SERVER_BIN"),      // the benchmark and test scripts: which binaries to start
+    QStringLiteral("TIANYI_FAKE_BIN"),
+    QStringLiteral("TIANYI_TEST_JOBS"),       // tests/run.sh: ctest parallelism
+};
+
+QString LogSettings::filterRules() const
+{
+    QString out;
+    if (level == QLatin1String("debug"))
+        out = QStringLiteral("tianyi.*.debug=true");
+    else if (level == QLatin1String("warning"))
+        out = QStringLiteral("tianyi.*.debug=false\ntianyi.*.info=false");
+    else
+        out = QStringLiteral("tianyi.*.debug=false");
+    if (!rules.isEmpty())
+        out += QLatin1Char('\n') + QString(rules).replace(QLatin1Char(';'), QLatin1Char('\n'));
+    return out;
 }
 
 QString ConfigKey::envName() const
@@ -250,8 +275,11 @@ std::vector<ConfigKey> buildKeys()
     // log
     keys.push_back(textKey("log.format", [](Config &c) -> QString & { return c.log.format; },
                            "Log line format: text or json.", oneOf({QStringLiteral("text"), QStringLiteral("json")})));
+    keys.push_back(textKey("log.level", [](Config &c) -> QString & { return c.log.level; },
+                           "Lowest level logged by the server's own categories: debug (every request), info or warning.",
+                           oneOf({QStringLiteral("debug"), QStringLiteral("info"), QStringLiteral("warning")})));
     keys.push_back(textKey("log.rules", [](Config &c) -> QString & { return c.log.rules; },
-                           "QLoggingCategory rules separated by ';', e.g. \"tianyi.db.debug=true\"."));
+                           "QLoggingCategory rules separated by ';', applied after log.level, e.g. \"tianyi.db.debug=true\"."));
     // llm
     keys.push_back(textKey("llm.base_url", [](Config &c) -> QString & { return c.llm.baseUrl; },
                            "OpenAI-compatible API base, e.g. https://api.siliconflow.cn/v1. Empty: the built-in offline demo responder.", checkUrl));
@@ -385,7 +413,44 @@ QString crossCheck(const Config &cfg)
     }
     if (!cfg.web.live2dDir.isEmpty() && !QFileInfo(cfg.web.live2dDir).isDir())
         return QStringLiteral("web.live2d_dir: not a directory: %1").arg(cfg.web.live2dDir);
+    if (!cfg.tts.baseUrls.isEmpty() && cfg.tts.voicesFile.isEmpty())
+        return QStringLiteral("tts.voices_file: required when tts.base_urls is set (GPT-SoVITS needs a reference voice per emotion)");
     return {};
+}
+
+// Edits between two names (insert, delete, replace one character).
+int editDistance(const QString &a, const QString &b)
+{
+    std::vector<int> row(size_t(b.size()) + 1);
+    for (size_t j = 0; j < row.size(); ++j)
+        row[j] = int(j);
+    for (qsizetype i = 1; i <= a.size(); ++i) {
+        int diagonal = row[0];
+        row[0] = int(i);
+        for (qsizetype j = 1; j <= b.size(); ++j) {
+            const int above = row[size_t(j)];
+            row[size_t(j)] = std::min({above + 1, row[size_t(j - 1)] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[size_t(b.size())];
+}
+
+QString unknownVariableWarning(const QString &name, const QHash<QString, const ConfigKey *> &byEnv)
+{
+    QString closest;
+    int best = std::numeric_limits<int>::max();
+    for (auto it = byEnv.constBegin(); it != byEnv.constEnd(); ++it) {
+        const int d = editDistance(name, it.key());
+        if (d < best || (d == best && it.key() < closest)) {
+            best = d;
+            closest = it.key();
+        }
+    }
+    QString warning = QStringLiteral("environment variable %1 is not a configuration key and is ignored").arg(name);
+    if (best <= std::max(3, int(name.size() / 4)))
+        warning += QStringLiteral("; did you mean %1?").arg(closest);
+    return warning;
 }
 
 } // namespace
@@ -459,8 +524,11 @@ ConfigLoadResult loadConfig(const QString &filePath, const QStringList &environm
             continue;
         const QString name = entry.left(eq);
         const ConfigKey *ck = byEnv.value(name);
-        if (!ck)
+        if (!ck) {
+            if (name.startsWith(QLatin1String("TIANYI_")) && !kNonConfigEnvironment.contains(name))
+                result.warnings << unknownVariableWarning(name, byEnv);
             continue;
+        }
         const QString err = ck->apply(entry.mid(eq + 1), cfg);
         if (!err.isEmpty()) {
             result.error = QStringLiteral("%1 (environment %2): %3").arg(ck->name, name, err);

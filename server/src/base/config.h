@@ -54,7 +54,11 @@ struct AuthSettings {
 
 struct LogSettings {
     QString format = QStringLiteral("text");   // text | json
+    QString level = QStringLiteral("info");    // debug | info | warning: of the tianyi.* categories
     QString rules;                             // QLoggingCategory filter rules, e.g. "tianyi.db.debug=true"
+
+    // The QLoggingCategory rules for level, then the explicit rules (which win).
+    QString filterRules() const;
 };
 
 // Upstream AI services. An empty base_url selects the built-in offline provider.
@@ -176,11 +180,16 @@ const std::vector<ConfigKey> &configKeys();
 
 struct ConfigLoadResult {
     std::optional<Config> config;
-    QString error;  // names the key (or file line) that is wrong
+    QString error;        // names the key (or file line) that is wrong
+    QStringList warnings; // unknown TIANYI_* variables, each with the closest key's name
 };
 
+// Environment variables of the tianyi programs that are not configuration keys (not warned about).
+extern const QStringList kNonConfigEnvironment;
+
 // Loads defaults, then the optional INI-style file, then TIANYI_* environment variables.
-// Unknown keys in the file and unknown TIANYI_* variables are errors too: a typo must not be silent.
+// Unknown keys in the file are errors; an unknown TIANYI_* variable is a warning naming the closest
+// key (the environment is shared with other programs, but a typo must not be silent).
 ConfigLoadResult loadConfig(const QString &filePath, const QStringList &environment);
 
 // The effective configuration as a config file (secrets shown as "<set>").

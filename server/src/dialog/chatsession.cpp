@@ -200,6 +200,7 @@ void ChatSession::authenticate(const QString &token)
                                                            {QStringLiteral("username"), m_username},
                                                            {QStringLiteral("nickname"), m_nickname}}},
                       {QStringLiteral("persona"), personaHello(persona, m_gateway.services().config->web, emotions)},
+                      {QStringLiteral("speech_input"), m_gateway.services().asr != nullptr},
                       {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
                                                             {QStringLiteral("sample_rate"), m_gateway.ttsScheduler().announcedSampleRate()},
                                                             {QStringLiteral("mode"), m_jsonAudio ? QStringLiteral("json") : QStringLiteral("binary")},

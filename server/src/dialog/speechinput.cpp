@@ -47,8 +47,11 @@ void SpeechInput::cancel()
 
 std::optional<SpeechInput::Refusal> SpeechInput::start(const QJsonObject &audioStart)
 {
-    if (!m_asr)
+    m_discarding = false;
+    if (!m_asr) {
+        m_discarding = true;
         return error(chat::kErrAsrUnavailable, QStringLiteral("speech input is not configured on this server (asr.base_url); type your message instead"));
+    }
     const QString format = audioStart.value(QStringLiteral("format")).toString(QStringLiteral("pcm_s16le"));
     const int rate = audioStart.value(QStringLiteral("sample_rate")).toInt(16000);
     if (format != QLatin1String("pcm_s16le") || rate < kMinAudioRate || rate > kMaxAudioRate)
@@ -61,12 +64,15 @@ std::optional<SpeechInput::Refusal> SpeechInput::start(const QJsonObject &audioS
 
 std::optional<SpeechInput::Refusal> SpeechInput::append(const QByteArray &pcm)
 {
+    if (m_discarding)
+        return std::nullopt;
     if (!m_recording)
         return malformed(QStringLiteral("binary messages are speech input: send audio_start first"));
     m_recorded += pcm;
     if (m_recorded.size() > m_settings.maxAudioInputBytes
         || wav::durationMs(m_recorded.size(), m_rate) > qint64(m_settings.maxAudioInputSeconds) * 1000) {
         m_recording = false;
+        m_discarding = true;
         m_recorded.clear();
         return error(chat::kErrTooLarge, QStringLiteral("speech input is limited to %1 seconds").arg(m_settings.maxAudioInputSeconds));
     }
@@ -75,6 +81,8 @@ std::optional<SpeechInput::Refusal> SpeechInput::append(const QByteArray &pcm)
 
 std::optional<SpeechInput::Refusal> SpeechInput::finish(const QString &correlationId)
 {
+    if (std::exchange(m_discarding, false))
+        return std::nullopt; // the refusal was already reported
     if (!m_recording)
         return malformed(QStringLiteral("audio_end without audio_start"));
     m_recording = false;

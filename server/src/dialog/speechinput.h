@@ -3,6 +3,11 @@
 // checked), binary frames append PCM within the caps (chat.max_audio_input_bytes / _seconds), and
 // `audio_end` hands the recording to the ASR provider. The transcript, or why there is none, comes
 // back as a signal; what a transcript starts (a turn) is the session's decision, not this class's.
+//
+// Frames that were already on the wire when the client learnt that its recording was refused
+// (speech input not configured, or the recording over its cap) are dropped quietly until the next
+// audio_start: a microphone streams 10 frames a second, and counting those as malformed messages
+// would close the socket of a client that did nothing wrong.
 
 #include <QByteArray>
 #include <QJsonObject>
@@ -49,6 +54,7 @@ private:
     AsrProvider *m_asr;
     const ChatSettings &m_settings;
     bool m_recording = false;
+    bool m_discarding = false;  // the recording was refused: its late frames and audio_end are dropped
     int m_rate = 0;
     QByteArray m_recorded;
     QPointer<AsrJob> m_job;

@@ -134,12 +134,12 @@ void initLocked(const QString &explicitPath)
         e.error = QStringLiteral("espeak-ng has no English voice in %1: %2").arg(resolved, statusText(status));
         return;
     }
-    e.mandarin = espeak_ng_SetVoiceByName("cmn") == ENS_OK;
+    e.mandarin = espeak_ng_SetVoiceByName(EspeakTtsProvider::kMandarinVoice) == ENS_OK;
     e.sampleRate = espeak_ng_GetSampleRate();
     e.version = QString::fromLatin1(espeak_Info(nullptr));
     e.ok = true;
     if (!e.mandarin)
-        qCWarning(lcTts).noquote() << "espeak-ng in" << resolved << "has no Mandarin voice (cmn): Chinese text will be read with the English voice";
+        qCWarning(lcTts).noquote() << "espeak-ng in" << resolved << "has no Mandarin voice (" << EspeakTtsProvider::kMandarinVoice << "): Chinese text will be read with the English voice";
     qCInfo(lcTts).noquote() << "espeak-ng" << e.version << "ready, data" << resolved << "sample rate" << e.sampleRate.load();
 }
 
@@ -165,7 +165,7 @@ SynthResult synthesizeBlocking(const QString &dataPath, const QString &text, con
         r.cancelled = true;
         return r;
     }
-    const QString v = voice == QLatin1String("cmn") && !e.mandarin ? QStringLiteral("en") : voice;
+    const QString v = voice == QLatin1String(EspeakTtsProvider::kMandarinVoice) && !e.mandarin ? QStringLiteral("en") : voice;
     espeak_ng_STATUS status = espeak_ng_SetVoiceByName(v.toLatin1().constData());
     if (status != ENS_OK) {
         r.error = QStringLiteral("espeak-ng voice %1: %2").arg(v, statusText(status));
@@ -287,9 +287,29 @@ QString EspeakTtsProvider::name() const
 QString EspeakTtsProvider::voiceFor(const QString &text, const QString &textLang)
 {
     if (hasCjk(text))
-        return QStringLiteral("cmn");
+        return QString::fromLatin1(kMandarinVoice);
     Q_UNUSED(textLang);
     return QStringLiteral("en");
+}
+
+QString EspeakTtsProvider::phonemes(const QString &text, const QString &textLang)
+{
+    QString error;
+    if (!initialize(&error))
+        return {};
+    Engine &e = engine();
+    QMutexLocker lock(&e.mutex);
+    QString voice = voiceFor(text, textLang);
+    if (voice == QLatin1String(kMandarinVoice) && !e.mandarin)
+        voice = QStringLiteral("en");
+    if (espeak_ng_SetVoiceByName(voice.toLatin1().constData()) != ENS_OK)
+        return {};
+    const QByteArray utf8 = text.toUtf8();
+    const void *cursor = utf8.constData();
+    QStringList clauses;
+    while (cursor) // one clause per call; the cursor is null after the last
+        clauses << QString::fromUtf8(espeak_TextToPhonemes(&cursor, espeakCHARS_UTF8, 0));
+    return clauses.join(QLatin1Char(' '));
 }
 
 TtsJob *EspeakTtsProvider::synthesize(const TtsRequest &request, QObject *parent)

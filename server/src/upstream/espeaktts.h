@@ -3,8 +3,10 @@
 //
 // espeak-ng keeps global state, so the whole process shares one engine: it is initialized once
 // (AUDIO_OUTPUT_SYNCHRONOUS into a buffer) and every synthesis holds one mutex; capacity() is 1.
-// Synthesis runs on the WorkerPool, never on the event loop. Voice: Mandarin ("cmn") when the text
-// has CJK characters, English ("en") otherwise; speaking rate and pitch come from the request's
+// Synthesis runs on the WorkerPool, never on the event loop. Voice: Mandarin when the text has CJK
+// characters, English ("en") otherwise. The Mandarin voice is "cmn-latn-pinyin": Debian's espeak-ng
+// 1.51 "cmn" voice reads Hanzi through English tone digits ("ni-three hao-three"), the pinyin variant
+// reads them with Mandarin tones and still switches to English for Latin words; speaking rate and pitch come from the request's
 // TtsVoice (espeakRate/espeakPitch, per emotion via the voice book).
 // A job emits format(sampleRate reported by espeak-ng, normally 22050, 1 channel), the PCM in
 // 200 ms pcm signals, then finished; or failed. cancel() stops synthesis at the next espeak-ng
@@ -44,8 +46,12 @@ public:
     int nominalSampleRate() const override { return sampleRate() > 0 ? sampleRate() : TtsProvider::nominalSampleRate(); }
     TtsJob *synthesize(const TtsRequest &request, QObject *parent) override;
 
-    // Which espeak-ng voice a text gets: "cmn" when it contains CJK characters, else "en".
+    static constexpr const char *kMandarinVoice = "cmn-latn-pinyin";
+    // Which espeak-ng voice a text gets: kMandarinVoice when it contains CJK characters, else "en".
     static QString voiceFor(const QString &text, const QString &textLang);
+    // What espeak-ng would say for the text, in its ASCII phoneme notation (as `espeak-ng -x`), with
+    // "(en)"-style markers where it switches language. Blocking: for tests and diagnostics only.
+    QString phonemes(const QString &text, const QString &textLang);
 
 private:
     WorkerPool *m_workers;
