@@ -2,6 +2,8 @@
 import { accessToken, url } from './api.js';
 
 // Close codes after which reconnecting would not help, with the page's string that says why.
+const REAUTH_MARGIN_MS = 60 * 1000;
+
 const NO_RECONNECT = new Map([
   [4003, 'conn.tooManySessions'],
   [4005, 'conn.disconnectedByAdmin'],
@@ -61,13 +63,30 @@ export class ChatSocket {
     }
     const u = new URL(url('ws'));
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-    u.searchParams.set('token', token);
+    // The token goes in the first message, never in the URL (proxies log URLs).
     const ws = new WebSocket(u);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.authRetried = forceRefresh;
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token }));
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onclose = (ev) => this.closed(ws, ev);
+  }
+
+  // The server closes the socket when its access token expires: a fresh one is sent a minute before.
+  scheduleReauth(expiresAtS) {
+    clearTimeout(this.reauthTimer);
+    if (!expiresAtS) return;
+    const ws = this.ws;
+    const left = expiresAtS * 1000 - Date.now();
+    const delay = Math.max(0, left / 2, left - REAUTH_MARGIN_MS); // short-lived tokens: halfway
+    this.reauthTimer = setTimeout(async () => {
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+      try {
+        const token = await accessToken({ force: true });
+        if (ws === this.ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'auth', token }));
+      } catch { /* logged out: the server ends the socket at expiry and the page says so */ }
+    }, delay);
   }
 
   receive(data) {
@@ -82,6 +101,7 @@ export class ChatSocket {
       this.backoff = 500;
       this.setState('online');
     }
+    if (msg.type === 'hello' || msg.type === 'authenticated') this.scheduleReauth(msg.token_expires_at);
     if (msg.type === 'audio' && msg.pcm !== undefined) {
       this.h.onAudio({ turn: msg.turn, sentence: msg.sentence, seq: msg.seq, sampleRate: msg.sample_rate,
         last: !!msg.last, pcm: base64ToInt16(msg.pcm) });
@@ -93,6 +113,7 @@ export class ChatSocket {
   closed(ws, ev) {
     if (ws !== this.ws) return;
     this.ws = null;
+    clearTimeout(this.reauthTimer);
     if (this.closedByUs) return this.setState('offline');
     if (ev.code === 4001 && !this.authRetried) return this.connect({ forceRefresh: true });
     if (ev.code === 4001) return this.setState('offline', { key: 'conn.loginRefused' });
@@ -121,6 +142,7 @@ export class ChatSocket {
   }
 
   close() {
+    clearTimeout(this.reauthTimer);
     this.closedByUs = true;
     clearTimeout(this.timer);
     if (this.ws) this.ws.close(1000);

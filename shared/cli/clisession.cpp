@@ -10,7 +10,9 @@
 #include <QJsonObject>
 #include <QSocketNotifier>
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -151,7 +153,7 @@ bool CliSession::writeTokenFile(const Tokens &tokens, QString *error)
     return ok;
 }
 
-QString CliSession::readTokenFile(QString *error) const
+QString CliSession::readTokenFile(QString *error)
 {
     QFile f(m_opt.tokenFile);
     if (!f.open(QIODevice::ReadOnly)) {
@@ -163,6 +165,7 @@ QString CliSession::readTokenFile(QString *error) const
         *error = QStringLiteral("no access_token in it");
         return {};
     }
+    m_refreshToken = tokens->refreshToken;
     return tokens->accessToken;
 }
 
@@ -213,6 +216,7 @@ void CliSession::startChat()
                 apiFailed(QStringLiteral("login"), r);
                 return;
             }
+            m_refreshToken = tokens->refreshToken;
             openSocket(tokens->accessToken);
         });
         return;
@@ -237,6 +241,7 @@ void CliSession::openSocket(const QString &accessToken)
     connect(m_chat, &ChatClient::event, this, &CliSession::onEvent);
     connect(m_chat, &ChatClient::helloReceived, this, &CliSession::onHello);
     connect(m_chat, &ChatClient::disconnected, this, &CliSession::onDisconnected);
+    connect(m_chat, &ChatClient::tokenExpiry, this, &CliSession::scheduleReauth);
     connect(m_chat, &ChatClient::protocolViolation, this, [this](const QString &what) {
         m_sawViolation = true;
         err(QStringLiteral("protocol violation: %1").arg(what));
@@ -252,6 +257,36 @@ void CliSession::openSocket(const QString &accessToken)
     if (m_opt.command == QLatin1String("chat"))
         m_timeout.start(m_opt.timeoutMs);
     m_chat->open(m_opt.server, accessToken, m_opt.audio);
+}
+
+void CliSession::scheduleReauth(qint64 expiresAtSecs)
+{
+    if (m_refreshToken.isEmpty())
+        return;
+    const qint64 leftMs = expiresAtSecs * 1000 - QDateTime::currentMSecsSinceEpoch();
+    // A minute before expiry; halfway for short-lived tokens (so a reply never races the expiry).
+    const qint64 delay = std::max<qint64>({0, leftMs / 2, leftMs - 60 * 1000});
+    m_reauthTimer.setSingleShot(true);
+    m_reauthTimer.callOnTimeout(this, &CliSession::reauthenticate, Qt::UniqueConnection);
+    m_reauthTimer.start(int(std::min<qint64>(delay, std::numeric_limits<int>::max())));
+}
+
+void CliSession::reauthenticate()
+{
+    m_api->refresh(m_refreshToken, [this](const ApiResult &r) {
+        const std::optional<Tokens> tokens = r.ok() ? Tokens::fromJson(r.json) : std::nullopt;
+        if (!tokens) {
+            err(QStringLiteral("warning: could not renew the login (%1); the server ends the chat when the access token expires")
+                    .arg(r.ok() ? QStringLiteral("no tokens in the answer") : r.describe()));
+            return;
+        }
+        m_refreshToken = tokens->refreshToken; // rotated: the old one no longer works
+        QString problem;
+        if (!m_opt.tokenFile.isEmpty() && !writeTokenFile(*tokens, &problem))
+            err(QStringLiteral("warning: cannot update %1: %2").arg(m_opt.tokenFile, problem));
+        if (m_chat)
+            m_chat->reauthenticate(tokens->accessToken);
+    });
 }
 
 void CliSession::onHello()

@@ -64,6 +64,9 @@ private:
     void doLogin();
     void startChat();
     void openSocket(const QString &accessToken);
+    // Before the socket's access token expires: new tokens by the refresh token, sent on the socket.
+    void scheduleReauth(qint64 expiresAtSecs);
+    void reauthenticate();
     void onHello();
     void onEvent(const client::ChatEvent &event);
     void onTurnEnd(const client::ChatEvent &event);
@@ -80,7 +83,7 @@ private:
     QString turnDir(qint64 turn);
     void apiFailed(const QString &what, const client::ApiResult &result);
     bool writeTokenFile(const client::Tokens &tokens, QString *error);
-    QString readTokenFile(QString *error) const;
+    QString readTokenFile(QString *error);
 
     void out(const QString &text);
     void err(const QString &text);
@@ -92,6 +95,8 @@ private:
     client::ChatClient *m_chat = nullptr;
     client::TurnRecorder *m_recorder = nullptr;
     QTimer m_stopTimer;
+    QTimer m_reauthTimer;
+    QString m_refreshToken;   // empty: --token gave an access token only, the socket ends with it
     QTimer m_timeout;
     QSocketNotifier *m_stdin = nullptr;
     QByteArray m_stdinBuffer;

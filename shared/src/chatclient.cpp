@@ -317,6 +317,8 @@ void ChatClient::dispatch(ChatEvent &e)
         m_hasHello = true;
     }
     emit event(e);
+    if ((e.kind == K::Hello || e.type == chat::kAuthenticated) && e.json.contains(QStringLiteral("token_expires_at")))
+        emit tokenExpiry(e.integer(QStringLiteral("token_expires_at")));
     switch (e.kind) {
     case K::Hello: emit helloReceived(m_hello); break;
     case K::Pong: emit pong(); break;
@@ -331,6 +333,13 @@ void ChatClient::dispatch(ChatEvent &e)
     case K::Error: emit serverError(e); break;
     case K::Other: break;
     }
+}
+
+void ChatClient::reauthenticate(const QString &accessToken)
+{
+    m_token = accessToken;
+    if (isOpen())
+        sendText(QJsonObject{{QStringLiteral("type"), chat::kAuth}, {QStringLiteral("token"), accessToken}});
 }
 
 bool ChatClient::canSend(qint64 extraBytes)

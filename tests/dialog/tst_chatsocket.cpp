@@ -597,6 +597,51 @@ private slots:
         QCOMPARE(c.closeCode, chat::kCloseAbuse);
     }
 
+    // A socket lives as long as its login: its access token's expiry closes it (4001)...
+    void anExpiredAccessTokenClosesTheSocket()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        ChatTestClient c;
+        QVERIFY(c.openAndHello(fx.port(), fx.tokenFor(fx.user().id, 2)));
+        const qint64 expiresAt = c.first(chat::kHello).value(QStringLiteral("token_expires_at")).toInteger();
+        QVERIFY(expiresAt >= QDateTime::currentSecsSinceEpoch());
+        QVERIFY(c.waitClosed(15000));
+        QCOMPARE(c.closeCode, chat::kCloseUnauthorized);
+        QVERIFY(QDateTime::currentSecsSinceEpoch() >= expiresAt); // not before it expired
+    }
+
+    // ...unless the client sends a fresh token of the same account on the socket first.
+    void aFreshTokenKeepsTheSocketOpenPastTheOldExpiry()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser u = fx.user();
+        ChatTestClient c;
+        QVERIFY(c.openAndHello(fx.port(), fx.tokenFor(u.id, 2)));
+        const qint64 oldExpiry = c.first(chat::kHello).value(QStringLiteral("token_expires_at")).toInteger();
+        c.send({{QStringLiteral("type"), chat::kAuth}, {QStringLiteral("token"), QString::fromUtf8(fx.tokenFor(u.id, 600))}});
+        QVERIFY(c.waitForType(chat::kAuthenticated));
+        QVERIFY(c.first(chat::kAuthenticated).value(QStringLiteral("token_expires_at")).toInteger() >= oldExpiry + 500);
+        QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentSecsSinceEpoch() > oldExpiry + 1, 10000);
+        c.chat(QStringLiteral("still here"));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1));
+        QVERIFY(!c.closed);
+    }
+
+    void aTokenOfAnotherAccountOnAnOpenSocketClosesIt()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser other = fx.user(); // each call registers another account
+        ChatTestClient c;
+        QVERIFY(c.openAndHello(fx.port(), fx.user().token));
+        c.send({{QStringLiteral("type"), chat::kAuth}, {QStringLiteral("token"), QString::fromUtf8(other.token)}});
+        QVERIFY(c.waitClosed());
+        QCOMPARE(c.closeCode, chat::kCloseUnauthorized);
+        QCOMPARE(c.indexOfType(chat::kAuthenticated), -1);
+    }
+
     void speechInput()
     {
         ChatFixture::Options o = fastOptions();

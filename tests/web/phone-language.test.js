@@ -97,11 +97,31 @@ test('without speech recognition the Talk button is disabled and says why; an as
   assert.equal(await mic.getAttribute('aria-describedby'), 'mic-note');
   await page.context().close();
 
-  // A page that could not ask /readyz offers Talk; the server's asr_unavailable then ends the recording:
-  // no more frames (the server would close the socket for them), and the button says why.
+  // Behind a proxy that hides /readyz the socket's hello still says there is no speech input.
+  const proxied = await openPage(stack, '', DEVICES['phone-390']);
+  await proxied.context().route((u) => u.pathname.endsWith('/readyz'), (route) => route.abort());
+  await proxied.reload();
+  await registerAndLogin(proxied, 'no_asr_proxied');
+  await proxied.waitForFunction(() => window.__tianyi.speechInput === false && document.querySelector('#mic').disabled);
+  await proxied.context().close();
+
+  // A page that learns nothing (no /readyz, a hello without speech_input: an older server) offers Talk;
+  // the server's asr_unavailable then ends the recording: no more frames, and the button says why.
   const blind = await openPage(stack, '', DEVICES['phone-390']);
   await blind.context().route((u) => u.pathname.endsWith('/readyz'), (route) => route.abort());
   await blind.addInitScript(() => {
+    const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+    Object.defineProperty(WebSocket.prototype, 'onmessage', {
+      get() { return onmessage.get.call(this); },
+      set(handler) {
+        onmessage.set.call(this, (ev) => {
+          if (typeof ev.data !== 'string' || !ev.data.includes('"hello"')) return handler(ev);
+          const hello = JSON.parse(ev.data);
+          delete hello.speech_input;
+          return handler(new MessageEvent('message', { data: JSON.stringify(hello) }));
+        });
+      },
+    });
     window.__binaryFrames = 0;
     const send = WebSocket.prototype.send;
     WebSocket.prototype.send = function (data) {

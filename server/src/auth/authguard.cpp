@@ -34,7 +34,7 @@ Outcome<Principal> AuthGuard::authenticateToken(const QByteArray &accessToken) c
         e.tokenPresented = true;
         return e;
     }
-    return Principal{v.claims.userId, v.claims.role};
+    return Principal{v.claims.userId, v.claims.role, v.claims.expiresAt};
 }
 
 Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal &principal)
@@ -47,7 +47,9 @@ Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal 
     }
     if (user->disabled)
         return HttpError::of(HttpError::Kind::AccountDisabled, QStringLiteral("this account is disabled"));
-    return Principal{user->id, user->role};
+    Principal checked = principal; // the token's expiry stays; the role is the stored one
+    checked.role = user->role;
+    return checked;
 }
 
 } // namespace tianyi

@@ -19,6 +19,7 @@ class SqlSession;
 struct Principal {
     qint64 userId = 0;
     QString role;
+    qint64 expiresAt = 0;  // of the access token it came from, seconds since the epoch
     bool isAdmin() const { return role == QLatin1String("admin"); }
 };
 

@@ -11,6 +11,7 @@
 #include "storage/userrepository.h"
 
 #include <QDateTime>
+#include <algorithm>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkRequest>
@@ -36,6 +37,8 @@ QJsonObject personaHello(const PersonaCard &persona, const WebSettings &web, con
                                                          {QStringLiteral("libs_url"), QStringLiteral("live2d/lib/")}});
     return out;
 }
+
+constexpr qint64 kMaxTimerMs = 24LL * 3600 * 1000; // re-armed beyond this
 
 struct AccountInfo {
     bool ok = false;
@@ -78,6 +81,17 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *pare
         CorrelationScope scope(correlationBase());
         qCWarning(lcWs) << "slow consumer:" << queued << "bytes queued; closing";
         close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
+    });
+
+    m_tokenExpiry.setSingleShot(true);
+    connect(&m_tokenExpiry, &QTimer::timeout, this, [this]() {
+        if (m_tokenExpiresAtS * 1000 > QDateTime::currentMSecsSinceEpoch()) {
+            armTokenExpiry(m_tokenExpiresAtS); // a long-lived token: the timer's range ended first
+            return;
+        }
+        CorrelationScope scope(correlationBase());
+        qCInfo(lcWs) << "access token expired: closing";
+        close(chat::kCloseUnauthorized, QStringLiteral("the access token expired; send {\"type\":\"auth\"} with a fresh one before it does"));
     });
 
     m_speech = new SpeechInput(m_gateway.services().asr, cfg.chat, this);
@@ -136,16 +150,9 @@ int ChatSession::currentTurn() const
     return m_turn && !m_turn->isFinished() ? m_turn->turnNo() : 0;
 }
 
-void ChatSession::authenticate(const QString &token)
+void ChatSession::checkAccount(const Principal &principal,
+                               std::function<void(const QString &refusal, const QString &username, const QString &nickname)> done)
 {
-    m_peer->stopAuthDeadline();
-    m_phase = Phase::Authenticating;
-    const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
-    if (!outcome.ok()) {
-        close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
-        return;
-    }
-    const Principal principal = outcome.value();
     m_gateway.services().db->read<AccountInfo>(
         this,
         [principal](SqlSession &s) {
@@ -167,48 +174,96 @@ void ChatSession::authenticate(const QString &token)
                 info.nickname = profile->nickname;
             return info;
         },
-        [this, principal](DbResult<AccountInfo> result) {
+        [this, done = std::move(done)](DbResult<AccountInfo> result) {
             if (m_phase == Phase::Closed)
                 return;
             if (!result.ok()) {
                 close(QWebSocketProtocol::CloseCodeAbnormalDisconnection, QStringLiteral("storage unavailable"));
                 return;
             }
-            if (!result.value->ok) {
-                close(chat::kCloseUnauthorized, result.value->why.isEmpty() ? QStringLiteral("account refused") : result.value->why);
-                return;
-            }
-            m_userId = principal.userId;
-            m_username = result.value->username;
-            m_nickname = result.value->nickname;
-            m_openedAtMs = QDateTime::currentMSecsSinceEpoch();
-            if (!m_gateway.admitSession(this, m_userId)) {
-                close(chat::kCloseTooManySessions, QStringLiteral("too many sessions for this user"));
-                return;
-            }
-            m_admitted = true;
-            m_phase = Phase::Ready;
-            const PersonaCard &persona = *m_gateway.services().persona;
-            QJsonArray emotions;
-            for (const PersonaEmotion &e : persona.emotions)
-                emotions.append(QJsonObject{{QStringLiteral("id"), e.id}, {QStringLiteral("label"), e.label},
-                                            {QStringLiteral("live2d_expression"), e.live2dExpression}});
-            sendJson({{QStringLiteral("type"), chat::kHello},
-                      {QStringLiteral("protocol"), chat::kProtocolVersion},
-                      {QStringLiteral("session_id"), m_sessionId},
-                      {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), m_userId},
-                                                           {QStringLiteral("username"), m_username},
-                                                           {QStringLiteral("nickname"), m_nickname}}},
-                      {QStringLiteral("persona"), personaHello(persona, m_gateway.services().config->web, emotions)},
-                      {QStringLiteral("speech_input"), m_gateway.services().asr != nullptr},
-                      {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
-                                                            {QStringLiteral("sample_rate"), m_gateway.ttsScheduler().announcedSampleRate()},
-                                                            {QStringLiteral("mode"), m_jsonAudio ? QStringLiteral("json") : QStringLiteral("binary")},
-                                                            {QStringLiteral("channels"), 1}}}});
-            CorrelationScope scope(correlationBase());
-            qCInfo(lcWs).noquote() << "session opened for" << m_username << (m_jsonAudio ? "(json audio)" : "(binary audio)");
-            emit m_gateway.sessionOpened(this);
+            const AccountInfo &info = *result.value;
+            done(info.ok ? QString() : (info.why.isEmpty() ? QStringLiteral("account refused") : info.why), info.username, info.nickname);
         });
+}
+
+void ChatSession::armTokenExpiry(qint64 expiresAtS)
+{
+    m_tokenExpiresAtS = expiresAtS;
+    const qint64 leftMs = expiresAtS * 1000 - QDateTime::currentMSecsSinceEpoch();
+    // A QTimer counts in int milliseconds: a long-lived token is re-armed when the timer fires early.
+    m_tokenExpiry.start(int(std::clamp<qint64>(leftMs, 0, kMaxTimerMs)));
+}
+
+void ChatSession::authenticate(const QString &token)
+{
+    m_peer->stopAuthDeadline();
+    m_phase = Phase::Authenticating;
+    const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
+    if (!outcome.ok()) {
+        close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
+        return;
+    }
+    const Principal principal = outcome.value();
+    checkAccount(principal, [this, principal](const QString &refusal, const QString &username, const QString &nickname) {
+        if (!refusal.isEmpty()) {
+            close(chat::kCloseUnauthorized, refusal);
+            return;
+        }
+        m_userId = principal.userId;
+        m_username = username;
+        m_nickname = nickname;
+        m_openedAtMs = QDateTime::currentMSecsSinceEpoch();
+        if (!m_gateway.admitSession(this, m_userId)) {
+            close(chat::kCloseTooManySessions, QStringLiteral("too many sessions for this user"));
+            return;
+        }
+        m_admitted = true;
+        m_phase = Phase::Ready;
+        armTokenExpiry(principal.expiresAt);
+        const PersonaCard &persona = *m_gateway.services().persona;
+        QJsonArray emotions;
+        for (const PersonaEmotion &e : persona.emotions)
+            emotions.append(QJsonObject{{QStringLiteral("id"), e.id}, {QStringLiteral("label"), e.label},
+                                        {QStringLiteral("live2d_expression"), e.live2dExpression}});
+        sendJson({{QStringLiteral("type"), chat::kHello},
+                  {QStringLiteral("protocol"), chat::kProtocolVersion},
+                  {QStringLiteral("session_id"), m_sessionId},
+                  {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), m_userId},
+                                                       {QStringLiteral("username"), m_username},
+                                                       {QStringLiteral("nickname"), m_nickname}}},
+                  {QStringLiteral("token_expires_at"), m_tokenExpiresAtS},
+                  {QStringLiteral("persona"), personaHello(persona, m_gateway.services().config->web, emotions)},
+                  {QStringLiteral("speech_input"), m_gateway.services().asr != nullptr},
+                  {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
+                                                        {QStringLiteral("sample_rate"), m_gateway.ttsScheduler().announcedSampleRate()},
+                                                        {QStringLiteral("mode"), m_jsonAudio ? QStringLiteral("json") : QStringLiteral("binary")},
+                                                        {QStringLiteral("channels"), 1}}}});
+        CorrelationScope scope(correlationBase());
+        qCInfo(lcWs).noquote() << "session opened for" << m_username << (m_jsonAudio ? "(json audio)" : "(binary audio)");
+        emit m_gateway.sessionOpened(this);
+    });
+}
+
+void ChatSession::reauthenticate(const QString &token)
+{
+    const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
+    if (!outcome.ok()) {
+        close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
+        return;
+    }
+    const Principal principal = outcome.value();
+    if (principal.userId != m_userId) {
+        close(chat::kCloseUnauthorized, QStringLiteral("the token is of another account"));
+        return;
+    }
+    checkAccount(principal, [this, principal](const QString &refusal, const QString &, const QString &) {
+        if (!refusal.isEmpty()) {
+            close(chat::kCloseUnauthorized, refusal);
+            return;
+        }
+        armTokenExpiry(std::max(principal.expiresAt, m_tokenExpiresAtS));
+        sendJson({{QStringLiteral("type"), chat::kAuthenticated}, {QStringLiteral("token_expires_at"), m_tokenExpiresAtS}});
+    });
 }
 
 void ChatSession::onText(const QString &message)
@@ -252,7 +307,11 @@ void ChatSession::handleMessage(const QJsonObject &message)
     } else if (type == chat::kAudioEnd) {
         refuse(m_speech->finish(correlationBase()));
     } else if (type == chat::kAuth) {
-        malformed(QStringLiteral("already authenticated"));
+        const QJsonValue token = message.value(QStringLiteral("token"));
+        if (!token.isString() || token.toString().isEmpty())
+            malformed(QStringLiteral("auth needs a \"token\""));
+        else
+            reauthenticate(token.toString());
     } else {
         malformed(type.isEmpty() ? QStringLiteral("a message needs a \"type\"") : QStringLiteral("unknown message type \"%1\"").arg(type));
     }
@@ -462,6 +521,7 @@ void ChatSession::close(int code, const QString &reason)
     if (m_phase == Phase::Closed)
         return;
     m_phase = Phase::Closed;
+    m_tokenExpiry.stop();
     if (m_turn && !m_turn->isFinished()) {
         TurnPipeline *turn = m_turn;
         m_turn = nullptr;

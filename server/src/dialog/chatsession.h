@@ -1,16 +1,20 @@
 #pragma once
-// One chat socket: authentication (?token= or a first {"type":"auth"} message), hello, the client
-// messages (chat, stop, audio_start/binary/audio_end, ping), keep-alive, limits, and the ONE sender
-// of the socket. The sender enforces guarantee 2 of the protocol: once a turn's `stopped` was sent,
+// One chat socket: authentication (a first {"type":"auth"} message, or ?token= for older clients),
+// hello, the client messages (chat, stop, audio_start/binary/audio_end, ping, auth with a fresh token),
+// keep-alive, limits, and the ONE sender of the socket. The socket lives as long as its login: it
+// is closed with 4001 when its access token expires unless the client sent a fresh one before. The sender enforces guarantee 2 of the protocol: once a turn's `stopped` was sent,
 // only its `turn_end` may follow; once its `turn_end` was sent, nothing of it at all.
 
 #include "dialog/speechinput.h"
+#include "auth/authguard.h"
 #include "dialog/turnpipeline.h"
 
 #include <QElapsedTimer>
 #include <QJsonObject>
 #include <QObject>
 #include <QPointer>
+#include <QTimer>
+#include <functional>
 #include <optional>
 
 class QWebSocket;
@@ -63,6 +67,11 @@ public:
 
 private:
     void authenticate(const QString &token);
+    // A fresh access token of the same account on an open socket: the socket lives on past the old one's expiry.
+    void reauthenticate(const QString &token);
+    // Reads the account behind a verified token on the storage thread (disabled or deleted: refused).
+    void checkAccount(const Principal &principal, std::function<void(const QString &refusal, const QString &username, const QString &nickname)> done);
+    void armTokenExpiry(qint64 expiresAtS);
     void onText(const QString &message);
     void onBinary(const QByteArray &message);
     void onDisconnected();
@@ -88,6 +97,8 @@ private:
     QString m_nickname;
     bool m_admitted = false;
     int m_malformed = 0;
+    QTimer m_tokenExpiry;               // closes the socket when its access token expires
+    qint64 m_tokenExpiresAtS = 0;
 
     QPointer<TurnPipeline> m_turn;
     int m_turnCounter = 0;

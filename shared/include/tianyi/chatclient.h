@@ -102,7 +102,12 @@ public:
     void setMaxIncomingMessageBytes(qint64 bytes) { m_maxIncoming = bytes; }
     void setMaxOutgoingQueueBytes(qint64 bytes) { m_maxOutgoing = bytes; }
     // Authenticate with a first {"type":"auth"} message instead of ?token= (default: query).
+    // The token goes in the first message (the default: URLs end up in proxy logs) or, for servers
+    // that only read it there, in the URL's ?token=.
     void setAuthByMessage(bool byMessage) { m_authByMessage = byMessage; }
+    // Sends a fresh access token of the same account on the open socket: the server then keeps it open
+    // past the old token's expiry (tokenExpiry() tells when that is).
+    void reauthenticate(const QString &accessToken);
 
     // The socket URL for an HTTP base URL: http->ws, https->wss, path + "/ws", ?token=&audio=.
     static QUrl socketUrl(const QUrl &baseUrl, const QString &token, AudioMode mode, bool tokenInQuery = true);
@@ -161,6 +166,8 @@ signals:
     void errorOccurred(const QString &message);
     // Once per open(): the close code (1006 when the connection failed or dropped) and reason.
     void disconnected(int closeCode, const QString &reason);
+    // When the server will close the socket unless it gets a fresh token (hello, then each accepted auth).
+    void tokenExpiry(qint64 expiresAtSecs);
 
 private:
     void onText(const QString &message);
@@ -174,7 +181,7 @@ private:
     QWebSocket *m_socket = nullptr;
     AudioMode m_mode = AudioMode::Binary;
     QString m_token;
-    bool m_authByMessage = false;
+    bool m_authByMessage = true;
     bool m_hasHello = false;
     bool m_disconnectReported = true;
     Hello m_hello;

@@ -12,7 +12,7 @@ namespace tianyi::chat {
 constexpr int kProtocolVersion = 1;
 
 // Close codes.
-constexpr int kCloseUnauthorized = 4001;   // bad or expired token, or no auth message in time
+constexpr int kCloseUnauthorized = 4001;   // bad or expired token (also on an open socket), or no auth message in time
 constexpr int kCloseAbuse = 4002;          // repeated malformed messages
 constexpr int kCloseTooManySessions = 4003;// the user's device limit is reached
 constexpr int kCloseSlowConsumer = 4004;   // send queue over its cap
@@ -29,6 +29,7 @@ inline const QString kPing = QStringLiteral("ping");
 
 // Server -> client.
 inline const QString kHello = QStringLiteral("hello");
+inline const QString kAuthenticated = QStringLiteral("authenticated"); // a fresh token was accepted on an open socket
 inline const QString kPong = QStringLiteral("pong");
 inline const QString kTurnStart = QStringLiteral("turn_start");
 inline const QString kEmotion = QStringLiteral("emotion");
