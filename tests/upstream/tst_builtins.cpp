@@ -297,6 +297,10 @@ private slots:
         QCOMPARE(promptsections::items(p, promptsections::kKnowledge).size(), 6);
         QCOMPARE(promptsections::items(p, promptsections::kUserMemories), QStringList{QStringLiteral("用户养了一只叫团子的猫")});
         QCOMPARE(promptsections::items(p, promptsections::kUserProfile), QStringList{QStringLiteral("昵称：小明")});
+        // Memories are written to the user; the user speaks of themselves.
+        QCOMPARE(promptsections::swapPersons(QStringLiteral("你喜欢听我唱歌")), QStringLiteral("我喜欢听你唱歌"));
+        QCOMPARE(promptsections::swapPersons(QStringLiteral("I love my dog and you")), QStringLiteral("you love your dog and me"));
+        QCOMPARE(promptsections::swapPersons(QStringLiteral("Mind your mines")), QStringLiteral("Mind my mines"));
     }
 
     void demoResponderStreamsFromThePrompt()

@@ -6,9 +6,9 @@
 #include "storage/database.h"
 #include "storage/turnrepository.h"
 #include "upstream/embedder.h"
+#include "upstream/promptsections.h"
 
 #include <QDateTime>
-#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QPointer>
@@ -67,30 +67,6 @@ QString trimParticles(QString s)
     return s;
 }
 
-// The user's words, said back to them: "我喜欢听你唱歌" is kept as "你喜欢听我唱歌", "I love my cat" as
-// "You like your cat".
-QString toListener(const QString &words)
-{
-    QString out;
-    if (std::any_of(words.begin(), words.end(), [](QChar c) { return c.unicode() >= 0x3400; })) {
-        for (QChar c : words)
-            out += c == QChar(0x6211) ? QChar(0x4F60) : c == QChar(0x4F60) ? QChar(0x6211) : c; // 我 <-> 你
-        return out;
-    }
-    static const QHash<QString, QString> swap{{QStringLiteral("my"), QStringLiteral("your")}, {QStringLiteral("your"), QStringLiteral("my")},
-                                              {QStringLiteral("me"), QStringLiteral("you")},   {QStringLiteral("you"), QStringLiteral("me")},
-                                              {QStringLiteral("i"), QStringLiteral("you")},    {QStringLiteral("mine"), QStringLiteral("yours")},
-                                              {QStringLiteral("yours"), QStringLiteral("mine")}};
-    static const QRegularExpression word(QStringLiteral("[A-Za-z]+"));
-    qsizetype last = 0;
-    for (auto it = word.globalMatch(words); it.hasNext();) {
-        const QRegularExpressionMatch m = it.next();
-        out += words.mid(last, m.capturedStart() - last);
-        out += swap.value(m.captured().toLower(), m.captured());
-        last = m.capturedEnd();
-    }
-    return out + words.mid(last);
-}
 } // namespace
 
 MemoryExtractor::MemoryExtractor(Database &db, LlmProvider &llm, Embedder &embedder, MemoryIndex &index, QObject *parent)
@@ -208,7 +184,7 @@ QVector<ExtractedFact> MemoryExtractor::ruleBasedFacts(const QString &userText)
                 const QRegularExpressionMatch m = it.next();
                 QStringList words;
                 for (int group = 1; group <= m.lastCapturedIndex(); ++group)
-                    words << toListener(trimParticles(clean(m.captured(group))));
+                    words << promptsections::swapPersons(trimParticles(clean(m.captured(group)))); // "听你唱歌" -> "听我唱歌"
                 if (words.isEmpty() || words.contains(QString()))
                     continue;
                 // One arg() call for all captures: a "%2" typed by the user is not filled in.

@@ -56,15 +56,16 @@ QSet<QString> features(const QString &text)
 
 // Items ordered by overlap with the query, the shorter first among equal overlaps (a short fact is
 // a short spoken sentence); items sharing nothing keep their order (the retriever puts an entity's
-// summary first). The scores come along.
-QList<QPair<int, QString>> ranked(const QStringList &items, const QSet<QString> &query)
+// summary first). Scored on matchedAs (the same items, worded otherwise) when given. The scores
+// come along.
+QList<QPair<int, QString>> ranked(const QStringList &items, const QSet<QString> &query, const QStringList &matchedAs = {})
 {
     QList<QPair<int, QString>> out;
-    for (const QString &item : items) {
+    for (qsizetype i = 0; i < items.size(); ++i) {
         int score = 0;
-        for (const QString &f : features(item))
+        for (const QString &f : features(matchedAs.isEmpty() ? items.at(i) : matchedAs.at(i)))
             score += query.contains(f) ? 1 : 0;
-        out.append({score, item});
+        out.append({score, items.at(i)});
     }
     std::stable_sort(out.begin(), out.end(), [](const auto &a, const auto &b) {
         return a.first != b.first ? a.first > b.first : a.first > 0 && a.second.size() < b.second.size();
@@ -389,7 +390,13 @@ QString DemoLlmResponder::composeReply(const LlmRequest &request)
     const quint32 seed = stableHash(lastUser) ^ (quint32(userTurns) * 0x85EBCA6Bu);
     const QSet<QString> query = features(lastUser);
     const auto facts = ranked(promptsections::items(system, promptsections::kKnowledge), query);
-    const auto memories = ranked(promptsections::items(system, promptsections::kUserMemories), query);
+    // Memories are written to the user ("你叫小明") and asked about in the first person ("我叫什么？"):
+    // they are matched as the user would say them.
+    const QStringList memoryItems = promptsections::items(system, promptsections::kUserMemories);
+    QStringList memoriesAsSaid;
+    for (const QString &m : memoryItems)
+        memoriesAsSaid << promptsections::swapPersons(m);
+    const auto memories = ranked(memoryItems, query, memoriesAsSaid);
     QString nickname;
     for (const QString &p : promptsections::items(system, promptsections::kUserProfile)) {
         if (p.startsWith(QStringLiteral("昵称：")))
