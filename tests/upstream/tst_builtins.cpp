@@ -423,9 +423,23 @@ private slots:
 
     void demoResponderRecallsMemories()
     {
-        const QString reply = DemoLlmResponder::composeReply(chat(QStringLiteral("你还记得我养的猫吗？")));
+        const QString reply = DemoLlmResponder::composeReply(chat(QStringLiteral("你还记得我养的猫吗？"), false));
         QVERIFY2(reply.contains(QStringLiteral("你养了一只叫团子的猫")), qPrintable(reply));
         QVERIFY2(!reply.contains(QStringLiteral("用户")), qPrintable(reply));
+        // The memory is the answer: no "I don't know" before it.
+        QVERIFY2(!reply.contains(QStringLiteral("没有")) && !reply.contains(QStringLiteral("答不上")) && !reply.contains(QStringLiteral("难倒")), qPrintable(reply));
+        LlmRequest en = chat(QStringLiteral("Do you remember my name?"), false);
+        en.messages.first().content.replace(QStringLiteral("用户养了一只叫团子的猫"), QStringLiteral("Your name is Ann"));
+        const QString english = DemoLlmResponder::composeReply(en);
+        QVERIFY2(english.contains(QStringLiteral("Your name is Ann")) && tagsAtSentenceStarts(english), qPrintable(english));
+    }
+
+    void demoResponderGreetsOnlyASayableNickname()
+    {
+        LlmRequest r = firstChat(QStringLiteral("你好"));
+        r.messages.first().content.replace(QStringLiteral("昵称：小明"), QStringLiteral("昵称：tianyi_fan2"));
+        const QString reply = DemoLlmResponder::composeReply(r);
+        QVERIFY2(!reply.contains(QStringLiteral("tianyi_fan2")) && reply.contains(QStringLiteral("演示")), qPrintable(reply));
     }
 
     void demoResponderIsVariedButDeterministic()

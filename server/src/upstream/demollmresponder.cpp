@@ -212,7 +212,9 @@ struct Phrases {
     QStringList unknown;
     QString moreWithLlm;
     QStringList ack, listen;
-    QStringList remember; // %1 = a memory
+    QStringList remembered;   // before the memory that answers a question
+    QStringList memoryAnswer; // %1 = that memory
+    QStringList remember;     // %1 = a memory
     QStringList closing;
 };
 
@@ -234,6 +236,8 @@ const Phrases &chinese()
         QStringLiteral("等接上大模型，我就能聊得更多啦。"),
         {QStringLiteral("原来是这样呀！"), QStringLiteral("谢谢你告诉我～"), QStringLiteral("嗯嗯，我听到啦。")},
         {QStringLiteral("嗯嗯，我在听呢。"), QStringLiteral("真的吗？再多说一点嘛。"), QStringLiteral("好呀，我们接着聊！")},
+        {QStringLiteral("当然记得！"), QStringLiteral("这个我记得！")},
+        {QStringLiteral("%1哦。"), QStringLiteral("%1，对吧？")},
         {QStringLiteral("我记得%1哦。"), QStringLiteral("我还记得%1呢。")},
         {QStringLiteral("想聊点什么呀？"), QStringLiteral("还想知道什么吗？"), QStringLiteral("我们接着聊吧！")},
     };
@@ -259,6 +263,8 @@ const Phrases &english()
         QStringLiteral("With a language model I could say more."),
         {QStringLiteral("Oh, I see!"), QStringLiteral("Thanks for telling me!")},
         {QStringLiteral("I'm listening!"), QStringLiteral("Really? Tell me more!")},
+        {QStringLiteral("Of course I remember!"), QStringLiteral("I remember that one!")},
+        {QStringLiteral("%1, right?"), QStringLiteral("%1.")},
         {QStringLiteral("I remember %1.")},
         {QStringLiteral("What shall we talk about?"), QStringLiteral("Anything else you'd like to know?")},
     };
@@ -397,10 +403,13 @@ QString DemoLlmResponder::composeReply(const LlmRequest &request)
     for (const QString &m : memoryItems)
         memoriesAsSaid << promptsections::swapPersons(m);
     const auto memories = ranked(memoryItems, query, memoriesAsSaid);
+    // The nickname greets the user only when it is a name to say: it defaults to the user name
+    // ("tianyi_fan2"), which espeak would spell out.
+    static const QRegularExpression sayableName(QStringLiteral("^[\\x{3400}-\\x{9FFF}A-Za-z ·]{1,12}$"));
     QString nickname;
     for (const QString &p : promptsections::items(system, promptsections::kUserProfile)) {
-        if (p.startsWith(QStringLiteral("昵称：")))
-            nickname = p.mid(3).trimmed().left(12);
+        if (p.startsWith(QStringLiteral("昵称：")) && sayableName.match(p.mid(3).trimmed()).hasMatch())
+            nickname = p.mid(3).trimmed();
     }
 
     static const QRegularExpression hiOrHey(QStringLiteral("^(hi|hey)\\b"));
@@ -425,9 +434,9 @@ QString DemoLlmResponder::composeReply(const LlmRequest &request)
     const bool sure = factFits && facts.first().first > 0;
     // A memory: the one the message is about, or now and then one to show she remembers (then only
     // one in the reply's language).
+    const bool memoryAsked = !memories.isEmpty() && memories.first().first > 0;
     QString memory;
-    if (!memories.isEmpty()
-        && (memories.first().first > 0 || (fact.isEmpty() && seed % 2 == 0 && hasCjk(memories.first().second) == zh)))
+    if (memoryAsked || (!memories.isEmpty() && fact.isEmpty() && seed % 2 == 0 && hasCjk(memories.first().second) == zh))
         memory = recalledMemory(memories.first().second, zh);
 
     const Phrases &say = zh ? chinese() : english();
@@ -461,6 +470,11 @@ QString DemoLlmResponder::composeReply(const LlmRequest &request)
         } else {
             reply.add(calm, fact.left(1).toUpper() + fact.mid(1) + pick(say.factEnd, seed, 4));
         }
+    } else if (question && memoryAsked) {
+        // The memory is the answer.
+        reply.add(happy, pick(say.remembered, seed, 3));
+        reply.add(fond, pick(say.memoryAnswer, seed, 5).arg(memory.left(1).toUpper() + memory.mid(1)));
+        memory.clear();
     } else if (question) {
         reply.add(calm, pick(say.unknown, seed, 3));
         if (!firstTurn)
@@ -470,7 +484,7 @@ QString DemoLlmResponder::composeReply(const LlmRequest &request)
     }
     if (!memory.isEmpty())
         reply.add(fond, pick(say.remember, seed, 5).arg(memory));
-    if (firstTurn || seed % 3 == 0)
+    if (firstTurn || (seed % 3 == 0 && !bye))
         reply.add(happy, pick(say.closing, seed, 6));
     return reply.text();
 }

@@ -10,8 +10,10 @@
 //     message (CJK character bigrams + words; the shorter among equals), said as her own sentence:
 //     "洛天依的形象是MOTH设计的" -> "我的形象是MOTH设计的", "X：summary" -> "X是<first clauses>";
 //     a second one only when it shares words with the message as well;
-//   - kUserMemories: the memory the message is about, or, with no fact to say, now and then the first
-//     one ("我记得你喜欢草莓哦"); kUserProfile's 昵称 greets the user on the first turn;
+//   - kUserMemories, matched as the user would say them (promptsections::swapPersons): the memory a
+//     question is about is its answer ("你还记得我叫什么吗？" -> "当然记得！你叫小明，对吧？"); with no
+//     fact to say, now and then the first one ("我记得你喜欢草莓哦"); kUserProfile's 昵称 greets the
+//     user on the first turn when it is a name to say (not a default user name like "fan_2");
 //   - a short answer to greetings, thanks, goodbyes, statements about oneself, and questions with
 //     nothing known ("这个我还答不上来呢", and that a language model would know more).
 // About 60 CJK characters at most (90 with the introduction; a Latin word counts two). Chinese when
