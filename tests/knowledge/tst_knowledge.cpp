@@ -300,12 +300,12 @@ private slots:
 
         // Summary first, then the heaviest relations, at most relationsPerEntity of them.
         QCOMPARE(retrieve(QStringLiteral("天依")),
-                 (QStringList{QStringLiteral("洛天依：中文虚拟歌手"), QStringLiteral("《歌9》 — sung_by -> 洛天依"), QStringLiteral("《歌8》 — sung_by -> 洛天依"),
-                              QStringLiteral("《歌7》 — sung_by -> 洛天依"), QStringLiteral("《歌6》 — sung_by -> 洛天依")}));
+                 (QStringList{QStringLiteral("洛天依：中文虚拟歌手"), QStringLiteral("洛天依唱过《歌9》"), QStringLiteral("洛天依唱过《歌8》"),
+                              QStringLiteral("洛天依唱过《歌7》"), QStringLiteral("洛天依唱过《歌6》")}));
         // A relation between two mentioned entities comes before the heavier ones.
         const QStringList both = retrieve(QStringLiteral("天依唱过歌1吗"));
-        QCOMPARE(both.mid(0, 3), (QStringList{QStringLiteral("洛天依：中文虚拟歌手"), QStringLiteral("《歌1》：第1首"), QStringLiteral("《歌1》 — sung_by -> 洛天依")}));
-        QCOMPARE(both.count(QStringLiteral("《歌1》 — sung_by -> 洛天依")), 1);
+        QCOMPARE(both.mid(0, 3), (QStringList{QStringLiteral("洛天依：中文虚拟歌手"), QStringLiteral("《歌1》：第1首"), QStringLiteral("洛天依唱过《歌1》")}));
+        QCOMPARE(both.count(QStringLiteral("洛天依唱过《歌1》")), 1);
 
         KnowledgeLimits limits;
         limits.relationsPerEntity = 2;
@@ -313,7 +313,7 @@ private slots:
         limits.maxFacts = 2;
         QCOMPARE(retrieve(QStringLiteral("天依"), limits).size(), 2);
         KnowledgeLimits chars;
-        chars.maxChars = 30; // "洛天依：中文虚拟歌手" (10) + one relation (21) is over: only the summary fits
+        chars.maxChars = 18; // "洛天依：中文虚拟歌手" (10) + one relation (9) is over: only the summary fits
         QCOMPARE(retrieve(QStringLiteral("天依"), chars), (QStringList{QStringLiteral("洛天依：中文虚拟歌手")}));
         KnowledgeLimits factChars;
         factChars.maxFactChars = 5;
@@ -329,6 +329,40 @@ private slots:
             total += int(f.size());
         QVERIFY(many.size() <= KnowledgeLimits::kMaxFacts);
         QVERIFY(total <= KnowledgeLimits::kMaxChars);
+    }
+
+    void relationsReadAsChineseSentences_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<QString>("source");
+        QTest::addColumn<QString>("target");
+        QTest::addColumn<QString>("sentence");
+        QTest::newRow("designed_by") << "designed_by" << "洛天依" << "MOTH" << "洛天依的形象是MOTH设计的";
+        QTest::newRow("sung_by") << "sung_by" << "《普通DISCO》" << "洛天依" << "洛天依唱过《普通DISCO》";
+        QTest::newRow("voiced_by") << "voiced_by" << "洛天依" << "山新" << "洛天依的声源是山新";
+        QTest::newRow("released_in") << "released_in" << "《达拉崩吧》" << KnowledgeRetriever::displayName(QStringLiteral("2017"), QStringLiteral("Year"))
+                                     << "《达拉崩吧》是2017年发布的";
+        QTest::newRow("unknown type") << "likes" << "甲" << "乙" << "甲和乙有关";
+    }
+    void relationsReadAsChineseSentences()
+    {
+        QFETCH(QString, type);
+        QFETCH(QString, source);
+        QFETCH(QString, target);
+        QFETCH(QString, sentence);
+        QCOMPARE(KnowledgeRetriever::relationSentence(type, source, target), sentence);
+    }
+
+    void everyRelationTypeHasItsOwnSentence()
+    {
+        const QString fallback = KnowledgeRetriever::relationSentence(QStringLiteral("no_such_type"), QStringLiteral("A"), QStringLiteral("B"));
+        for (const QString &type : kgRelationTypes()) {
+            const QString s = KnowledgeRetriever::relationSentence(type, QStringLiteral("甲"), QStringLiteral("乙"));
+            QVERIFY2(s != KnowledgeRetriever::relationSentence(QStringLiteral("no_such_type"), QStringLiteral("甲"), QStringLiteral("乙")), qPrintable(type));
+            QVERIFY2(s.contains(QStringLiteral("甲")) && s.contains(QStringLiteral("乙")), qPrintable(s));
+            QVERIFY2(!s.contains(QRegularExpression(QStringLiteral("[A-Za-z_>—]"))), qPrintable(s)); // no identifier, no arrow
+        }
+        QVERIFY(!fallback.contains(QStringLiteral("no_such_type")));
     }
 
     void bundledGraphLoadsAndEveryFactHasASource()
@@ -374,7 +408,8 @@ private slots:
         QCOMPARE(counts().at(0), int(parsed.graph.entities.size()));
 
         const QStringList facts = retrieve(QStringLiteral("天依唱过《普通DISCO》吗"));
-        QVERIFY2(facts.contains(QStringLiteral("《普通DISCO》 — sung_by -> 洛天依")), qPrintable(joined(facts)));
+        QVERIFY2(facts.contains(QStringLiteral("洛天依唱过《普通DISCO》")), qPrintable(joined(facts)));
+        QVERIFY2(facts.contains(QStringLiteral("洛天依的形象是MOTH设计的")), qPrintable(joined(facts)));
     }
 
     void importFilesRebuildsTheIndex()

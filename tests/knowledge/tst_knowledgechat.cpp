@@ -1,6 +1,6 @@
 // The prompt's knowledge slot end to end: a real server (with the bundled graph imported at
 // startup), a real chat socket, and the prompt the fake upstream recorded; then the built-in demo
-// responder quoting a fact back.
+// responder saying a fact back as a Chinese sentence.
 #include "chatfixture.h"
 #include "upstream/promptsections.h"
 
@@ -55,7 +55,7 @@ private slots:
         const QString prompt = systemPrompt(fx.lastLlmMessages());
         const QStringList facts = promptsections::items(prompt, promptsections::kKnowledge);
         const QString all = facts.join(QLatin1Char('\n'));
-        QVERIFY2(facts.contains(QStringLiteral("《普通DISCO》 — sung_by -> 洛天依")), qPrintable(all));
+        QVERIFY2(facts.contains(QStringLiteral("洛天依唱过《普通DISCO》")), qPrintable(all));
         QVERIFY2(std::any_of(facts.begin(), facts.end(), [](const QString &f) { return f.startsWith(QStringLiteral("洛天依：")); }), qPrintable(all));
         QVERIFY2(std::any_of(facts.begin(), facts.end(), [](const QString &f) { return f.startsWith(QStringLiteral("《普通DISCO》：")); }), qPrintable(all));
         QCOMPARE(QStringList(facts).removeDuplicates(), 0);
@@ -76,10 +76,18 @@ private slots:
         const QJsonObject end = c.first(chat::kTurnEnd, 1);
         QCOMPARE(end.value(QStringLiteral("status")).toString(), chat::kCompleted);
         const QString reply = withoutSpaces(end.value(QStringLiteral("text")).toString());
-        // Quoted facts, as the bundled graph states them (without their final punctuation).
-        const QStringList candidates{QStringLiteral("《普通DISCO》—sung_by->洛天依"),
-                                     QStringLiteral("《普通DISCO》：洛天依演唱的VOCALOID中文歌曲，是中文虚拟歌手最广为人知的作品之一")};
-        QVERIFY2(std::any_of(candidates.begin(), candidates.end(), [&](const QString &f) { return reply.contains(f); }), qPrintable(reply));
+        // The fact as she says it: a Chinese sentence about herself, not the graph's triple.
+        QVERIFY2(reply.contains(QStringLiteral("我唱过《普通DISCO》")), qPrintable(reply));
+        QVERIFY2(!reply.contains(QRegularExpression(QStringLiteral("sung_by|->|—"))), qPrintable(reply));
+        // The first turn says, once, that this is a demo.
+        QVERIFY2(reply.contains(QStringLiteral("演示")), qPrintable(reply));
+
+        // The next turn does not introduce her again.
+        c.chat(QStringLiteral("天依的形象是谁设计的？"));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 2, 60000));
+        const QString next = withoutSpaces(c.first(chat::kTurnEnd, 2).value(QStringLiteral("text")).toString());
+        QVERIFY2(next.contains(QStringLiteral("我的形象是MOTH设计的")), qPrintable(next));
+        QVERIFY2(!next.contains(QStringLiteral("演示")), qPrintable(next));
     }
 };
 

@@ -199,12 +199,17 @@ private slots:
         fastOutbox(fx);
         const ChatUser a = fx.user();
         const ChatUser b = fx.user();
-        QVERIFY(chatOneTurn(fx, a, kFactsText));
-        QTRY_COMPARE_WITH_TIMEOUT(textsOf(memoriesOf(fx, a.token)), (QStringList{QStringLiteral("你叫小明"), QStringLiteral("你喜欢草莓")}), 15000);
-        // The demo responder quotes a memory from its prompt's memories section.
+        // Three facts in one message: all three are kept (the demo's extraction is rule based).
+        QVERIFY(chatOneTurn(fx, a, QStringLiteral("我叫小明，我住在上海，我喜欢草莓")));
+        QTRY_COMPARE_WITH_TIMEOUT(textsOf(memoriesOf(fx, a.token)),
+                                  (QStringList{QStringLiteral("你住在上海"), QStringLiteral("你叫小明"), QStringLiteral("你喜欢草莓")}), 15000); // sorted
+        // The demo responder says back the memory the question is about.
         QString reply;
         QVERIFY(chatOneTurn(fx, a, QStringLiteral("你还记得我叫什么吗？"), &reply));
         QVERIFY2(reply.contains(QStringLiteral("小明")), qPrintable(reply));
+        QString home;
+        QVERIFY(chatOneTurn(fx, a, QStringLiteral("你还记得我住在哪里吗？"), &home));
+        QVERIFY2(home.contains(QStringLiteral("上海")), qPrintable(home));
         QString replyB;
         QVERIFY(chatOneTurn(fx, b, QStringLiteral("你还记得我叫什么吗？"), &replyB));
         QVERIFY2(!replyB.contains(QStringLiteral("小明")), qPrintable(replyB));

@@ -401,10 +401,46 @@ private slots:
     {
         QTest::addColumn<QString>("text");
         QTest::addColumn<QStringList>("facts");
+        // Chinese: name, where they live / come from, age, birthday, school and work, pets, likes.
         QTest::newRow("zh") << QStringLiteral("我叫小明，我喜欢草莓") << QStringList{QStringLiteral("你叫小明"), QStringLiteral("你喜欢草莓")};
+        QTest::newRow("zh name 2") << QStringLiteral("我的名字是王小红。") << QStringList{QStringLiteral("你叫王小红")};
+        QTest::newRow("zh lives") << QStringLiteral("我住在上海呀") << QStringList{QStringLiteral("你住在上海")};
+        QTest::newRow("zh home") << QStringLiteral("我家在成都") << QStringList{QStringLiteral("你住在成都")};
+        QTest::newRow("zh from") << QStringLiteral("我来自杭州") << QStringList{QStringLiteral("你来自杭州")};
+        QTest::newRow("zh age") << QStringLiteral("我今年18岁了") << QStringList{QStringLiteral("你18岁")};
+        QTest::newRow("zh age words") << QStringLiteral("我十五岁") << QStringList{QStringLiteral("你十五岁")};
+        QTest::newRow("zh birthday") << QStringLiteral("我的生日是3月5日") << QStringList{QStringLiteral("你的生日是3月5日")};
+        QTest::newRow("zh student of") << QStringLiteral("我是复旦大学的学生") << QStringList{QStringLiteral("你是复旦大学的学生")};
+        QTest::newRow("zh school") << QStringLiteral("我在北京大学上学") << QStringList{QStringLiteral("你在北京大学上学")};
+        QTest::newRow("zh grade") << QStringLiteral("我读高二") << QStringList{QStringLiteral("你在读高二")};
+        QTest::newRow("zh job") << QStringLiteral("我是一名程序员") << QStringList{QStringLiteral("你是一名程序员")};
+        QTest::newRow("zh works at") << QStringLiteral("我在医院工作") << QStringList{QStringLiteral("你在医院工作")};
+        QTest::newRow("zh pet") << QStringLiteral("我养了一只橘猫") << QStringList{QStringLiteral("你养了一只橘猫")};
+        QTest::newRow("zh pet name") << QStringLiteral("我的猫叫团子") << QStringList{QStringLiteral("你的猫叫团子")};
         QTest::newRow("zh dislike") << QStringLiteral("我不喜欢下雨。") << QStringList{QStringLiteral("你不喜欢下雨")};
+        QTest::newRow("zh said back") << QStringLiteral("我喜欢听你唱歌") << QStringList{QStringLiteral("你喜欢听我唱歌")};
+        // English.
         QTest::newRow("en") << QStringLiteral("Hi, my name is Ann. I like green tea!") << QStringList{QStringLiteral("Your name is Ann"), QStringLiteral("You like green tea")};
+        QTest::newRow("en name and") << QStringLiteral("My name is Bob and I live in Paris") << QStringList{QStringLiteral("Your name is Bob"), QStringLiteral("You live in Paris")};
+        QTest::newRow("en lives") << QStringLiteral("I live in Berlin.") << QStringList{QStringLiteral("You live in Berlin")};
+        QTest::newRow("en from") << QStringLiteral("I'm from Toronto") << QStringList{QStringLiteral("You are from Toronto")};
+        QTest::newRow("en age") << QStringLiteral("I am 20 years old") << QStringList{QStringLiteral("You are 20 years old")};
+        QTest::newRow("en birthday") << QStringLiteral("My birthday is on May 4") << QStringList{QStringLiteral("Your birthday is May 4")};
+        QTest::newRow("en student") << QStringLiteral("I'm a student at MIT") << QStringList{QStringLiteral("You are a student at MIT")};
+        QTest::newRow("en work") << QStringLiteral("I work as a nurse") << QStringList{QStringLiteral("You work as a nurse")};
+        QTest::newRow("en pet") << QStringLiteral("I have a cat named Mochi") << QStringList{QStringLiteral("You have a cat named Mochi")};
+        QTest::newRow("en dislike") << QStringLiteral("I don't like rain") << QStringList{QStringLiteral("You don't like rain")};
+        QTest::newRow("en said back") << QStringLiteral("I love my dog") << QStringList{QStringLiteral("You like your dog")};
+        // Nothing: no statement about the user, or a question.
         QTest::newRow("nothing") << QStringLiteral("今天天气不错") << QStringList{};
+        QTest::newRow("question her") << QStringLiteral("你住在哪里？") << QStringList{};
+        QTest::newRow("question own name") << QStringLiteral("我叫什么名字？") << QStringList{};
+        QTest::newRow("question own home") << QStringLiteral("你还记得我住在哪里吗") << QStringList{};
+        QTest::newRow("question likes") << QStringLiteral("你猜我喜欢什么") << QStringList{};
+        QTest::newRow("question en") << QStringLiteral("Where do I live?") << QStringList{};
+        QTest::newRow("question en 2") << QStringLiteral("Do you know what I like?") << QStringList{};
+        QTest::newRow("not a name") << QStringLiteral("我叫了外卖") << QStringList{};
+        QTest::newRow("statement then question") << QStringLiteral("我住在广州，你呢？") << QStringList{QStringLiteral("你住在广州")};
     }
     void ruleBasedFacts()
     {
@@ -414,6 +450,24 @@ private slots:
         for (const ExtractedFact &f : MemoryExtractor::ruleBasedFacts(text))
             got << f.text;
         QCOMPARE(got, facts);
+    }
+
+    // The three facts of one message are all kept, each with its kind.
+    void ruleBasedFactsKeepEveryStatement()
+    {
+        const QVector<ExtractedFact> facts = MemoryExtractor::ruleBasedFacts(QStringLiteral("我叫小明，我住在上海，我喜欢草莓"));
+        QCOMPARE(facts.size(), 3);
+        QStringList texts;
+        QStringList kinds;
+        for (const ExtractedFact &f : facts) {
+            texts << f.text;
+            kinds << f.kind;
+        }
+        QVERIFY2(texts.contains(QStringLiteral("你叫小明")), qPrintable(texts.join(QLatin1Char('|'))));
+        QVERIFY2(texts.contains(QStringLiteral("你住在上海")), qPrintable(texts.join(QLatin1Char('|'))));
+        QVERIFY2(texts.contains(QStringLiteral("你喜欢草莓")), qPrintable(texts.join(QLatin1Char('|'))));
+        QCOMPARE(kinds.count(QStringLiteral("profile")), 2);
+        QCOMPARE(kinds.count(QStringLiteral("preference")), 1);
     }
 };
 

@@ -3,6 +3,7 @@
 #include "knowledge/knowledgeindex.h"
 #include "storage/database.h"
 
+#include <QHash>
 #include <QSet>
 
 namespace tianyi {
@@ -28,9 +29,9 @@ RelationRow relationFromRow(QSqlQuery &q)
     r.id = q.value(0).toString();
     r.sourceId = q.value(1).toString();
     r.targetId = q.value(2).toString();
-    r.fact = QStringLiteral("%1 — %2 -> %3")
-                 .arg(KnowledgeRetriever::displayName(q.value(4).toString(), q.value(5).toString()), q.value(3).toString(),
-                      KnowledgeRetriever::displayName(q.value(6).toString(), q.value(7).toString()));
+    r.fact = KnowledgeRetriever::relationSentence(q.value(3).toString(),
+                                                  KnowledgeRetriever::displayName(q.value(4).toString(), q.value(5).toString()),
+                                                  KnowledgeRetriever::displayName(q.value(6).toString(), q.value(7).toString()));
     return r;
 }
 
@@ -76,7 +77,34 @@ QString displayName(const QString &name, const QString &type)
 {
     if ((type == QLatin1String("Song") || type == QLatin1String("Album")) && !name.startsWith(QChar(0x300A)))
         return QChar(0x300A) + name + QChar(0x300B); // 《name》
+    if (type == QLatin1String("Year") && !name.endsWith(QChar(0x5E74)))
+        return name + QChar(0x5E74); // 2012 -> 2012年, so that "是2012年发布的" reads as Chinese
     return name;
+}
+
+QString relationSentence(const QString &type, const QString &source, const QString &target)
+{
+    // %1 = source, %2 = target. The sentences are what a person would say, so that the prompt (and the
+    // offline demo responder, which reads them back aloud) never shows an identifier like "sung_by".
+    static const QHash<QString, QString> sentences{
+        {QStringLiteral("produced_by"), QStringLiteral("%1是%2推出的")},
+        {QStringLiteral("lyrics_by"), QStringLiteral("%1的作词是%2")},
+        {QStringLiteral("composed_by"), QStringLiteral("%1的作曲是%2")},
+        {QStringLiteral("arranged_by"), QStringLiteral("%1的编曲是%2")},
+        {QStringLiteral("sung_by"), QStringLiteral("%2唱过%1")},
+        {QStringLiteral("in_album"), QStringLiteral("%1收录在%2里")},
+        {QStringLiteral("released_in"), QStringLiteral("%1是%2发布的")},
+        {QStringLiteral("win_award"), QStringLiteral("%1获得过%2")},
+        {QStringLiteral("performed_at"), QStringLiteral("%1参加过%2")},
+        {QStringLiteral("voiced_by"), QStringLiteral("%1的声源是%2")},
+        {QStringLiteral("designed_by"), QStringLiteral("%1的形象是%2设计的")},
+        {QStringLiteral("member_of"), QStringLiteral("%1是%2的成员")},
+        {QStringLiteral("located_in"), QStringLiteral("%1位于%2")},
+    };
+    const auto it = sentences.constFind(type);
+    // kgRelationTypes() all have a sentence (a test holds that); should one be added without its
+    // sentence, the fact says that the two are linked rather than show the identifier.
+    return (it == sentences.cend() ? QStringLiteral("%1和%2有关") : *it).arg(source, target);
 }
 
 QStringList mentionedIds(const KnowledgeIndex &index, const QString &userText, const KnowledgeLimits &limits)

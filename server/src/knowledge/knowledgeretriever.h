@@ -1,7 +1,7 @@
 #pragma once
 // Knowledge-graph facts for the prompt: the entities the user text mentions (KnowledgeIndex), each
-// with its summary, then up to N one-hop relations each rendered as a short fact
-// ("《普通DISCO》 — sung_by -> 洛天依"); capped by fact count and characters.
+// with its summary, then up to N one-hop relations each rendered as a short Chinese sentence
+// ("洛天依唱过《普通DISCO》", "洛天依的形象是MOTH设计的"); capped by fact count and characters.
 //
 // Order: every mentioned entity's summary first (in order of mention), then relations between two
 // mentioned entities, then each entity's other relations (highest weight first).
@@ -37,8 +37,11 @@ QStringList retrieve(SqlSession &s, const KnowledgeIndex &index, const QString &
 // The facts of these entities (ids in order of mention).
 QStringList factsFor(SqlSession &s, const QStringList &entityIds, const KnowledgeLimits &limits = {});
 
-// How an entity is named in a fact: songs and albums in 《》.
+// How an entity is named in a fact: songs and albums in 《》, years with 年.
 QString displayName(const QString &name, const QString &type);
+// One relation as a Chinese sentence ("designed_by", "洛天依", "MOTH" -> "洛天依的形象是MOTH设计的");
+// a type without a wording of its own reads "A和B有关", never the identifier.
+QString relationSentence(const QString &type, const QString &source, const QString &target);
 
 } // namespace KnowledgeRetriever
 } // namespace tianyi

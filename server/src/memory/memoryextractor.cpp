@@ -6,6 +6,7 @@
 #include "storage/database.h"
 #include "storage/turnrepository.h"
 #include "upstream/embedder.h"
+#include "upstream/promptsections.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -35,6 +36,33 @@ QString clean(QString s)
 {
     s = s.simplified();
     while (!s.isEmpty() && QStringLiteral("，,。.!！?？;；、~～ ").contains(s.back()))
+        s.chop(1);
+    return s;
+}
+
+
+// The clauses of a message that state something: questions ("我住在哪里？", "what do I like?") say
+// nothing about the user, so their clauses are left out.
+QStringList statementClauses(const QString &text)
+{
+    static const QRegularExpression clauses(QStringLiteral("([^，,。.!！?？;；\\n]+)([，,。.!！?？;；\\n]|$)"));
+    static const QRegularExpression questionWords(QStringLiteral("什么|哪|谁|几|多少|怎么|为什么|吗|^(?:what|who|where|when|why|how|which|do|does|did|can|could)\\b"),
+                                                  QRegularExpression::CaseInsensitiveOption);
+    QStringList out;
+    for (auto it = clauses.globalMatch(text); it.hasNext();) {
+        const QRegularExpressionMatch m = it.next();
+        const QString clause = m.captured(1).trimmed();
+        const bool asked = m.captured(2) == QStringLiteral("？") || m.captured(2) == QStringLiteral("?");
+        if (!clause.isEmpty() && !asked && !questionWords.match(clause).hasMatch())
+            out << clause;
+    }
+    return out;
+}
+
+// "草莓呀" -> "草莓": a sentence-final particle is not part of the fact.
+QString trimParticles(QString s)
+{
+    while (s.size() > 1 && QStringLiteral("呀啊哦呢啦吧嘛噢喔哟").contains(s.back()))
         s.chop(1);
     return s;
 }
@@ -110,33 +138,64 @@ QVector<ExtractedFact> MemoryExtractor::ruleBasedFacts(const QString &userText)
 {
     struct Rule {
         QRegularExpression pattern;
-        QString format;   // %1 = the captured words
+        QString format;   // %1, %2 = the captured words, said back to the user ("我住在上海" -> "你住在上海")
         QString kind;
         double importance;
     };
-    static const QString stop = QStringLiteral("[^，,。.!！?？;；、\\s]");
+    // One clause at a time, so a capture never runs into the next statement.
+    static const QString w = QStringLiteral("[^，,。.!！?？;；、\\s]");
+    static const QString ci = QStringLiteral("(?i)");
+    static const QString rest = QStringLiteral("([^,.!?;]{1,40})");
     static const QVector<Rule> rules = {
-        {QRegularExpression(QStringLiteral("我(?:叫|的名字是|名字叫)(%1{1,16})").arg(stop)), QStringLiteral("你叫%1"), QStringLiteral("profile"), 0.9},
+        // name ("我叫了外卖" is not one); a name stops where the next self-statement starts
+        {QRegularExpression(QStringLiteral("我(?:叫|的名字是|的名字叫|名字叫|名字是)(?![了过着])([^我，,。.!！?？;；、\\s]{1,16})")), QStringLiteral("你叫%1"), QStringLiteral("profile"), 0.9},
+        {QRegularExpression(QStringLiteral("(?:我(?:现在)?(?:住在|家在|生活在)|我家住在)(%1{1,20})").arg(w)), QStringLiteral("你住在%1"), QStringLiteral("profile"), 0.8},
+        {QRegularExpression(QStringLiteral("我(?:来自|老家在|老家是)(%1{1,20})").arg(w)), QStringLiteral("你来自%1"), QStringLiteral("profile"), 0.8},
+        {QRegularExpression(QStringLiteral("我(?:今年)?(\\d{1,3}|[一二三四五六七八九十两]{1,3})岁")), QStringLiteral("你%1岁"), QStringLiteral("profile"), 0.6},
+        {QRegularExpression(QStringLiteral("我(?:的)?生日(?:是|在)(%1{1,16})").arg(w)), QStringLiteral("你的生日是%1"), QStringLiteral("profile"), 0.8},
+        {QRegularExpression(QStringLiteral("我是(%1{1,20})的学生").arg(w)), QStringLiteral("你是%1的学生"), QStringLiteral("profile"), 0.7},
+        {QRegularExpression(QStringLiteral("我(?:现在)?在(%1{1,20})(上学|读书|念书|上班|工作)").arg(w)), QStringLiteral("你在%1%2"), QStringLiteral("profile"), 0.7},
+        {QRegularExpression(QStringLiteral("我(?:在)?(?:读|上)(小学|初中|高中|大学|研究生|博士|[初高大][一二三四]|研[一二三])")), QStringLiteral("你在读%1"), QStringLiteral("profile"), 0.6},
+        {QRegularExpression(QStringLiteral("我是(?:一名|一位|一个)(%1{1,12}(?:师|员|生|家|手|者|工|医))").arg(w)), QStringLiteral("你是一名%1"), QStringLiteral("profile"), 0.7},
+        {QRegularExpression(QStringLiteral("我(?:的)?(?:工作|职业)是(%1{1,16})").arg(w)), QStringLiteral("你的工作是%1"), QStringLiteral("profile"), 0.7},
+        {QRegularExpression(QStringLiteral("我(?:家)?养(?:了|着)(%1{1,20})").arg(w)), QStringLiteral("你养了%1"), QStringLiteral("relationship"), 0.7},
+        {QRegularExpression(QStringLiteral("我(?:家)?的(猫|狗|小猫|小狗|猫咪|狗狗|宠物|兔子|仓鼠|鹦鹉)叫(%1{1,12})").arg(w)), QStringLiteral("你的%1叫%2"), QStringLiteral("relationship"), 0.7},
         {QRegularExpression(QStringLiteral("我(?:很|最|非常|特别|超)?(?:喜欢|爱吃|爱)([^，,。.!！?？;；]{1,30})")), QStringLiteral("你喜欢%1"), QStringLiteral("preference"), 0.7},
-        {QRegularExpression(QStringLiteral("我(?:不喜欢|讨厌)([^，,。.!！?？;；]{1,30})")), QStringLiteral("你不喜欢%1"), QStringLiteral("preference"), 0.7},
-        {QRegularExpression(QStringLiteral("\\bmy name is ([A-Za-z][A-Za-z\\-' ]{0,30}?)(?=[,.!?;]|$)"), QRegularExpression::CaseInsensitiveOption),
+        {QRegularExpression(QStringLiteral("我(?:不喜欢|讨厌|不爱吃)([^，,。.!！?？;；]{1,30})")), QStringLiteral("你不喜欢%1"), QStringLiteral("preference"), 0.7},
+        {QRegularExpression(ci + QStringLiteral("\\b(?:my name is|i'm called|call me) ([a-z][\\w'\\-]*(?: (?!and\\b)[a-z][\\w'\\-]*){0,2})")),
          QStringLiteral("Your name is %1"), QStringLiteral("profile"), 0.9},
-        {QRegularExpression(QStringLiteral("\\bI (?:really )?(?:like|love) ([^,.!?;]{1,40})"), QRegularExpression::CaseInsensitiveOption),
-         QStringLiteral("You like %1"), QStringLiteral("preference"), 0.7},
+        {QRegularExpression(ci + QStringLiteral("\\bI live in ") + rest), QStringLiteral("You live in %1"), QStringLiteral("profile"), 0.8},
+        {QRegularExpression(ci + QStringLiteral("\\bI(?:'m| am) from ") + rest), QStringLiteral("You are from %1"), QStringLiteral("profile"), 0.8},
+        {QRegularExpression(ci + QStringLiteral("\\bI(?:'m| am) (\\d{1,3}) years? old")), QStringLiteral("You are %1 years old"), QStringLiteral("profile"), 0.6},
+        {QRegularExpression(ci + QStringLiteral("\\bmy birthday is (?:on )?") + rest), QStringLiteral("Your birthday is %1"), QStringLiteral("profile"), 0.8},
+        {QRegularExpression(ci + QStringLiteral("\\bI(?:'m| am) an? (student (?:at|of|in) [^,.!?;]{1,40})")), QStringLiteral("You are a %1"), QStringLiteral("profile"), 0.7},
+        {QRegularExpression(ci + QStringLiteral("\\bI ((?:work|study) (?:at|in|for|as an?) [^,.!?;]{1,40})")), QStringLiteral("You %1"), QStringLiteral("profile"), 0.7},
+        {QRegularExpression(ci + QStringLiteral("\\bI have an? ((?:cat|dog|kitten|puppy|rabbit|hamster|parrot|pet)\\b[^,.!?;]{0,30})")), QStringLiteral("You have a %1"),
+         QStringLiteral("relationship"), 0.7},
+        {QRegularExpression(ci + QStringLiteral("\\bI (?:really )?(?:like|love) ") + rest), QStringLiteral("You like %1"), QStringLiteral("preference"), 0.7},
+        {QRegularExpression(ci + QStringLiteral("\\bI (?:don't|do not) like ") + rest), QStringLiteral("You don't like %1"), QStringLiteral("preference"), 0.7},
+        {QRegularExpression(ci + QStringLiteral("\\bI hate ") + rest), QStringLiteral("You don't like %1"), QStringLiteral("preference"), 0.7},
     };
     QVector<ExtractedFact> out;
-    for (const Rule &rule : rules) {
-        auto it = rule.pattern.globalMatch(userText);
-        while (it.hasNext() && out.size() < kMaxFacts) {
-            const QString words = clean(it.next().captured(1));
-            if (words.isEmpty())
-                continue;
-            ExtractedFact f{rule.format.arg(words), rule.kind, rule.importance};
-            bool seen = false;
-            for (const ExtractedFact &e : std::as_const(out))
-                seen = seen || e.text == f.text;
-            if (!seen)
-                out.append(f);
+    for (const QString &clause : statementClauses(userText)) {
+        for (const Rule &rule : rules) {
+            auto it = rule.pattern.globalMatch(clause);
+            while (it.hasNext() && out.size() < kMaxFacts) {
+                const QRegularExpressionMatch m = it.next();
+                QStringList words;
+                for (int group = 1; group <= m.lastCapturedIndex(); ++group)
+                    words << promptsections::swapPersons(trimParticles(clean(m.captured(group)))); // "听你唱歌" -> "听我唱歌"
+                if (words.isEmpty() || words.contains(QString()))
+                    continue;
+                // One arg() call for all captures: a "%2" typed by the user is not filled in.
+                const QString text = words.size() == 1 ? rule.format.arg(words.at(0)) : rule.format.arg(words.at(0), words.at(1));
+                ExtractedFact f{text, rule.kind, rule.importance};
+                bool seen = false;
+                for (const ExtractedFact &e : std::as_const(out))
+                    seen = seen || e.text == f.text;
+                if (!seen)
+                    out.append(f);
+            }
         }
     }
     return out;

@@ -2,8 +2,11 @@
 // Outbox kind "extract_memories" (payload {"turn_id"}): after a completed turn, find durable facts
 // about the user and keep them as memories. With a real LLM: asks it for strict JSON
 // [{"text","kind","importance"}] (invalid JSON -> asked once more, then given up and logged; an
-// unreachable LLM fails the job so the outbox retries it). With the built-in demo responder: simple
-// patterns ("我叫X", "我喜欢X", "my name is X", "I like X"). Facts are embedded and stored; a fact
+// unreachable LLM fails the job so the outbox retries it). With the built-in demo responder: patterns
+// for everyday self-statements, each said back to the user ("我住在上海" -> "你住在上海"): name, where
+// they live or come from, age, birthday, school and job, pets, likes and dislikes, in Chinese and
+// simple English ("my name is X", "I live in X", "I like X"); clauses that ask something ("我住在
+// 哪里？") are skipped. Facts are embedded and stored; a fact
 // with the same text or a vector close to an existing memory (cosine >= kDuplicateSimilarity)
 // updates that memory instead of adding one, so running a job twice adds nothing (idempotent).
 

@@ -1,5 +1,8 @@
 #include "upstream/promptsections.h"
 
+#include <QHash>
+#include <QRegularExpression>
+
 namespace tianyi::promptsections {
 
 QString render(const char *section, const QStringList &itemList)
@@ -35,6 +38,25 @@ QStringList items(const QString &prompt, const char *section)
         }
     }
     return out;
+}
+
+QString swapPersons(const QString &text)
+{
+    static const QHash<QString, QString> swap{
+        {QStringLiteral("我"), QStringLiteral("你")},   {QStringLiteral("你"), QStringLiteral("我")},
+        {QStringLiteral("i"), QStringLiteral("you")},   {QStringLiteral("me"), QStringLiteral("you")},
+        {QStringLiteral("my"), QStringLiteral("your")}, {QStringLiteral("mine"), QStringLiteral("yours")},
+        {QStringLiteral("you"), QStringLiteral("me")},  {QStringLiteral("your"), QStringLiteral("my")},
+        {QStringLiteral("yours"), QStringLiteral("mine")}};
+    static const QRegularExpression person(QStringLiteral("[我你]|\\b(?:i|me|my|mine|you|your|yours)\\b"), QRegularExpression::CaseInsensitiveOption);
+    QString out;
+    qsizetype last = 0;
+    for (auto it = person.globalMatch(text); it.hasNext();) {
+        const QRegularExpressionMatch m = it.next();
+        out += text.mid(last, m.capturedStart() - last) + swap.value(m.captured().toLower());
+        last = m.capturedEnd();
+    }
+    return out + text.mid(last);
 }
 
 } // namespace tianyi::promptsections

@@ -28,4 +28,9 @@ QString render(const char *section, const QStringList &items);
 // The items of a section (without the "- "), in order; empty when the section is absent.
 QStringList items(const QString &prompt, const char *section);
 
+// Memory items are written to the user ("你住在上海", "Your name is Ann") while the user speaks of
+// themselves ("我住在上海", "my name is Ann"): this swaps first and second person (我 <-> 你,
+// I/me/my/mine <-> you/your/yours), either way. English words come out in lower case.
+QString swapPersons(const QString &text);
+
 } // namespace tianyi::promptsections
