@@ -120,7 +120,8 @@ export async function logout() {
 export const history = (before, limit = 20) => authed('GET', `api/v1/me/history?limit=${limit}` + (before ? '&before=' + before : '')).then(parse);
 export const getProfile = () => authed('GET', 'api/v1/me/profile').then(parse);
 export const putProfile = (p) => authed('PUT', 'api/v1/me/profile', p).then(parse);
-export const memories = () => authed('GET', 'api/v1/me/memories').then(parse);
+// One page of memories, newest first; page.next_before asks for the next (null: no more).
+export const memories = (before) => authed('GET', 'api/v1/me/memories?limit=200' + (before ? '&before=' + encodeURIComponent(before) : '')).then(parse);
 export const forget = (id) => authed('DELETE', 'api/v1/me/memories/' + encodeURIComponent(id)).then(parse);
 
 // Stored audio of a history sentence, as bytes (needs the Authorization header, so no <audio src>).

@@ -8,6 +8,8 @@ import { DrawnAvatar } from './avatar.js';
 import { Live2DAvatar, live2dModelUrl, live2dLibsUrl } from './live2d.js';
 import { Microphone } from './mic.js';
 
+const MAX_MEMORY_PAGES = 10; // 200 memories each: the server keeps at most 500
+
 // ---------- language ----------
 // Every string the page shows, in English and Chinese. The language is the browser's (zh for any
 // zh-*, en otherwise) until the user picks one with the switch; the choice is kept in localStorage.
@@ -774,8 +776,13 @@ async function loadMemories() {
   note.textContent = '';
   delete note.dataset.i18n;
   try {
-    const page = await api.memories();
-    const items = page.memories || page.items || [];
+    const items = [];
+    for (let before = null, pages = 0; pages < MAX_MEMORY_PAGES; pages++) { // the server keeps at most a few hundred
+      const page = await api.memories(before);
+      items.push(...(page.memories || []));
+      if (!page.next_before) break;
+      before = page.next_before;
+    }
     if (!items.length) setText(note, 'memories.none');
     for (const m of items) {
       const li = el('li', 'memory');

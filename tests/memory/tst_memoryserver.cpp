@@ -11,6 +11,7 @@
 #include <QDir>
 #include <QSignalSpy>
 #include <QtTest>
+#include <limits>
 
 using namespace tianyi;
 using namespace tianyi::test;
@@ -306,6 +307,80 @@ private slots:
         int status = 0;
         memoriesOf(fx, QByteArray("not-a-token"), &status);
         QCOMPARE(status, 401);
+    }
+
+    void memoriesAreListedInPages()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser a = fx.user();
+        const ChatUser b = fx.user();
+        QVERIFY(fx.execSql(QStringLiteral("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 120)"
+                                          " INSERT INTO memories(user_id, text, kind, importance, created_at) SELECT ?, 'fact ' || i, 'fact', 0.5, 1700000000000 FROM n"),
+                           {a.id}));
+        QVERIFY(fx.execSql(QStringLiteral("INSERT INTO memories(user_id, text, kind, importance, created_at) VALUES (?, 'B only', 'fact', 0.5, 1700000000000)"), {b.id}));
+        HttpClient http(fx.server->baseUrl());
+        QStringList seen;
+        qint64 previousId = std::numeric_limits<qint64>::max();
+        QString before;
+        int pages = 0;
+        do {
+            const HttpResult r = http.get(QStringLiteral("/api/v1/me/memories?limit=50") + (before.isEmpty() ? QString() : QStringLiteral("&before=") + before), a.token);
+            QCOMPARE(r.status, 200);
+            const QJsonArray page = r.json().value(QStringLiteral("memories")).toArray();
+            QVERIFY(page.size() <= 50);
+            for (const QJsonValue &v : page) {
+                const qint64 id = v.toObject().value(QStringLiteral("id")).toInteger();
+                QVERIFY(id < previousId); // newest first, no repeats across pages
+                previousId = id;
+                seen << v.toObject().value(QStringLiteral("text")).toString();
+            }
+            const QJsonValue next = r.json().value(QStringLiteral("next_before"));
+            before = next.isNull() ? QString() : QString::number(next.toInteger());
+            ++pages;
+        } while (!before.isEmpty() && pages < 10);
+        QCOMPARE(pages, 3);
+        QCOMPARE(seen.size(), 120);
+        QVERIFY(!seen.contains(QStringLiteral("B only")));
+        QCOMPARE(memoriesOf(fx, a.token).size(), 50); // the default page
+        QCOMPARE(http.get(QStringLiteral("/api/v1/me/memories?limit=201"), a.token).status, 400);
+        QCOMPARE(http.get(QStringLiteral("/api/v1/me/memories?before=-1"), a.token).status, 400);
+    }
+
+    // A user's memories are bounded: a new one replaces the least valuable (least important, longest unused).
+    void aNewMemoryBeyondTheCapReplacesTheLeastValuable()
+    {
+        ChatFixture::Options o = fastOptions();
+        o.fakeLlm = false; // the demo's rule-based extraction
+        ChatFixture fx(o);
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        fastOutbox(fx);
+        const ChatUser a = fx.user();
+        QVERIFY(fx.execSql(QStringLiteral("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+                                          " INSERT INTO memories(user_id, text, kind, importance, created_at, last_used_at)"
+                                          " SELECT ?, 'old fact ' || i, 'fact', CASE WHEN i = 7 THEN 0.1 ELSE 0.5 END, 1700000000000, 1700000000000 + i FROM n"),
+                           {MemoryExtractor::kMaxMemoriesPerUser, a.id}));
+        QVERIFY(chatOneTurn(fx, a, QStringLiteral("我住在杭州")));
+        HttpClient http(fx.server->baseUrl());
+        auto all = [&]() {
+            QStringList texts;
+            QString before;
+            for (int pages = 0; pages < 10; ++pages) {
+                const HttpResult r = http.get(QStringLiteral("/api/v1/me/memories?limit=200") + (before.isEmpty() ? QString() : QStringLiteral("&before=") + before), a.token);
+                for (const QJsonValue &v : r.json().value(QStringLiteral("memories")).toArray())
+                    texts << v.toObject().value(QStringLiteral("text")).toString();
+                const QJsonValue next = r.json().value(QStringLiteral("next_before"));
+                if (next.isNull())
+                    break;
+                before = QString::number(next.toInteger());
+            }
+            return texts;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(all().contains(QStringLiteral("你住在杭州")), 15000);
+        const QStringList texts = all();
+        QCOMPARE(texts.size(), MemoryExtractor::kMaxMemoriesPerUser);
+        QVERIFY(!texts.contains(QStringLiteral("old fact 7")));  // the least important went
+        QVERIFY(texts.contains(QStringLiteral("old fact 1")));   // not simply the oldest
     }
 
     void accountDeletionLeavesNothingBehind()

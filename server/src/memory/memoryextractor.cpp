@@ -30,6 +30,7 @@ namespace {
 struct StoreResult {
     int inserted = 0;
     int updated = 0;
+    int evicted = 0;
 };
 
 QString clean(QString s)
@@ -318,6 +319,14 @@ void MemoryExtractor::embedAndStore(const std::shared_ptr<Run> &run, QVector<Ext
                         continue;
                     }
                 }
+                // Bounded per user: a new memory replaces the least valuable one beyond the cap.
+                while (MemoryRepository::count(s, userId) >= kMaxMemoriesPerUser) {
+                    const std::optional<qint64> victim = MemoryRepository::leastValuable(s, userId);
+                    if (!victim || !MemoryRepository::remove(s, userId, *victim))
+                        break;
+                    index->remove(userId, *victim);
+                    ++result.evicted;
+                }
                 m.id = MemoryRepository::insert(s, m);
                 index->upsert(m);
                 ++result.inserted;
@@ -332,7 +341,8 @@ void MemoryExtractor::embedAndStore(const std::shared_ptr<Run> &run, QVector<Ext
                 run->done(false, QStringLiteral("cannot store memories: ") + r.error);
                 return;
             }
-            qCInfo(lcMemory) << "job" << run->job.id << "stored" << r.value->inserted << "new and" << r.value->updated << "updated memories";
+            qCInfo(lcMemory) << "job" << run->job.id << "stored" << r.value->inserted << "new and" << r.value->updated << "updated memories"
+                             << (r.value->evicted ? QStringLiteral("(%1 least valuable given up at the cap)").arg(r.value->evicted) : QString());
             emit factsStored(run->job.userId, r.value->inserted, r.value->updated);
             run->done(true, {});
         });

@@ -40,6 +40,9 @@ public:
     static constexpr int kJsonRetries = 1;                  // invalid JSON: ask this many more times
     static constexpr float kDuplicateSimilarity = 0.90f;    // update instead of insert at or above this cosine
     static constexpr int kMaxTokens = 400;
+    // Memories kept per user (bounds the table, the in-memory index and a listing); beyond it a new
+    // memory replaces the least important, longest unused one.
+    static constexpr int kMaxMemoriesPerUser = 500;
 
     MemoryExtractor(Database &db, LlmProvider &llm, Embedder &embedder, MemoryIndex &index, QObject *parent = nullptr);
 

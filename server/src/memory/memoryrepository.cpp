@@ -80,6 +80,26 @@ QVector<MemoryRecord> list(SqlSession &s, qint64 userId, bool withEmbeddings)
     return out;
 }
 
+QVector<MemoryRecord> page(SqlSession &s, qint64 userId, qint64 beforeId, int limit)
+{
+    QVector<MemoryRecord> out;
+    QSqlQuery q = s.exec(QStringLiteral("SELECT %1 FROM memories WHERE user_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?").arg(kColumns),
+                         {userId, beforeId, beforeId, limit});
+    while (q.next())
+        out.append(fromRow(q, false));
+    return out;
+}
+
+std::optional<qint64> leastValuable(SqlSession &s, qint64 userId)
+{
+    const auto id = s.scalar(QStringLiteral("SELECT id FROM memories WHERE user_id = ?"
+                                            " ORDER BY importance ASC, last_used_at ASC, id ASC LIMIT 1"),
+                             {userId});
+    if (!id)
+        return std::nullopt;
+    return id->toLongLong();
+}
+
 std::optional<MemoryRecord> find(SqlSession &s, qint64 userId, qint64 id)
 {
     QSqlQuery q = s.exec(QStringLiteral("SELECT %1, embedding FROM memories WHERE id = ? AND user_id = ?").arg(kColumns), {id, userId});

@@ -32,6 +32,10 @@ qint64 insert(SqlSession &s, const MemoryRecord &m);
 bool update(SqlSession &s, const MemoryRecord &m);
 // Newest first. Vectors only when withEmbeddings.
 QVector<MemoryRecord> list(SqlSession &s, qint64 userId, bool withEmbeddings);
+// Newest first, ids below beforeId (0: from the newest), at most limit rows (no embeddings).
+QVector<MemoryRecord> page(SqlSession &s, qint64 userId, qint64 beforeId, int limit);
+// The memory to give up first when the user has too many: least important, then longest unused, then oldest.
+std::optional<qint64> leastValuable(SqlSession &s, qint64 userId);
 std::optional<MemoryRecord> find(SqlSession &s, qint64 userId, qint64 id);
 bool remove(SqlSession &s, qint64 userId, qint64 id);
 void touch(SqlSession &s, qint64 userId, const QVector<qint64> &ids, qint64 nowMs);

@@ -12,6 +12,7 @@
 #include <QDateTime>
 #include <QJsonArray>
 #include <QPointer>
+#include <limits>
 
 namespace tianyi {
 
@@ -61,6 +62,9 @@ QJsonValue isoUtc(qint64 ms)
     return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODateWithMs);
 }
 
+constexpr int kDefaultPage = 50;
+constexpr int kMaxPage = 200;
+
 struct Listing {
     std::optional<HttpError> denied;
     QVector<MemoryRecord> memories;
@@ -78,27 +82,39 @@ void handleList(const Deps &d, const HttpRequest &req, const Responder &r)
         r.send(who.error().toResponse());
         return;
     }
+    QString problem;
+    const qint64 beforeId = queryInteger(req.query, QStringLiteral("before"), 0, 0, std::numeric_limits<qint64>::max(), &problem);
+    const int limit = int(queryInteger(req.query, QStringLiteral("limit"), kDefaultPage, 1, kMaxPage, &problem));
+    if (!problem.isEmpty()) {
+        r.send(HttpError::of(HttpError::Kind::BadRequest, problem).toResponse());
+        return;
+    }
     const Principal principal = who.value();
-    d.memory->database().read<Listing>(d.memory, [principal](SqlSession &s) {
+    d.memory->database().read<Listing>(d.memory, [principal, beforeId, limit](SqlSession &s) {
         Listing l;
         const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
         if (!account.ok())
             l.denied = account.error();
         else
-            l.memories = MemoryRepository::list(s, principal.userId, false);
+            l.memories = MemoryRepository::page(s, principal.userId, beforeId, limit + 1); // one more: is there a next page?
         return l;
-    }, [r](DbResult<Listing> result) {
+    }, [r, limit](DbResult<Listing> result) {
         if (answeredProblem(result, r))
             return;
+        QVector<MemoryRecord> &memories = result.value->memories;
+        const bool more = memories.size() > limit;
+        if (more)
+            memories.resize(limit);
         QJsonArray list;
-        for (const MemoryRecord &m : std::as_const(result.value->memories))
+        for (const MemoryRecord &m : std::as_const(memories))
             list.append(QJsonObject{{QStringLiteral("id"), m.id},
                                     {QStringLiteral("text"), m.text},
                                     {QStringLiteral("kind"), m.kind},
                                     {QStringLiteral("importance"), m.importance},
                                     {QStringLiteral("created_at"), isoUtc(m.createdAtMs)},
                                     {QStringLiteral("last_used_at"), isoUtc(m.lastUsedAtMs)}});
-        r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("memories"), list}}));
+        r.send(HttpResponse::json(200, QJsonObject{{QStringLiteral("memories"), list},
+                                                   {QStringLiteral("next_before"), more ? QJsonValue(memories.last().id) : QJsonValue(QJsonValue::Null)}}));
     });
 }
 
