@@ -34,7 +34,7 @@ Outcome<Principal> AuthGuard::authenticateToken(const QByteArray &accessToken) c
         e.tokenPresented = true;
         return e;
     }
-    return Principal{v.claims.userId, v.claims.role};
+    return Principal{v.claims.userId, v.claims.role, v.claims.tokenVersion};
 }
 
 Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal &principal)
@@ -47,7 +47,13 @@ Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal 
     }
     if (user->disabled)
         return HttpError::of(HttpError::Kind::AccountDisabled, QStringLiteral("this account is disabled"));
-    return Principal{user->id, user->role};
+    if (user->tokenVersion != principal.tokenVersion) {
+        HttpError e = HttpError::of(HttpError::Kind::Unauthorized,
+                                    QStringLiteral("this access token was revoked (signed out everywhere or password changed); log in again"));
+        e.tokenPresented = true;
+        return e;
+    }
+    return Principal{user->id, user->role, user->tokenVersion};
 }
 
 } // namespace tianyi
