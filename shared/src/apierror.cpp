@@ -2,6 +2,7 @@
 
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QJsonValue>
 
 namespace tianyi {
 
@@ -14,6 +15,10 @@ QByteArray ApiError::toJson() const
 std::optional<ApiError> ApiError::fromJson(const QByteArray &body)
 {
     const QJsonDocument doc = QJsonDocument::fromJson(body);
+    // The OAuth2 token endpoint answers as RFC 6749 5.2 says: {"error":"invalid_grant","error_description":"..."}.
+    const QJsonValue oauth = doc.object().value(QStringLiteral("error"));
+    if (oauth.isString())
+        return ApiError{oauth.toString(), doc.object().value(QStringLiteral("error_description")).toString()};
     const QJsonObject err = doc.object().value(QStringLiteral("error")).toObject();
     if (!err.value(QStringLiteral("code")).isString())
         return std::nullopt;

@@ -299,9 +299,15 @@ private slots:
         const HttpResult enabled = adminPost(http, QStringLiteral("/api/v1/admin/users/%1/enable").arg(carol.id), admin.token);
         QCOMPARE(enabled.status, 200);
         QCOMPARE(enabled.json().value(QStringLiteral("user")).toObject().value(QStringLiteral("disabled")).toBool(), false);
-        QCOMPARE(passwordLogin(http, QStringLiteral("carol"), kUserPassword).status, 200);
+        const HttpResult relogin = passwordLogin(http, QStringLiteral("carol"), kUserPassword);
+        QCOMPARE(relogin.status, 200);
+        // Enabling does not revive the tokens from before the disabling: a new login is needed.
+        ChatTestClient stale;
+        stale.open(fx.port(), {{QStringLiteral("token"), QString::fromLatin1(carol.token)}});
+        QVERIFY(stale.waitClosed());
+        QCOMPARE(stale.closeCode, chat::kCloseUnauthorized);
         ChatTestClient back;
-        QVERIFY(back.openAndHello(fx.port(), carol.token));
+        QVERIFY(back.openAndHello(fx.port(), relogin.json().value(QStringLiteral("access_token")).toString().toLatin1()));
 
         // No such user; an admin cannot lock themselves out.
         QCOMPARE(adminPost(http, QStringLiteral("/api/v1/admin/users/999999/disable"), admin.token).status, 404);

@@ -32,6 +32,10 @@ private slots:
             c.auth.argon2OpsLimit = 2;
             c.auth.argon2MemLimitKiB = 32 * 1024;
             c.server.workerThreads = 2;
+            // Load, not abuse: 50 people behind one address register and log in at once (the
+            // per-address limits would, rightly, refuse most of them; tst_accountsecurity tests those).
+            c.auth.registerPerAddressMax = kUsers;
+            c.auth.loginMaxFailures = kUsers;
         });
         QVERIFY2(server.started(), qPrintable(server.error()));
 

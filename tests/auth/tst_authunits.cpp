@@ -3,6 +3,7 @@
 #include "auth/cryptoutil.h"
 #include "auth/jwt.h"
 #include "auth/loginthrottle.h"
+#include "auth/registrationthrottle.h"
 #include "auth/passwordhasher.h"
 #include "auth/passwordpolicy.h"
 #include "auth/profilepolicy.h"
@@ -48,6 +49,27 @@ private slots:
         QCOMPARE(v.claims.role, QStringLiteral("user"));
         QCOMPARE(v.claims.expiresAt, kNow + 900);
         QCOMPARE(v.claims.jti, QStringLiteral("jti-1"));
+        QCOMPARE(v.claims.tokenVersion, 0);
+    }
+
+    void jwtCarriesTheTokenVersion()
+    {
+        const JwtCodec codec(kSecret);
+        AccessClaims c = claims();
+        c.tokenVersion = 7;
+        const QByteArray token = codec.sign(c);
+        QCOMPARE(codec.verify(token, kNow + 1).claims.tokenVersion, 7);
+        // A signed token whose tv is not a whole non-negative number is refused, not read as 0.
+        auto signedPayload = [&](const QByteArray &payload) {
+            const QByteArray input = b64(R"({"alg":"HS256","typ":"JWT"})") + '.' + b64(payload);
+            return input + '.' + b64(crypto::hmacSha256(kSecret, input));
+        };
+        QCOMPARE(int(codec.verify(signedPayload(R"({"sub":"1","role":"user","iat":1700000000,"exp":1700000900,"tv":"7"})"), kNow).failure),
+                 int(JwtCodec::Failure::BadClaims));
+        QCOMPARE(int(codec.verify(signedPayload(R"({"sub":"1","role":"user","iat":1700000000,"exp":1700000900,"tv":-1})"), kNow).failure),
+                 int(JwtCodec::Failure::BadClaims));
+        // Tokens from before the claim existed are generation 0.
+        QCOMPARE(codec.verify(signedPayload(R"({"sub":"1","role":"user","iat":1700000000,"exp":1700000900})"), kNow).claims.tokenVersion, 0);
     }
 
     void jwtRefusals_data()
@@ -204,60 +226,104 @@ private slots:
         QVERIFY(!parseFormUrlEncoded("a=1&a=2").problem.isEmpty());
     }
 
-    void throttleLocksAfterMaxFailuresAndExpires()
+    // Pair and address rules: 3 failures in 10 s lock for 5 s; the account budget: 5 in 60 s lock for 30 s.
+    static LoginThrottle::Limits throttleLimits(int maxTracked = 1000)
     {
-        LoginThrottle t({3, 10000, 5000, 1000});
-        const QString ip = QStringLiteral("10.0.0.1");
-        qint64 now = 1000;
-        for (int i = 0; i < 3; ++i) {
-            QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), ip, now), 0);
-            t.attemptStarted(QStringLiteral("bob"), now);
-            t.attemptFailed(QStringLiteral("bob"), ip, now);
-        }
-        QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), QStringLiteral("10.0.0.2"), now), 5);
-        // The same IP is locked for other names too.
-        QCOMPARE(t.retryAfterSeconds(QStringLiteral("carol"), ip, now), 5);
-        now += 5000;
-        QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), ip, now), 0);
+        return LoginThrottle::Limits{{3, 10000, 5000}, {3, 10000, 5000}, {5, 60000, 30000}, maxTracked};
     }
 
-    void throttleCountsParallelGuessesOfOneName()
+    static void fail(LoginThrottle &t, const QString &name, const QString &ip, qint64 now)
     {
-        LoginThrottle t({3, 10000, 5000, 1000});
+        t.attemptStarted(name, ip, now);
+        t.attemptFailed(name, ip, now);
+    }
+
+    void throttleLocksThePairAndTheAddressNotTheOwner()
+    {
+        LoginThrottle t(throttleLimits());
+        const QString attacker = QStringLiteral("10.0.0.1");
+        qint64 now = 1000;
+        for (int i = 0; i < 3; ++i) {
+            QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), attacker, now), 0);
+            fail(t, QStringLiteral("bob"), attacker, now);
+        }
+        QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), attacker, now), 5);
+        // The owner's own address is another pair: bob is not locked out by someone else's guesses.
+        QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), QStringLiteral("10.0.0.2"), now), 0);
+        // The attacker's address is locked for other names too.
+        QCOMPARE(t.retryAfterSeconds(QStringLiteral("carol"), attacker, now), 5);
+        now += 5000;
+        QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), attacker, now), 0);
+    }
+
+    void throttleBoundsGuessesOfOneAccountFromManyAddresses()
+    {
+        LoginThrottle t(throttleLimits());
+        for (int i = 0; i < 5; ++i)
+            fail(t, QStringLiteral("bob"), QStringLiteral("10.0.1.%1").arg(i), 0);
+        // Five addresses, one failure each: no pair or address is locked, the account budget is spent.
+        QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), QStringLiteral("10.0.9.9"), 0), 30);
+        QCOMPARE(t.retryAfterSeconds(QStringLiteral("amy"), QStringLiteral("10.0.1.0"), 0), 0);
+    }
+
+    void throttleCountsParallelGuesses()
+    {
+        LoginThrottle t(throttleLimits());
         for (int i = 0; i < 3; ++i)
-            t.attemptStarted(QStringLiteral("bob"), 0);
+            t.attemptStarted(QStringLiteral("bob"), QStringLiteral("10.0.0.9"), 0);
         QVERIFY(t.retryAfterSeconds(QStringLiteral("bob"), QStringLiteral("10.0.0.9"), 0) > 0);
-        // Other names from the same address are not held back by bob's pending attempts.
-        QCOMPARE(t.retryAfterSeconds(QStringLiteral("amy"), QStringLiteral("10.0.0.9"), 0), 0);
-        t.attemptSucceeded(QStringLiteral("bob"), 0);
+        // Guesses in flight from one address hold back its guesses of other names as well...
+        QVERIFY(t.retryAfterSeconds(QStringLiteral("amy"), QStringLiteral("10.0.0.9"), 0) > 0);
+        // ...but not another address's login of the same name (3 in flight < the account budget of 5).
+        QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), QStringLiteral("10.0.0.8"), 0), 0);
+        for (int i = 0; i < 3; ++i)
+            t.attemptSucceeded(QStringLiteral("bob"), QStringLiteral("10.0.0.9"), 0);
         QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), QStringLiteral("10.0.0.9"), 0), 0);
+        QCOMPARE(t.trackedKeys(), 0);
     }
 
     void throttleWindowForgetsOldFailures()
     {
-        LoginThrottle t({3, 10000, 5000, 1000});
-        for (int i = 0; i < 2; ++i) {
-            t.attemptStarted(QStringLiteral("bob"), 0);
-            t.attemptFailed(QStringLiteral("bob"), QStringLiteral("ip"), 0);
-        }
-        t.attemptStarted(QStringLiteral("bob"), 10001);
-        t.attemptFailed(QStringLiteral("bob"), QStringLiteral("ip"), 10001);
+        LoginThrottle t(throttleLimits());
+        for (int i = 0; i < 2; ++i)
+            fail(t, QStringLiteral("bob"), QStringLiteral("ip"), 0);
+        fail(t, QStringLiteral("bob"), QStringLiteral("ip"), 10001);
         QCOMPARE(t.retryAfterSeconds(QStringLiteral("bob"), QStringLiteral("ip"), 10001), 0);
     }
 
     void throttleMemoryIsBounded()
     {
-        LoginThrottle t({5, 60000, 60000, 100});
+        LoginThrottle t(LoginThrottle::Limits{{5, 60000, 60000}, {5, 60000, 60000}, {50, 60000, 60000}, 100});
         for (int i = 0; i < 1000; ++i) {
-            const QString name = QStringLiteral("user%1").arg(i);
-            t.attemptStarted(name, i);
-            t.attemptFailed(name, QStringLiteral("ip%1").arg(i), i);
-            QVERIFY(t.trackedKeys() <= 101);
+            fail(t, QStringLiteral("user%1").arg(i), QStringLiteral("ip%1").arg(i), i);
+            QVERIFY(t.trackedKeys() <= 103);
         }
         // Expired entries go first: after the window everything can be dropped.
-        t.attemptStarted(QStringLiteral("late"), 10000000);
-        t.attemptFailed(QStringLiteral("late"), QStringLiteral("ip"), 10000000);
-        QVERIFY(t.trackedKeys() <= 3);
+        fail(t, QStringLiteral("late"), QStringLiteral("ip"), 10000000);
+        QVERIFY(t.trackedKeys() <= 6);
+    }
+
+    void registrationsAreAdmittedPerAddressAndGlobally()
+    {
+        RegistrationThrottle t(RegistrationThrottle::Limits{{2, 10000}, {3, 1000}, 100});
+        QCOMPARE(t.admit(QStringLiteral("a"), 0), 0);
+        QCOMPARE(t.admit(QStringLiteral("a"), 0), 0);
+        // The address's third within 10 s is refused until the first leaves the window.
+        QCOMPARE(t.admit(QStringLiteral("a"), 500), 10);
+        QCOMPARE(t.admit(QStringLiteral("b"), 600), 0);
+        // Three admitted server-wide within 1 s: everyone waits.
+        QCOMPARE(t.admit(QStringLiteral("c"), 700), 1);
+        QCOMPARE(t.admit(QStringLiteral("c"), 1000), 0);
+        QCOMPARE(t.admit(QStringLiteral("a"), 10000), 0);
+    }
+
+    void registrationMemoryIsBounded()
+    {
+        RegistrationThrottle t(RegistrationThrottle::Limits{{2, 60000}, {1000000, 1000}, 100});
+        for (int i = 0; i < 1000; ++i) {
+            QCOMPARE(t.admit(QStringLiteral("ip%1").arg(i), i), 0);
+            QVERIFY(t.trackedAddresses() <= 100);
+        }
     }
 
     void hasherVerifiesAndDetectsCostChanges()

@@ -109,7 +109,7 @@ private slots:
         QCOMPARE(login.status, 200);
         QCOMPARE(jwtPayload(accessTokenOf(login)).value(QStringLiteral("role")).toString(), QStringLiteral("admin"));
         // Sessions of the old password are over.
-        QCOMPARE(refreshGrant(http, oldRefresh).errorCode(), QStringLiteral("invalid_grant"));
+        QCOMPARE(oauthErrorCode(refreshGrant(http, oldRefresh)), QStringLiteral("invalid_grant"));
     }
 
     void refusesWeakPasswordsAndMissingPasswords()

@@ -61,14 +61,14 @@ private slots:
         }
         for (int i = 0; i < kMaxFailures; ++i) {
             QCOMPARE(known.failures[i].status, 400);
-            QCOMPARE(known.failures[i].errorCode(), QStringLiteral("invalid_grant"));
+            QCOMPARE(oauthErrorCode(known.failures[i]), QStringLiteral("invalid_grant"));
             // Byte for byte the same answer: nothing tells an existing name from a missing one.
             QCOMPARE(unknown.failures[i].status, known.failures[i].status);
             QCOMPARE(unknown.failures[i].body, known.failures[i].body);
         }
         for (const HttpResult *r : {&known.throttled, &known.evenWithRightPassword, &unknown.throttled, &unknown.evenWithRightPassword}) {
             QCOMPARE(r->status, 429);
-            QCOMPARE(r->errorCode(), QStringLiteral("rate_limited"));
+            QCOMPARE(oauthErrorCode(*r), QStringLiteral("rate_limited"));
             const int retryAfter = r->header("Retry-After").toInt();
             QVERIFY2(retryAfter > 0 && retryAfter <= kLockoutS, r->header("Retry-After").constData());
         }
@@ -96,7 +96,7 @@ private slots:
         // ...locks the address: even a correct login of an untouched account must wait.
         const HttpResult r = loginForm(http, QStringLiteral("carol"), kPassword);
         QCOMPARE(r.status, 429);
-        QCOMPARE(r.errorCode(), QStringLiteral("rate_limited"));
+        QCOMPARE(oauthErrorCode(r), QStringLiteral("rate_limited"));
         QVERIFY(r.header("Retry-After").toInt() > 0);
     }
 };

@@ -410,7 +410,10 @@ private slots:
         HttpClient http(fx.server->baseUrl());
         QCOMPARE(http.request("DELETE", QStringLiteral("/api/v1/me")).status, 401);
         QTRY_COMPARE_WITH_TIMEOUT(fx.app().memory().outbox().inFlight(), 0, 10000);
-        QCOMPARE(http.request("DELETE", QStringLiteral("/api/v1/me"), {}, {{"Authorization", "Bearer " + a.token}}).status, 204);
+        // Deletion needs the current password (re-authentication), not only the access token.
+        QCOMPARE(http.request("DELETE", QStringLiteral("/api/v1/me"), {}, {{"Authorization", "Bearer " + a.token}}).status, 400);
+        QCOMPARE(http.request("DELETE", QStringLiteral("/api/v1/me"), R"({"password":"correct horse battery"})",
+                              {{"Authorization", "Bearer " + a.token}, {"Content-Type", "application/json"}}).status, 204);
         QTRY_COMPARE_WITH_TIMEOUT(openA.closeCode, int(chat::kCloseUnauthorized), 10000); // A's socket ends with the account
         QCOMPARE(openB.closeCode, -1);                                                     // B's stays
 

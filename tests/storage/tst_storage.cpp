@@ -3,6 +3,8 @@
 #include "storage/migrations.h"
 
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QThread>
 #include <QtTest>
@@ -78,6 +80,64 @@ private slots:
             db.read<int>(this, [](SqlSession &s) { return s.scalar(QStringLiteral("SELECT COUNT(*) FROM users"))->toInt(); }, done);
         });
         QCOMPARE(*count.value, 0);
+    }
+
+    void accountGenerationsMigrationKeepsRowsAndCascadesAndNeverReusesIds()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("t.sqlite3"));
+        {
+            // A database as the release before the migration left it: schema 4, three users, the
+            // last one with a profile, a turn and a refresh token.
+            QSqlDatabase old = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("schema4"));
+            old.setDatabaseName(path);
+            QVERIFY(old.open());
+            SqlSession s(old);
+            s.exec(QStringLiteral("PRAGMA foreign_keys=ON"));
+            s.exec(QStringLiteral("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+            for (const Migration &m : migrations()) {
+                if (m.version > 4)
+                    continue;
+                for (const QString &sql : m.statements)
+                    s.exec(sql);
+                s.exec(QStringLiteral("INSERT INTO schema_version VALUES (?, ?, 0)"), {m.version, m.name});
+            }
+            for (int id = 1; id <= 3; ++id) {
+                s.exec(QStringLiteral("INSERT INTO users(id, username, username_key, password_hash, created_at) VALUES (?, ?, ?, 'h', 0)"),
+                       {id, QStringLiteral("u%1").arg(id), QStringLiteral("u%1").arg(id)});
+                s.exec(QStringLiteral("INSERT INTO profiles(user_id, updated_at) VALUES (?, 0)"), {id});
+            }
+            s.exec(QStringLiteral("INSERT INTO turns(user_id, session_id, turn_no, user_text, created_at) VALUES (3, 's', 1, 'hi', 0)"));
+            s.exec(QStringLiteral("INSERT INTO refresh_tokens(user_id, family_id, token_hash, created_at, expires_at) VALUES (3, 'f', x'00', 0, 1)"));
+            old.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("schema4"));
+
+        Database db(path, 5000);
+        QString error;
+        QVERIFY2(db.open(&error), qPrintable(error));
+        auto r = wait<QVariantList>([&](auto done) {
+            db.write<QVariantList>(this, [](SqlSession &s) {
+                QVariantList out;
+                out << s.scalar(QStringLiteral("SELECT COUNT(*) FROM users WHERE token_version = 0"))->toInt();
+                out << s.scalar(QStringLiteral("PRAGMA foreign_keys"))->toInt();
+                out << int(s.exec(QStringLiteral("PRAGMA foreign_key_check")).next());
+                // Deleting the highest id still cascades through the rebuilt table...
+                s.exec(QStringLiteral("DELETE FROM users WHERE id = 3"));
+                out << s.scalar(QStringLiteral("SELECT (SELECT COUNT(*) FROM turns) + (SELECT COUNT(*) FROM profiles WHERE user_id = 3)"
+                                               " + (SELECT COUNT(*) FROM refresh_tokens)"))->toInt();
+                // ...and its id is never handed out again.
+                QSqlQuery q = s.exec(QStringLiteral("INSERT INTO users(username, username_key, password_hash, created_at) VALUES ('n', 'n', 'h', 0)"));
+                out << s.lastInsertId(q);
+                return out;
+            }, done);
+        });
+        QVERIFY2(r.ok(), qPrintable(r.error));
+        QCOMPARE(r.value->at(0).toInt(), 3);
+        QCOMPARE(r.value->at(1).toInt(), 1);
+        QCOMPARE(r.value->at(2).toInt(), 0);
+        QCOMPARE(r.value->at(3).toInt(), 0);
+        QCOMPARE(r.value->at(4).toLongLong(), 4);
     }
 
     void newerSchemaIsRefused()

@@ -6,6 +6,7 @@
 
 #include <QByteArray>
 #include <QEventLoop>
+#include <QHostAddress>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QObject>
@@ -80,6 +81,28 @@ inline QJsonObject jwtPayload(const QByteArray &token)
     return QJsonDocument::fromJson(QByteArray::fromBase64(parts[1], QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals)).object();
 }
 
+// The token endpoint answers errors as RFC 6749 5.2 says: {"error":"<code>","error_description":"..."}.
+inline QString oauthErrorCode(const HttpResult &r)
+{
+    return r.json().value(QStringLiteral("error")).toString();
+}
+
+inline QString oauthErrorDescription(const HttpResult &r)
+{
+    return r.json().value(QStringLiteral("error_description")).toString();
+}
+
+// A sample of the server's /metrics (Prometheus text): the value of the line that starts with
+// `series` (e.g. tianyi_auth_password_hash_seconds_count{op="verify"}), or 0 when absent.
+inline double metricSample(HttpClient &http, const QByteArray &series)
+{
+    const QList<QByteArray> lines = http.get(QStringLiteral("/metrics")).body.split('\n');
+    for (const QByteArray &line : lines)
+        if (line.startsWith(series + ' '))
+            return line.mid(series.size() + 1).toDouble();
+    return 0;
+}
+
 inline QString describe(const HttpResult &r)
 {
     return QStringLiteral("status %1 body %2 %3").arg(r.status).arg(QString::fromUtf8(r.body), r.networkError);
@@ -97,7 +120,9 @@ public:
         int finishedAs = -1; // 0 = first to complete
     };
 
-    explicit ParallelRequests(quint16 port) : m_port(port) {}
+    // localAddress: the client address the server sees (any 127.x.y.z works on loopback), so a test
+    // can act from several "places" at once.
+    explicit ParallelRequests(quint16 port, QHostAddress localAddress = {}) : m_port(port), m_local(std::move(localAddress)) {}
 
     // Returns the index of the request.
     int start(const QByteArray &method, const QString &path, const QByteArray &body = {}, const QByteArray &contentType = "application/json")
@@ -129,6 +154,8 @@ public:
         };
         QObject::connect(s, &QTcpSocket::disconnected, s, finish);
         QObject::connect(s, &QAbstractSocket::errorOccurred, s, finish);
+        if (!m_local.isNull())
+            s->bind(m_local);
         s->connectToHost(QStringLiteral("127.0.0.1"), m_port);
         return index;
     }
@@ -140,6 +167,7 @@ public:
 
 private:
     quint16 m_port;
+    QHostAddress m_local;
     std::vector<std::shared_ptr<Reply>> m_replies;
     std::vector<std::shared_ptr<QTcpSocket>> m_sockets;
     int m_finished = 0;

@@ -1,6 +1,7 @@
 #include "httpclient.h"
 
 #include <QElapsedTimer>
+#include <QJsonValue>
 #include <QEventLoop>
 #include <QJsonDocument>
 #include <QNetworkReply>
@@ -24,7 +25,11 @@ QByteArray HttpResult::header(const QByteArray &name) const
 
 QString HttpResult::errorCode() const
 {
-    return json().value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString();
+    const QJsonValue error = json().value(QStringLiteral("error"));
+    // The token endpoint answers as RFC 6749 5.2 says: {"error":"invalid_grant","error_description":...}.
+    if (error.isString())
+        return error.toString();
+    return error.toObject().value(QStringLiteral("code")).toString();
 }
 
 HttpResult HttpClient::request(const QByteArray &method, const QString &path, const QByteArray &body,

@@ -196,6 +196,10 @@ bool Application::startChat(QString *error)
     connect(m_memory.get(), &MemoryService::accountDeleted, m_chat.get(), [gateway = m_chat.get()](qint64 userId) {
         gateway->closeSessionsOf(userId, chat::kCloseUnauthorized, QStringLiteral("the account was deleted"));
     });
+    // Signing out everywhere and a password change end every login of the account, open sockets too.
+    connect(m_accounts.get(), &AccountService::sessionsRevoked, m_chat.get(), [gateway = m_chat.get()](qint64 userId) {
+        gateway->closeSessionsOf(userId, chat::kCloseUnauthorized, QStringLiteral("signed out everywhere or password changed"));
+    });
     // What a turn's prompt holds of the user changes with their profile and their rolling summary.
     PromptContextCache *contexts = m_promptContexts.get();
     connect(m_accounts.get(), &AccountService::profileChanged, contexts, &PromptContextCache::changed);

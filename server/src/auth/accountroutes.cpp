@@ -4,6 +4,7 @@
 #include "auth/requestbody.h"
 #include "net/router.h"
 
+#include <QJsonDocument>
 #include <QJsonValue>
 #include <QPointer>
 #include <QStringList>
@@ -76,7 +77,7 @@ void handleRegister(AccountService &accounts, const HttpRequest &req, const Resp
         r.send(errorResponse(Kind::BadRequest, problem));
         return;
     }
-    accounts.registerUser(std::move(input), [r](Outcome<AccountService::UserView> result) {
+    accounts.registerUser(std::move(input), AccountService::clientAddress(req), [r](Outcome<AccountService::UserView> result) {
         if (!result.ok()) {
             r.send(result.error().toResponse());
             return;
@@ -85,10 +86,29 @@ void handleRegister(AccountService &accounts, const HttpRequest &req, const Resp
     });
 }
 
+// The token endpoint answers errors as RFC 6749 5.2 says, so OAuth2 client libraries recognise
+// them: {"error":"invalid_grant","error_description":"..."}, status 400 (our other routes use
+// {"error":{"code","message"}}). Status and headers (Retry-After, WWW-Authenticate) stay those of
+// the project's mapping; only the body's shape differs.
+HttpResponse oauthErrorResponse(const HttpError &error)
+{
+    HttpResponse response = error.toResponse();
+    const QJsonObject project = QJsonDocument::fromJson(response.body).object().value(QStringLiteral("error")).toObject();
+    const QJsonObject rfc{{QStringLiteral("error"), project.value(QStringLiteral("code")).toString()},
+                          {QStringLiteral("error_description"), project.value(QStringLiteral("message")).toString()}};
+    response.body = QJsonDocument(rfc).toJson(QJsonDocument::Compact);
+    return response;
+}
+
+HttpResponse oauthError(Kind kind, const QString &message)
+{
+    return oauthErrorResponse(HttpError::of(kind, message));
+}
+
 void sendTokens(const Responder &r, const Outcome<AccountService::Tokens> &result)
 {
     if (!result.ok()) {
-        r.send(result.error().toResponse());
+        r.send(oauthErrorResponse(result.error()));
         return;
     }
     // RFC 6749 5.1: token responses must not be cached (Cache-Control: no-store is on every response).
@@ -99,7 +119,7 @@ void handleToken(AccountService &accounts, const HttpRequest &req, const Respond
 {
     const FlatParameters params = parseFlatParameters(req);
     if (!params.problem.isEmpty()) {
-        r.send(errorResponse(Kind::InvalidRequest, params.problem));
+        r.send(oauthError(Kind::InvalidRequest, params.problem));
         return;
     }
     auto require = [&](const QStringList &names) {
@@ -108,7 +128,7 @@ void handleToken(AccountService &accounts, const HttpRequest &req, const Respond
             if (params.value(n).isEmpty())
                 missing << n;
         if (!missing.isEmpty())
-            r.send(errorResponse(Kind::InvalidRequest, QStringLiteral("missing parameter%1: %2")
+            r.send(oauthError(Kind::InvalidRequest, QStringLiteral("missing parameter%1: %2")
                                                            .arg(missing.size() > 1 ? QStringLiteral("s") : QString(), missing.join(QStringLiteral(", ")))));
         return missing.isEmpty();
     };
@@ -118,7 +138,7 @@ void handleToken(AccountService &accounts, const HttpRequest &req, const Respond
     if (grant == QLatin1String("password")) {
         if (!require({QStringLiteral("username"), QStringLiteral("password")}))
             return;
-        accounts.loginWithPassword(params.value(QStringLiteral("username")), params.value(QStringLiteral("password")), req.peer,
+        accounts.loginWithPassword(params.value(QStringLiteral("username")), params.value(QStringLiteral("password")), AccountService::clientAddress(req),
                                    [r](Outcome<AccountService::Tokens> result) { sendTokens(r, result); });
         return;
     }
@@ -129,7 +149,7 @@ void handleToken(AccountService &accounts, const HttpRequest &req, const Respond
                          [r](Outcome<AccountService::Tokens> result) { sendTokens(r, result); });
         return;
     }
-    r.send(errorResponse(Kind::UnsupportedGrantType,
+    r.send(oauthError(Kind::UnsupportedGrantType,
                          QStringLiteral("grant_type \"%1\" is not supported; use password or refresh_token").arg(grant.left(64))));
 }
 
@@ -151,29 +171,52 @@ void handleLogout(AccountService &accounts, const HttpRequest &req, const Respon
     });
 }
 
+void handleLogoutAll(AccountService &accounts, const Principal &who, const HttpRequest &, const Responder &r)
+{
+    accounts.signOutEverywhere(who, [r](Outcome<bool> result) {
+        r.send(result.ok() ? HttpResponse::noContent() : result.error().toResponse());
+    });
+}
+
+void handleChangePassword(AccountService &accounts, const Principal &who, const HttpRequest &req, const Responder &r)
+{
+    const JsonBody body = parseJsonObject(req);
+    if (!body.problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, body.problem));
+        return;
+    }
+    QString problem = unknownFieldsProblem(body.object, {QStringLiteral("current_password"), QStringLiteral("new_password")});
+    QString current;
+    QString replacement;
+    if (problem.isEmpty())
+        current = requiredString(body.object, QStringLiteral("current_password"), &problem);
+    if (problem.isEmpty())
+        replacement = requiredString(body.object, QStringLiteral("new_password"), &problem);
+    if (!problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, problem));
+        return;
+    }
+    accounts.changePassword(who, current, replacement, AccountService::clientAddress(req), [r](Outcome<AccountService::Tokens> result) {
+        if (!result.ok()) {
+            r.send(result.error().toResponse());
+            return;
+        }
+        r.send(HttpResponse::json(200, result.value().toJson()).withHeader("Pragma", "no-cache"));
+    });
+}
+
 void sendProfile(const Responder &r, const Outcome<Profile> &result)
 {
     r.send(result.ok() ? HttpResponse::json(200, result.value().toJson()) : result.error().toResponse());
 }
 
-void handleGetProfile(AccountService &accounts, const HttpRequest &req, const Responder &r)
+void handleGetProfile(AccountService &accounts, const Principal &who, const HttpRequest &, const Responder &r)
 {
-    const Outcome<Principal> who = accounts.guard().authenticate(req);
-    if (!who.ok()) {
-        r.send(who.error().toResponse());
-        return;
-    }
-    accounts.profile(who.value(), [r](Outcome<Profile> result) { sendProfile(r, result); });
+    accounts.profile(who, [r](Outcome<Profile> result) { sendProfile(r, result); });
 }
 
-void handlePutProfile(AccountService &accounts, const HttpRequest &req, const Responder &r)
+void handlePutProfile(AccountService &accounts, const Principal &who, const HttpRequest &req, const Responder &r)
 {
-    // Authentication first: an anonymous caller learns nothing about the body rules.
-    const Outcome<Principal> who = accounts.guard().authenticate(req);
-    if (!who.ok()) {
-        r.send(who.error().toResponse());
-        return;
-    }
     const JsonBody body = parseJsonObject(req);
     if (!body.problem.isEmpty()) {
         r.send(errorResponse(Kind::BadRequest, body.problem));
@@ -184,7 +227,7 @@ void handlePutProfile(AccountService &accounts, const HttpRequest &req, const Re
         r.send(errorResponse(Kind::BadRequest, parsed.problem));
         return;
     }
-    accounts.updateProfile(who.value(), std::move(parsed.changes), [r](Outcome<Profile> result) { sendProfile(r, result); });
+    accounts.updateProfile(who, std::move(parsed.changes), [r](Outcome<Profile> result) { sendProfile(r, result); });
 }
 
 } // namespace
@@ -199,11 +242,27 @@ void registerAccountRoutes(Router &router, AccountService &accounts)
                 handler(*service, req, r);
         };
     };
+    // Authentication first: an anonymous caller learns nothing about the body rules.
+    using AuthenticatedHandler = void (*)(AccountService &, const Principal &, const HttpRequest &, const Responder &);
+    auto bindAuthenticated = [service](AuthenticatedHandler handler) {
+        return [service, handler](const HttpRequest &req, Responder r) {
+            if (serviceGone(service, r))
+                return;
+            const Outcome<Principal> who = service->guard().authenticate(req);
+            if (!who.ok()) {
+                r.send(who.error().toResponse());
+                return;
+            }
+            handler(*service, who.value(), req, r);
+        };
+    };
     router.add("POST", QStringLiteral("/api/v1/auth/register"), bind(&handleRegister));
     router.add("POST", QStringLiteral("/api/v1/auth/token"), bind(&handleToken));
     router.add("POST", QStringLiteral("/api/v1/auth/logout"), bind(&handleLogout));
-    router.add("GET", QStringLiteral("/api/v1/me/profile"), bind(&handleGetProfile));
-    router.add("PUT", QStringLiteral("/api/v1/me/profile"), bind(&handlePutProfile));
+    router.add("POST", QStringLiteral("/api/v1/auth/logout-all"), bindAuthenticated(&handleLogoutAll));
+    router.add("POST", QStringLiteral("/api/v1/me/password"), bindAuthenticated(&handleChangePassword));
+    router.add("GET", QStringLiteral("/api/v1/me/profile"), bindAuthenticated(&handleGetProfile));
+    router.add("PUT", QStringLiteral("/api/v1/me/profile"), bindAuthenticated(&handlePutProfile));
 }
 
 } // namespace tianyi

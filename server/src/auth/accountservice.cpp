@@ -21,11 +21,16 @@ namespace {
 
 const QString kLogins = QStringLiteral("tianyi_auth_logins_total");
 const QString kRegistrations = QStringLiteral("tianyi_auth_registrations_total");
+const QString kRegistrationsThrottled = QStringLiteral("tianyi_auth_registrations_throttled_total");
+const QString kSignOuts = QStringLiteral("tianyi_auth_sign_outs_everywhere_total");
+const QString kPasswordChanges = QStringLiteral("tianyi_auth_password_changes_total");
 const QString kRefreshes = QStringLiteral("tianyi_auth_token_refreshes_total");
 const QString kHashSeconds = QStringLiteral("tianyi_auth_password_hash_seconds");
 
 // Enough for a spray over many names and addresses; each entry is well under 200 bytes.
 constexpr int kMaxThrottledKeys = 100000;
+// Addresses the registration limit remembers; each holds at most register_per_address_max times.
+constexpr int kMaxRegistrationAddresses = 20000;
 // Login names longer than any allowed username cannot exist; they share one throttle key
 // (a character usernames cannot contain) so a flood of huge names costs no memory.
 const QString kOverlongNameKey = QStringLiteral("#overlong");
@@ -102,8 +107,14 @@ AccountService::AccountService(const AuthSettings &settings, QByteArray jwtSecre
     , m_guard(m_jwt)
     , m_usernames(settings.usernameMinLength, settings.usernameMaxLength)
     , m_passwords(settings.passwordMinLength, settings.passwordMaxLength)
-    , m_throttle(LoginThrottle::Limits{settings.loginMaxFailures, qint64(settings.loginFailureWindowS) * 1000,
-                                       qint64(settings.loginLockoutS) * 1000, kMaxThrottledKeys})
+    , m_throttle(LoginThrottle::Limits{
+          {settings.loginMaxFailures, qint64(settings.loginFailureWindowS) * 1000, qint64(settings.loginLockoutS) * 1000},
+          {settings.loginMaxFailures, qint64(settings.loginFailureWindowS) * 1000, qint64(settings.loginLockoutS) * 1000},
+          {settings.accountMaxFailures, qint64(settings.accountFailureWindowS) * 1000, qint64(settings.accountLockoutS) * 1000},
+          kMaxThrottledKeys})
+    , m_registrations(RegistrationThrottle::Limits{{settings.registerPerAddressMax, qint64(settings.registerPerAddressWindowS) * 1000},
+                                                   {settings.registerGlobalMax, qint64(settings.registerGlobalWindowS) * 1000},
+                                                   kMaxRegistrationAddresses})
     , m_hasher(std::make_shared<PasswordHasher>(PasswordHasher::Cost{quint64(settings.argon2OpsLimit), quint64(settings.argon2MemLimitKiB) * 1024}))
     , m_db(db)
     , m_workers(workers)
@@ -111,6 +122,9 @@ AccountService::AccountService(const AuthSettings &settings, QByteArray jwtSecre
 {
     m_metrics.declareCounter(kLogins, QStringLiteral("Password logins by outcome (success, invalid, throttled, disabled)."));
     m_metrics.declareCounter(kRegistrations, QStringLiteral("Accounts created through registration."));
+    m_metrics.declareCounter(kRegistrationsThrottled, QStringLiteral("Registrations refused by the per-address or server-wide limit (nothing hashed)."));
+    m_metrics.declareCounter(kSignOuts, QStringLiteral("Sign-outs everywhere (every token of the account revoked)."));
+    m_metrics.declareCounter(kPasswordChanges, QStringLiteral("Password changes by the account's owner."));
     m_metrics.declareCounter(kRefreshes, QStringLiteral("Refresh-token grants by outcome (success, invalid, reused, revoked, disabled)."));
     m_metrics.declareHistogram(kHashSeconds, QStringLiteral("Argon2id work per operation (hash, verify), seconds."),
                                {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
@@ -124,6 +138,18 @@ AccountService::~AccountService() = default;
 qint64 AccountService::nowMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
+}
+
+QHostAddress AccountService::clientAddress(const HttpRequest &request)
+{
+    return request.peer;
+}
+
+HttpError AccountService::throttled(int waitS, const QString &what)
+{
+    HttpError e = HttpError::of(HttpError::Kind::RateLimited, QStringLiteral("%1; try again in %2 seconds").arg(what).arg(waitS));
+    e.retryAfterS = waitS;
+    return e;
 }
 
 QString AccountService::clientKey(const QHostAddress &peer)
@@ -168,13 +194,14 @@ bool AccountService::runHashing(const char *op, std::function<R(const PasswordHa
     }, std::move(done));
 }
 
-QByteArray AccountService::signAccessToken(qint64 userId, const QString &role) const
+QByteArray AccountService::signAccessToken(qint64 userId, const QString &role, qint64 tokenVersion) const
 {
     const qint64 now = nowMs() / 1000;
-    return m_jwt.sign(AccessClaims{userId, role, now, now + m_settings.accessTokenTtlS, QString::fromLatin1(crypto::base64UrlEncode(crypto::randomBytes(16)))});
+    return m_jwt.sign(AccessClaims{userId, role, now, now + m_settings.accessTokenTtlS,
+                                   QString::fromLatin1(crypto::base64UrlEncode(crypto::randomBytes(16))), tokenVersion});
 }
 
-void AccountService::registerUser(RegisterInput input, Done<UserView> done)
+void AccountService::registerUser(RegisterInput input, const QHostAddress &peer, Done<UserView> done)
 {
     const UsernamePolicy::Checked name = m_usernames.check(input.username);
     if (!name.ok()) {
@@ -190,6 +217,12 @@ void AccountService::registerUser(RegisterInput input, Done<UserView> done)
     const QString nicknameProblem = ProfilePolicy::nicknameProblem(nickname);
     if (!nicknameProblem.isEmpty()) {
         done(HttpError::of(HttpError::Kind::BadRequest, nicknameProblem));
+        return;
+    }
+    // Admission before the hash: a refused registration costs no Argon2 work at all.
+    if (const int wait = m_registrations.admit(clientKey(peer), nowMs())) {
+        m_metrics.increment(kRegistrationsThrottled);
+        done(throttled(wait, QStringLiteral("too many registrations")));
         return;
     }
 
@@ -234,19 +267,18 @@ void AccountService::loginWithPassword(const QString &username, const QString &p
     const QString ip = clientKey(peer);
     if (const int wait = m_throttle.retryAfterSeconds(key, ip, now)) {
         m_metrics.increment(kLogins, outcome("throttled"));
-        HttpError e = HttpError::of(HttpError::Kind::RateLimited, QStringLiteral("too many failed logins; try again in %1 seconds").arg(wait));
-        e.retryAfterS = wait;
-        done(e);
+        done(throttled(wait, QStringLiteral("too many failed logins")));
         return;
     }
-    m_throttle.attemptStarted(key, now);
+    // Reserved before the storage read and the hash: parallel guesses count while in flight.
+    m_throttle.attemptStarted(key, ip, now);
     m_db.read<std::optional<UserRecord>>(this, [key, mayExist](SqlSession &s) -> std::optional<UserRecord> {
         if (!mayExist)
             return std::nullopt;
         return UserRepository(s).findByKey(key);
     }, [this, key, ip, password, done](DbResult<std::optional<UserRecord>> r) {
         if (const std::optional<HttpError> problem = storageProblem(r)) {
-            m_throttle.attemptAbandoned(key, nowMs());
+            m_throttle.attemptAbandoned(key, ip, nowMs());
             done(*problem);
             return;
         }
@@ -267,23 +299,23 @@ void AccountService::loginWithPassword(const QString &username, const QString &p
                 done(invalidGrant(QStringLiteral("invalid username or password")));
                 return;
             }
-            m_throttle.attemptSucceeded(key, nowMs());
+            m_throttle.attemptSucceeded(key, ip, nowMs());
             // Only now, with the password proven, may the answer reveal that the account is disabled.
             if (user->disabled) {
                 m_metrics.increment(kLogins, outcome("disabled"));
                 done(HttpError::of(HttpError::Kind::AccountDisabled, QStringLiteral("this account is disabled")));
                 return;
             }
-            issueTokens(user->id, user->role, v.newHash, done);
+            issueTokens(user->id, user->role, user->tokenVersion, v.newHash, done);
         });
         if (!queued) {
-            m_throttle.attemptAbandoned(key, nowMs());
+            m_throttle.attemptAbandoned(key, ip, nowMs());
             done(busy(QStringLiteral("password hashing")));
         }
     });
 }
 
-void AccountService::issueTokens(qint64 userId, const QString &role, const QByteArray &rehash, Done<Tokens> done)
+void AccountService::issueTokens(qint64 userId, const QString &role, qint64 tokenVersion, const QByteArray &rehash, Done<Tokens> done)
 {
     const QByteArray refreshToken = RefreshTokens::generate();
     const qint64 now = nowMs();
@@ -293,13 +325,13 @@ void AccountService::issueTokens(qint64 userId, const QString &role, const QByte
             UserRepository(s).setPasswordHash(userId, rehash);
         RefreshTokens::issue(s, userId, refreshToken, now, ttlMs);
         return true;
-    }, [this, userId, role, refreshToken, done](DbResult<bool> r) {
+    }, [this, userId, role, tokenVersion, refreshToken, done](DbResult<bool> r) {
         if (const std::optional<HttpError> problem = storageProblem(r)) {
             done(*problem);
             return;
         }
         m_metrics.increment(kLogins, outcome("success"));
-        done(Tokens{signAccessToken(userId, role), m_settings.accessTokenTtlS, refreshToken});
+        done(Tokens{signAccessToken(userId, role, tokenVersion), m_settings.accessTokenTtlS, refreshToken});
     });
 }
 
@@ -325,7 +357,7 @@ void AccountService::refresh(const QByteArray &refreshToken, Done<Tokens> done)
         switch (rot.outcome) {
         case O::Rotated:
             m_metrics.increment(kRefreshes, outcome("success"));
-            done(Tokens{signAccessToken(rot.userId, rot.role), m_settings.accessTokenTtlS, replacement});
+            done(Tokens{signAccessToken(rot.userId, rot.role, rot.tokenVersion), m_settings.accessTokenTtlS, replacement});
             return;
         case O::Reused:
             m_metrics.increment(kRefreshes, outcome("reused"));
@@ -367,6 +399,146 @@ void AccountService::logout(const QByteArray &refreshToken, Done<bool> done)
                          }
                          done(true);
                      });
+}
+
+void AccountService::signOutEverywhere(const Principal &who, Done<bool> done)
+{
+    const qint64 now = nowMs();
+    m_db.write<Outcome<bool>>(this, [who, now](SqlSession &s) -> Outcome<bool> {
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, who);
+        if (!account.ok())
+            return account.error();
+        UserRepository(s).bumpTokenVersion(who.userId);
+        RefreshTokenRepository(s).revokeAllOfUser(who.userId, now);
+        return true;
+    }, [this, userId = who.userId, done](DbResult<Outcome<bool>> r) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
+            done(*problem);
+            return;
+        }
+        if (r.value->ok()) {
+            m_metrics.increment(kSignOuts);
+            qCInfo(lcAuth) << "user" << userId << "signed out everywhere";
+            emit sessionsRevoked(userId);
+        }
+        done(*r.value);
+    });
+}
+
+void AccountService::reauthenticate(const Principal &who, const QString &password, std::optional<QString> newPassword, const QHostAddress &peer,
+                                    Done<Reauthenticated> done)
+{
+    m_db.read<Outcome<UserRecord>>(this, [who](SqlSession &s) -> Outcome<UserRecord> {
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, who);
+        if (!account.ok())
+            return account.error();
+        const std::optional<UserRecord> user = UserRepository(s).findById(who.userId);
+        if (!user)
+            return HttpError::of(HttpError::Kind::Unauthorized, QStringLiteral("the account of this access token no longer exists"));
+        return *user;
+    }, [this, password, newPassword, peer, done](DbResult<Outcome<UserRecord>> r) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
+            done(*problem);
+            return;
+        }
+        if (!r.value->ok()) {
+            done(r.value->error());
+            return;
+        }
+        const UserRecord user = r.value->value();
+        if (newPassword) {
+            const QString weak = m_passwords.problem(*newPassword, user.username);
+            if (!weak.isEmpty()) {
+                done(HttpError::of(HttpError::Kind::WeakPassword, weak));
+                return;
+            }
+        }
+        // A stolen access token must not become an unthrottled password oracle: the same limits
+        // as a login of this account from this address.
+        const QString key = UsernamePolicy::keyFor(user.username);
+        const QString ip = clientKey(peer);
+        if (const int wait = m_throttle.retryAfterSeconds(key, ip, nowMs())) {
+            done(throttled(wait, QStringLiteral("too many wrong passwords")));
+            return;
+        }
+        m_throttle.attemptStarted(key, ip, nowMs());
+        const QByteArray stored = user.passwordHash;
+        const bool queued = runHashing<Verdict>("verify", [stored, password, newPassword](const PasswordHasher &h) {
+            Verdict v;
+            v.match = h.verify(stored, password);
+            if (v.match && newPassword)
+                v.newHash = h.hash(*newPassword);
+            return v;
+        }, [this, key, ip, user, newPassword, done](Verdict v) {
+            if (!v.match) {
+                m_throttle.attemptFailed(key, ip, nowMs());
+                done(HttpError::of(HttpError::Kind::Forbidden, QStringLiteral("the current password is wrong")));
+                return;
+            }
+            m_throttle.attemptSucceeded(key, ip, nowMs());
+            if (newPassword && v.newHash.isEmpty()) {
+                done(HttpError::of(HttpError::Kind::Internal, QStringLiteral("password hashing failed")));
+                return;
+            }
+            done(Reauthenticated{Principal{user.id, user.role, user.tokenVersion}, v.newHash});
+        });
+        if (!queued) {
+            m_throttle.attemptAbandoned(key, ip, nowMs());
+            done(busy(QStringLiteral("password hashing")));
+        }
+    });
+}
+
+void AccountService::confirmPassword(const Principal &who, const QString &password, const QHostAddress &peer, Done<Principal> done)
+{
+    reauthenticate(who, password, std::nullopt, peer, [done](Outcome<Reauthenticated> r) {
+        if (!r.ok()) {
+            done(r.error());
+            return;
+        }
+        done(r.value().principal);
+    });
+}
+
+void AccountService::changePassword(const Principal &who, const QString &currentPassword, const QString &newPassword, const QHostAddress &peer,
+                                    Done<Tokens> done)
+{
+    reauthenticate(who, currentPassword, newPassword, peer, [this, done](Outcome<Reauthenticated> checked) {
+        if (!checked.ok()) {
+            done(checked.error());
+            return;
+        }
+        const Principal principal = checked.value().principal;
+        const QByteArray hash = checked.value().newHash;
+        const QByteArray refreshToken = RefreshTokens::generate();
+        const qint64 now = nowMs();
+        const qint64 ttlMs = qint64(m_settings.refreshTokenTtlS) * 1000;
+        m_db.write<Outcome<qint64>>(this, [principal, hash, refreshToken, now, ttlMs](SqlSession &s) -> Outcome<qint64> {
+            // Checked again in this transaction: a sign-out or deletion while the hash was computed wins.
+            const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+            if (!account.ok())
+                return account.error();
+            UserRepository users(s);
+            users.setPasswordHash(principal.userId, hash);
+            const std::optional<qint64> version = users.bumpTokenVersion(principal.userId);
+            RefreshTokenRepository(s).revokeAllOfUser(principal.userId, now);
+            RefreshTokens::issue(s, principal.userId, refreshToken, now, ttlMs);
+            return version.value_or(0);
+        }, [this, principal, refreshToken, done](DbResult<Outcome<qint64>> r) {
+            if (const std::optional<HttpError> problem = storageProblem(r)) {
+                done(*problem);
+                return;
+            }
+            if (!r.value->ok()) {
+                done(r.value->error());
+                return;
+            }
+            m_metrics.increment(kPasswordChanges);
+            qCInfo(lcAuth) << "user" << principal.userId << "changed their password; every other session ends";
+            emit sessionsRevoked(principal.userId);
+            done(Tokens{signAccessToken(principal.userId, principal.role, r.value->value()), m_settings.accessTokenTtlS, refreshToken});
+        });
+    });
 }
 
 void AccountService::profile(const Principal &who, Done<Profile> done)
@@ -441,6 +613,7 @@ void AccountService::createAdmin(const QString &username, const QString &passwor
                 users.setRole(existing->id, QStringLiteral("admin"));
                 users.setDisabled(existing->id, false);
                 // A new password ends every session made with the old one.
+                users.bumpTokenVersion(existing->id);
                 RefreshTokenRepository(s).revokeAllOfUser(existing->id, now);
                 return AdminResult{existing->id, false};
             }

@@ -1,6 +1,7 @@
 #pragma once
-// Accounts: registration, password and refresh-token logins, logout, the user's profile, and
-// the --create-admin command. Asynchronous: hashing runs on the WorkerPool, SQL on the storage
+// Accounts: registration, password and refresh-token logins, logout (one session or all), password
+// change, re-authentication before dangerous actions, the user's profile, and the --create-admin
+// command. Asynchronous: hashing runs on the WorkerPool, SQL on the storage
 // thread; callbacks come back on the event loop. Results are Outcome values (no HTTP here).
 
 #include "base/config.h"
@@ -10,6 +11,7 @@
 #include "auth/loginthrottle.h"
 #include "auth/passwordpolicy.h"
 #include "auth/profilepolicy.h"
+#include "auth/registrationthrottle.h"
 #include "auth/usernamepolicy.h"
 
 #include <QHostAddress>
@@ -23,6 +25,7 @@ namespace tianyi {
 
 class Database;
 class Metrics;
+struct UserRecord;
 class PasswordHasher;
 class WorkerPool;
 template <typename T>
@@ -67,11 +70,25 @@ public:
     template <typename T>
     using Done = std::function<void(Outcome<T>)>;
 
-    void registerUser(RegisterInput input, Done<UserView> done);
+    // The address per-client limits count: the one place that decides it (the TCP peer today; a
+    // trusted proxy's X-Forwarded-For when that is configured).
+    static QHostAddress clientAddress(const HttpRequest &request);
+
+    // Admitted per client address and server-wide before anything is hashed (429 beyond).
+    void registerUser(RegisterInput input, const QHostAddress &peer, Done<UserView> done);
     void loginWithPassword(const QString &username, const QString &password, const QHostAddress &peer, Done<Tokens> done);
     void refresh(const QByteArray &refreshToken, Done<Tokens> done);
     // Revokes the token's family. Unknown tokens succeed too (RFC 7009 2.2): nothing to reveal.
     void logout(const QByteArray &refreshToken, Done<bool> done);
+    // Ends every session of the account: its access tokens (token version bumped) and refresh tokens.
+    void signOutEverywhere(const Principal &who, Done<bool> done);
+    // Checks the current password (throttled like a login), stores the new one, ends every session
+    // and returns fresh tokens for the caller.
+    void changePassword(const Principal &who, const QString &currentPassword, const QString &newPassword, const QHostAddress &peer,
+                        Done<Tokens> done);
+    // Re-authentication before a dangerous action (account deletion): the account is current and
+    // `password` is its password (throttled like a login). Yields the checked principal.
+    void confirmPassword(const Principal &who, const QString &password, const QHostAddress &peer, Done<Principal> done);
     void profile(const Principal &who, Done<Profile> done);
     void updateProfile(const Principal &who, ProfileChanges changes, Done<Profile> done);
     // Creates an admin, or sets the password of an existing user, makes it admin, enables it and
@@ -84,6 +101,9 @@ public:
 signals:
     // A profile update is stored (the chat's prompt context of that user changed).
     void profileChanged(qint64 userId);
+    // Every access token of the user has just been revoked (sign-out everywhere, password change):
+    // open chat sockets authenticated with them must be closed.
+    void sessionsRevoked(qint64 userId);
 
 private:
     struct Verdict {
@@ -91,9 +111,15 @@ private:
         QByteArray newHash; // set when the stored hash used another cost
     };
 
-    void verifyAndIssue(const QString &key, const QString &ip, const QString &password, Done<Tokens> done);
-    void issueTokens(qint64 userId, const QString &role, const QByteArray &rehash, Done<Tokens> done);
-    QByteArray signAccessToken(qint64 userId, const QString &role) const;
+    struct Reauthenticated {
+        Principal principal;
+        QByteArray newHash; // the hash of the requested new password, if one was given
+    };
+    void reauthenticate(const Principal &who, const QString &password, std::optional<QString> newPassword, const QHostAddress &peer,
+                        Done<Reauthenticated> done);
+    void issueTokens(qint64 userId, const QString &role, qint64 tokenVersion, const QByteArray &rehash, Done<Tokens> done);
+    QByteArray signAccessToken(qint64 userId, const QString &role, qint64 tokenVersion) const;
+    HttpError throttled(int waitS, const QString &what);
     // Runs hashing work on the pool, timing it; false when the pool is full.
     template <typename R>
     bool runHashing(const char *op, std::function<R(const PasswordHasher &)> work, std::function<void(R)> done);
@@ -108,6 +134,7 @@ private:
     UsernamePolicy m_usernames;
     PasswordPolicy m_passwords;
     LoginThrottle m_throttle;
+    RegistrationThrottle m_registrations;
     std::shared_ptr<const PasswordHasher> m_hasher; // shared with pool threads
     Database &m_db;
     WorkerPool &m_workers;

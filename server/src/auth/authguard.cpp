@@ -34,7 +34,7 @@ Outcome<Principal> AuthGuard::authenticateToken(const QByteArray &accessToken) c
         e.tokenPresented = true;
         return e;
     }
-    return Principal{v.claims.userId, v.claims.role, v.claims.expiresAt};
+    return Principal{v.claims.userId, v.claims.role, v.claims.tokenVersion, v.claims.expiresAt};
 }
 
 Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal &principal)
@@ -47,6 +47,12 @@ Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal 
     }
     if (user->disabled)
         return HttpError::of(HttpError::Kind::AccountDisabled, QStringLiteral("this account is disabled"));
+    if (user->tokenVersion != principal.tokenVersion) {
+        HttpError e = HttpError::of(HttpError::Kind::Unauthorized,
+                                    QStringLiteral("this access token was revoked (signed out everywhere or password changed); log in again"));
+        e.tokenPresented = true;
+        return e;
+    }
     Principal checked = principal; // the token's expiry stays; the role is the stored one
     checked.role = user->role;
     return checked;

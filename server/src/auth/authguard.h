@@ -1,8 +1,8 @@
 #pragma once
 // Who is calling: turns the Bearer access token of a request (or a WebSocket ?token=) into a
 // Principal, or a 401. Token checks only, no storage, so it is cheap on the event loop.
-// Whether the account still exists and is enabled is checked by checkAccount() inside the
-// storage work the handler does anyway (no extra round trip).
+// Whether the account still exists, is enabled and the token is of its current generation is
+// checked by checkAccount() inside the storage work the handler does anyway (no extra round trip).
 
 #include "net/httperror.h"
 #include "auth/jwt.h"
@@ -19,6 +19,7 @@ class SqlSession;
 struct Principal {
     qint64 userId = 0;
     QString role;
+    qint64 tokenVersion = 0; // of the access token; checkAccount compares it with the account's
     qint64 expiresAt = 0;  // of the access token it came from, seconds since the epoch
     bool isAdmin() const { return role == QLatin1String("admin"); }
 };
@@ -32,8 +33,10 @@ public:
     Outcome<Principal> authenticate(const HttpRequest &request) const;
     Outcome<Principal> authenticateToken(const QByteArray &accessToken) const;
 
-    // Storage thread: the account behind `principal` must exist and not be disabled. On success the
-    // principal carries the role stored now (a demoted admin loses admin before the token expires).
+    // Storage thread: the account behind `principal` must exist, not be disabled, and still be of
+    // the token's generation (deletion, disabling, a password change and sign-out-everywhere bump
+    // it). One primary-key lookup the handler's storage work does anyway. On success the principal
+    // carries the role stored now (a demoted admin loses admin before the token expires).
     static Outcome<Principal> checkAccount(SqlSession &session, const Principal &principal);
 
 private:

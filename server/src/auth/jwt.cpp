@@ -54,6 +54,7 @@ QByteArray JwtCodec::sign(const AccessClaims &claims) const
         {QStringLiteral("iat"), claims.issuedAt},
         {QStringLiteral("exp"), claims.expiresAt},
         {QStringLiteral("jti"), claims.jti},
+        {QStringLiteral("tv"), claims.tokenVersion},
     };
     const QByteArray signingInput = header + '.' + crypto::base64UrlEncode(QJsonDocument(payload).toJson(QJsonDocument::Compact));
     return signingInput + '.' + crypto::base64UrlEncode(crypto::hmacSha256(m_secret, signingInput));
@@ -106,7 +107,10 @@ JwtCodec::Verified JwtCodec::verify(const QByteArray &token, qint64 nowSeconds) 
     const QString role = payload->value(QStringLiteral("role")).toString();
     const std::optional<qint64> iat = numericDate(payload->value(QStringLiteral("iat")));
     const std::optional<qint64> exp = numericDate(payload->value(QStringLiteral("exp")));
-    if (!subOk || userId <= 0 || (role != QLatin1String("user") && role != QLatin1String("admin")) || !iat || !exp) {
+    // tv: absent means generation 0 (tokens made before it existed, and a fresh account's).
+    const QJsonValue tvValue = payload->value(QStringLiteral("tv"));
+    const std::optional<qint64> tokenVersion = tvValue.isUndefined() ? std::optional<qint64>(0) : numericDate(tvValue);
+    if (!subOk || userId <= 0 || (role != QLatin1String("user") && role != QLatin1String("admin")) || !iat || !exp || !tokenVersion) {
         result.failure = Failure::BadClaims;
         return result;
     }
@@ -114,7 +118,7 @@ JwtCodec::Verified JwtCodec::verify(const QByteArray &token, qint64 nowSeconds) 
         result.failure = Failure::Expired;
         return result;
     }
-    result.claims = AccessClaims{userId, role, *iat, *exp, payload->value(QStringLiteral("jti")).toString()};
+    result.claims = AccessClaims{userId, role, *iat, *exp, payload->value(QStringLiteral("jti")).toString(), *tokenVersion};
     return result;
 }
 

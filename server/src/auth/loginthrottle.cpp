@@ -17,91 +17,103 @@ LoginThrottle::LoginThrottle(Limits limits)
 {
 }
 
-bool LoginThrottle::expired(const Entry &e, qint64 nowMs) const
+bool LoginThrottle::expired(const Entry &e, qint64 nowMs)
 {
-    return e.pending == 0 && e.lockedUntilMs <= nowMs && e.windowStartMs + m_limits.windowMs <= nowMs;
+    return e.pending == 0 && e.lockedUntilMs <= nowMs && e.windowStartMs + e.rule->windowMs <= nowMs;
 }
 
-int LoginThrottle::retryFor(const QString &slot, int pendingWeight, qint64 nowMs) const
+qint64 LoginThrottle::longestWindowMs() const
 {
-    const auto it = m_entries.constFind(slot);
+    return std::max({m_limits.pair.windowMs, m_limits.address.windowMs, m_limits.account.windowMs});
+}
+
+int LoginThrottle::retryFor(const Slot &slot, qint64 nowMs) const
+{
+    const auto it = m_entries.constFind(slot.key);
     if (it == m_entries.cend())
         return 0;
     if (it->lockedUntilMs > nowMs)
         return ceilSeconds(it->lockedUntilMs - nowMs);
-    const bool windowOpen = it->windowStartMs + m_limits.windowMs > nowMs;
+    const bool windowOpen = it->windowStartMs + slot.rule->windowMs > nowMs;
     const int failures = windowOpen ? it->failures : 0;
-    // Guesses still being verified could each become the failure that locks the key.
-    if (failures + pendingWeight * it->pending >= m_limits.maxFailures)
+    // Guesses still being verified could each become the failure that locks the slot.
+    if (failures + it->pending >= slot.rule->maxFailures)
         return 1;
     return 0;
 }
 
 int LoginThrottle::retryAfterSeconds(const QString &usernameKey, const QString &ip, qint64 nowMs) const
 {
-    return std::max(retryFor(userSlot(usernameKey), 1, nowMs), retryFor(ipSlot(ip), 0, nowMs));
+    return std::max({retryFor(pairSlot(usernameKey, ip), nowMs), retryFor(addressSlot(ip), nowMs), retryFor(accountSlot(usernameKey), nowMs)});
 }
 
-LoginThrottle::Entry &LoginThrottle::touch(const QString &slot, qint64 nowMs)
+LoginThrottle::Entry &LoginThrottle::touch(const Slot &slot, qint64 nowMs)
 {
-    if (nowMs - m_lastSweepMs >= m_limits.windowMs)
+    if (nowMs - m_lastSweepMs >= longestWindowMs())
         sweepExpired(nowMs);
-    auto it = m_entries.find(slot);
+    auto it = m_entries.find(slot.key);
     if (it == m_entries.end()) {
         if (int(m_entries.size()) >= m_limits.maxTrackedKeys)
             makeRoom(nowMs);
-        it = m_entries.insert(slot, Entry{});
+        Entry fresh;
+        fresh.rule = slot.rule;
+        it = m_entries.insert(slot.key, fresh);
     }
     it->lastTouchedMs = nowMs;
     return *it;
 }
 
-void LoginThrottle::attemptStarted(const QString &usernameKey, qint64 nowMs)
+void LoginThrottle::attemptStarted(const QString &usernameKey, const QString &ip, qint64 nowMs)
 {
-    ++touch(userSlot(usernameKey), nowMs).pending;
+    for (const Slot &slot : {pairSlot(usernameKey, ip), addressSlot(ip), accountSlot(usernameKey)})
+        ++touch(slot, nowMs).pending;
 }
 
-void LoginThrottle::recordFailure(const QString &slot, qint64 nowMs)
+void LoginThrottle::recordFailure(const Slot &slot, qint64 nowMs)
 {
     Entry &e = touch(slot, nowMs);
-    if (e.windowStartMs + m_limits.windowMs <= nowMs) {
+    if (e.windowStartMs + slot.rule->windowMs <= nowMs) {
         e.windowStartMs = nowMs;
         e.failures = 0;
     }
-    if (++e.failures >= m_limits.maxFailures) {
-        e.lockedUntilMs = nowMs + m_limits.lockoutMs;
+    if (++e.failures >= slot.rule->maxFailures) {
+        e.lockedUntilMs = nowMs + slot.rule->lockoutMs;
         e.failures = 0; // after the lockout the count starts afresh
         e.windowStartMs = nowMs;
     }
 }
 
-void LoginThrottle::attemptFailed(const QString &usernameKey, const QString &ip, qint64 nowMs)
+void LoginThrottle::release(const Slot &slot, qint64 nowMs, bool clearFailures)
 {
-    attemptAbandoned(usernameKey, nowMs);
-    recordFailure(userSlot(usernameKey), nowMs);
-    recordFailure(ipSlot(ip), nowMs);
-}
-
-void LoginThrottle::attemptSucceeded(const QString &usernameKey, qint64 nowMs)
-{
-    auto it = m_entries.find(userSlot(usernameKey));
+    auto it = m_entries.find(slot.key);
     if (it == m_entries.end())
         return;
     it->pending = std::max(0, it->pending - 1);
-    it->failures = 0;
-    it->lastTouchedMs = nowMs;
-    if (expired(*it, nowMs))
-        m_entries.erase(it);
-}
-
-void LoginThrottle::attemptAbandoned(const QString &usernameKey, qint64 nowMs)
-{
-    auto it = m_entries.find(userSlot(usernameKey));
-    if (it == m_entries.end())
-        return;
-    it->pending = std::max(0, it->pending - 1);
+    if (clearFailures)
+        it->failures = 0;
     if (it->pending == 0 && it->failures == 0 && it->lockedUntilMs <= nowMs)
         m_entries.erase(it);
+}
+
+void LoginThrottle::attemptFailed(const QString &usernameKey, const QString &ip, qint64 nowMs)
+{
+    for (const Slot &slot : {pairSlot(usernameKey, ip), addressSlot(ip), accountSlot(usernameKey)}) {
+        release(slot, nowMs, false);
+        recordFailure(slot, nowMs);
+    }
+}
+
+void LoginThrottle::attemptSucceeded(const QString &usernameKey, const QString &ip, qint64 nowMs)
+{
+    release(pairSlot(usernameKey, ip), nowMs, true);
+    release(addressSlot(ip), nowMs, false);
+    release(accountSlot(usernameKey), nowMs, false);
+}
+
+void LoginThrottle::attemptAbandoned(const QString &usernameKey, const QString &ip, qint64 nowMs)
+{
+    for (const Slot &slot : {pairSlot(usernameKey, ip), addressSlot(ip), accountSlot(usernameKey)})
+        release(slot, nowMs, false);
 }
 
 void LoginThrottle::sweepExpired(qint64 nowMs)

@@ -9,6 +9,14 @@ namespace tianyi {
 namespace {
 constexpr int kTokenBytes = 32;
 constexpr int kTokenChars = 43; // base64url of 32 bytes, no padding
+// Rotated rows kept per family: a replayed copy of one of the last few tokens is still recognised
+// as reuse (and revokes the family); older copies are merely unknown. Bounds rows per login.
+constexpr int kRotatedKeptPerFamily = 4;
+// Logins (families) kept per user: a new login beyond this ends the least recently used one.
+constexpr int kFamiliesKeptPerUser = 32;
+// Expired rows of any user deleted per login: users who never return are cleaned up over time
+// without one login paying for the whole table.
+constexpr int kExpiredSweptPerIssue = 64;
 } // namespace
 
 QByteArray RefreshTokens::generate()
@@ -34,8 +42,10 @@ bool RefreshTokens::wellFormed(const QByteArray &token)
 void RefreshTokens::issue(SqlSession &s, qint64 userId, const QByteArray &token, qint64 nowMs, qint64 ttlMs)
 {
     RefreshTokenRepository repo(s);
-    repo.deleteExpiredOfUser(userId, nowMs);
+    repo.deleteDeadOfUser(userId, nowMs);
+    repo.deleteExpired(nowMs, kExpiredSweptPerIssue);
     repo.insert(userId, newFamilyId(), hashOf(token), nowMs, nowMs + ttlMs);
+    repo.keepNewestFamiliesOfUser(userId, kFamiliesKeptPerUser);
 }
 
 RefreshTokens::Rotation RefreshTokens::rotate(SqlSession &s, const QByteArray &presented, const QByteArray &replacement, qint64 nowMs, qint64 ttlMs)
@@ -72,8 +82,10 @@ RefreshTokens::Rotation RefreshTokens::rotate(SqlSession &s, const QByteArray &p
     }
     repo.markRotated(row->id, nowMs);
     repo.insert(row->userId, row->familyId, hashOf(replacement), nowMs, nowMs + ttlMs);
+    repo.pruneRotatedOfFamily(row->familyId, kRotatedKeptPerFamily);
     r.outcome = Outcome::Rotated;
     r.role = user->role;
+    r.tokenVersion = user->tokenVersion;
     r.username = user->username;
     return r;
 }

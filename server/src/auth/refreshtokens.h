@@ -21,7 +21,8 @@ public:
     // Cheap shape check before touching storage (43 base64url characters).
     static bool wellFormed(const QByteArray &token);
 
-    // Stores a fresh token of a new family for userId; prunes the user's expired rows.
+    // Stores a fresh token of a new family for userId; prunes the user's expired and revoked rows,
+    // its least recently used families beyond a cap, and a bounded batch of anyone's expired rows.
     static void issue(SqlSession &s, qint64 userId, const QByteArray &token, qint64 nowMs, qint64 ttlMs);
 
     struct Rotation {
@@ -29,9 +30,11 @@ public:
         qint64 userId = 0;
         QString role;
         QString username;
+        qint64 tokenVersion = 0;
     };
     // Exchanges `presented` for `replacement` (same family). Everything it decides is written in
-    // the caller's transaction: a reuse both revokes the family and fails.
+    // the caller's transaction: a reuse both revokes the family and fails. Rotated rows of the
+    // family beyond the newest few are deleted, so rows stay bounded however often it rotates.
     static Rotation rotate(SqlSession &s, const QByteArray &presented, const QByteArray &replacement, qint64 nowMs, qint64 ttlMs);
 
     // Revokes the family of `presented` (logout). Returns false when the token is unknown.

@@ -263,11 +263,25 @@ std::vector<ConfigKey> buildKeys()
     keys.push_back(integerKey("auth.password_max_length", [](Config &c) -> int & { return c.auth.passwordMaxLength; }, 8, 4096,
                               "Longest password, in characters (bounds hashing work)."));
     keys.push_back(integerKey("auth.login_max_failures", [](Config &c) -> int & { return c.auth.loginMaxFailures; }, 1, 10000,
-                              "Failed logins per username, and per IP, allowed within the window before 429."));
+                              "Failed logins per (username, client address) pair, and per client address, allowed within the window before 429 (logins still being checked count as failures)."));
     keys.push_back(integerKey("auth.login_failure_window_s", [](Config &c) -> int & { return c.auth.loginFailureWindowS; }, 1, 86400,
                               "Window in which failed logins are counted, seconds."));
     keys.push_back(integerKey("auth.login_lockout_s", [](Config &c) -> int & { return c.auth.loginLockoutS; }, 1, 86400,
                               "How long logins are refused (429 + Retry-After) once the limit is reached, seconds."));
+    keys.push_back(integerKey("auth.account_max_failures", [](Config &c) -> int & { return c.auth.accountMaxFailures; }, 1, 1000000,
+                              "Failed logins per username from all addresses together allowed within auth.account_failure_window_s before 429."));
+    keys.push_back(integerKey("auth.account_failure_window_s", [](Config &c) -> int & { return c.auth.accountFailureWindowS; }, 1, 7 * 86400,
+                              "Window in which a username's failed logins from all addresses are counted, seconds."));
+    keys.push_back(integerKey("auth.account_lockout_s", [](Config &c) -> int & { return c.auth.accountLockoutS; }, 1, 86400,
+                              "How long a username's logins are refused from every address once auth.account_max_failures is reached, seconds."));
+    keys.push_back(integerKey("auth.register_per_address_max", [](Config &c) -> int & { return c.auth.registerPerAddressMax; }, 1, 1000000,
+                              "Registrations admitted per client address within auth.register_per_address_window_s; more get 429 before any password is hashed."));
+    keys.push_back(integerKey("auth.register_per_address_window_s", [](Config &c) -> int & { return c.auth.registerPerAddressWindowS; }, 1, 7 * 86400,
+                              "Sliding window of auth.register_per_address_max, seconds."));
+    keys.push_back(integerKey("auth.register_global_max", [](Config &c) -> int & { return c.auth.registerGlobalMax; }, 1, 1000000,
+                              "Registrations admitted server-wide within auth.register_global_window_s; more get 429 before any password is hashed."));
+    keys.push_back(integerKey("auth.register_global_window_s", [](Config &c) -> int & { return c.auth.registerGlobalWindowS; }, 1, 86400,
+                              "Sliding window of auth.register_global_max, seconds."));
     keys.push_back(integerKey("auth.argon2_ops_limit", [](Config &c) -> int & { return c.auth.argon2OpsLimit; }, 1, 64,
                               "Argon2id passes (libsodium opslimit)."));
     keys.push_back(integerKey("auth.argon2_mem_limit_kib", [](Config &c) -> int & { return c.auth.argon2MemLimitKiB; }, 8, 4 << 20,

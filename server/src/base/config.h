@@ -45,9 +45,16 @@ struct AuthSettings {
     int usernameMaxLength = 32;
     int passwordMinLength = 8;
     int passwordMaxLength = 256;
-    int loginMaxFailures = 5;          // per username and per IP, within the window
+    int loginMaxFailures = 5;          // per (username, IP) pair and per IP, within the window
     int loginFailureWindowS = 300;
     int loginLockoutS = 60;
+    int accountMaxFailures = 50;       // per username from all addresses together, within its window
+    int accountFailureWindowS = 3600;
+    int accountLockoutS = 900;
+    int registerPerAddressMax = 20;    // registrations admitted per client address within the window
+    int registerPerAddressWindowS = 3600;
+    int registerGlobalMax = 60;        // registrations admitted server-wide within the window
+    int registerGlobalWindowS = 60;
     int argon2OpsLimit = 2;            // crypto_pwhash opslimit (libsodium INTERACTIVE = 2)
     int argon2MemLimitKiB = 65536;     // crypto_pwhash memlimit (INTERACTIVE = 64 MiB)
 };

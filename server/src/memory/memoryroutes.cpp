@@ -2,6 +2,7 @@
 
 #include "auth/accountservice.h"
 #include "auth/authguard.h"
+#include "auth/requestbody.h"
 #include "memory/memoryindex.h"
 #include "memory/memoryrepository.h"
 #include "memory/memoryservice.h"
@@ -158,28 +159,26 @@ void handleDeleteAccount(const Deps &d, const HttpRequest &req, const Responder 
         r.send(who.error().toResponse());
         return;
     }
-    const Principal principal = who.value();
+    // Re-authentication: a stolen access token alone must not be able to destroy the account.
+    const JsonBody body = parseJsonObject(req);
+    const QJsonValue password = body.object.value(QStringLiteral("password"));
+    if (!body.problem.isEmpty() || !password.isString() || password.toString().isEmpty()) {
+        r.send(HttpError::of(Kind::BadRequest, body.problem.isEmpty() ? QStringLiteral("password (the current password) is required")
+                                                                      : body.problem).toResponse());
+        return;
+    }
     QPointer<MemoryService> memory = d.memory;
-    // Check the account first (a deleted or disabled account gets the usual answer), then delete.
-    d.memory->database().read<std::optional<HttpError>>(d.memory, [principal](SqlSession &s) -> std::optional<HttpError> {
-        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
-        if (!account.ok())
-            return account.error();
-        return std::nullopt;
-    }, [r, memory, principal](DbResult<std::optional<HttpError>> result) {
-        if (!result.ok()) {
-            r.send(HttpError::storage(result.busy).toResponse());
-            return;
-        }
-        if (*result.value) {
-            r.send((*result.value)->toResponse());
+    // The account is checked (deleted, disabled or signed out gets the usual answer) with the password.
+    d.accounts->confirmPassword(who.value(), password.toString(), AccountService::clientAddress(req), [r, memory](Outcome<Principal> confirmed) {
+        if (!confirmed.ok()) {
+            r.send(confirmed.error().toResponse());
             return;
         }
         if (!memory) {
             r.send(HttpError::storage(true).toResponse());
             return;
         }
-        memory->deleteAccount(principal.userId, [r](bool ok, const QString &error) {
+        memory->deleteAccount(confirmed.value().userId, [r](bool ok, const QString &error) {
             if (!ok) {
                 qCWarning(lcMemory).noquote() << "account deletion incomplete:" << error;
                 r.send(HttpError::of(Kind::Internal, QStringLiteral("the account could not be deleted completely")).toResponse());

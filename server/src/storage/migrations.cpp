@@ -132,6 +132,29 @@ const std::vector<Migration> &migrations()
                             " last_turn_id INTEGER NOT NULL,"  // turns up to this id are folded into text
                             " updated_at INTEGER NOT NULL)"),
          }},
+        {5, QStringLiteral("account_generations"),
+         {
+             // AUTOINCREMENT: a deleted account's id is never given to a new one, so nothing that
+             // names the old id (an access token's sub, a log line) can ever name someone else.
+             // token_version: the generation of the account's access tokens; bumping it ends them all.
+             QStringLiteral("CREATE TABLE users_new ("
+                            " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                            " username TEXT NOT NULL,"
+                            " username_key TEXT NOT NULL UNIQUE,"
+                            " password_hash TEXT NOT NULL,"
+                            " role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user','admin')),"
+                            " disabled INTEGER NOT NULL DEFAULT 0,"
+                            " created_at INTEGER NOT NULL,"
+                            " token_version INTEGER NOT NULL DEFAULT 0)"),
+             QStringLiteral("INSERT INTO users_new(id, username, username_key, password_hash, role, disabled, created_at)"
+                            " SELECT id, username, username_key, password_hash, role, disabled, created_at FROM users"),
+             QStringLiteral("DROP TABLE users"),
+             // The other tables' REFERENCES users(id) now name the rebuilt table.
+             QStringLiteral("ALTER TABLE users_new RENAME TO users"),
+             // The global pass that prunes dead refresh tokens of users who never log in again.
+             QStringLiteral("CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at)"),
+         },
+         true},
     };
     return list;
 }
@@ -152,17 +175,26 @@ void runMigrations(SqlSession &session)
     for (const Migration &m : migrations()) {
         if (m.version <= current)
             continue;
+        // PRAGMA foreign_keys is a no-op inside a transaction: it must change before BEGIN.
+        if (m.rebuildsTables)
+            session.exec(QStringLiteral("PRAGMA foreign_keys=OFF"));
         session.exec(QStringLiteral("BEGIN IMMEDIATE"));
         try {
             for (const QString &sql : m.statements)
                 session.exec(sql);
+            if (m.rebuildsTables && session.exec(QStringLiteral("PRAGMA foreign_key_check")).next())
+                throw DbError(QStringLiteral("migration %1 left rows whose foreign keys point nowhere").arg(m.version).toStdString());
             session.exec(QStringLiteral("INSERT INTO schema_version(version, name, applied_at) VALUES (?, ?, ?)"),
                          {m.version, m.name, QDateTime::currentMSecsSinceEpoch()});
             session.exec(QStringLiteral("COMMIT"));
         } catch (...) {
             session.exec(QStringLiteral("ROLLBACK"));
+            if (m.rebuildsTables)
+                session.exec(QStringLiteral("PRAGMA foreign_keys=ON"));
             throw;
         }
+        if (m.rebuildsTables)
+            session.exec(QStringLiteral("PRAGMA foreign_keys=ON"));
         qCInfo(lcDb) << "applied migration" << m.version << m.name;
     }
 }

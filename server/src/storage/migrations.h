@@ -14,6 +14,10 @@ struct Migration {
     int version;
     QString name;
     QStringList statements;
+    // Rebuilds tables that others reference (SQLite cannot alter a column in place): foreign keys
+    // are switched off around the step, so dropping the old table neither cascades nor fails, and
+    // checked before its commit.
+    bool rebuildsTables = false;
 };
 
 const std::vector<Migration> &migrations();

@@ -36,10 +36,39 @@ int RefreshTokenRepository::revokeAllOfUser(qint64 userId, qint64 nowMs)
     return q.numRowsAffected();
 }
 
-int RefreshTokenRepository::deleteExpiredOfUser(qint64 userId, qint64 nowMs)
+int RefreshTokenRepository::deleteDeadOfUser(qint64 userId, qint64 nowMs)
 {
-    QSqlQuery q = m_s.exec(QStringLiteral("DELETE FROM refresh_tokens WHERE user_id = ? AND expires_at <= ?"), {userId, nowMs});
+    QSqlQuery q = m_s.exec(QStringLiteral("DELETE FROM refresh_tokens WHERE user_id = ? AND (expires_at <= ? OR revoked_at IS NOT NULL)"),
+                           {userId, nowMs});
     return q.numRowsAffected();
+}
+
+int RefreshTokenRepository::pruneRotatedOfFamily(const QString &familyId, int keep)
+{
+    QSqlQuery q = m_s.exec(QStringLiteral("DELETE FROM refresh_tokens WHERE family_id = ? AND rotated_at IS NOT NULL AND id NOT IN"
+                                          " (SELECT id FROM refresh_tokens WHERE family_id = ? AND rotated_at IS NOT NULL ORDER BY id DESC LIMIT ?)"),
+                           {familyId, familyId, keep});
+    return q.numRowsAffected();
+}
+
+int RefreshTokenRepository::keepNewestFamiliesOfUser(qint64 userId, int keep)
+{
+    QSqlQuery q = m_s.exec(QStringLiteral("DELETE FROM refresh_tokens WHERE user_id = ? AND family_id NOT IN"
+                                          " (SELECT family_id FROM refresh_tokens WHERE user_id = ? GROUP BY family_id ORDER BY MAX(id) DESC LIMIT ?)"),
+                           {userId, userId, keep});
+    return q.numRowsAffected();
+}
+
+int RefreshTokenRepository::deleteExpired(qint64 nowMs, int limit)
+{
+    QSqlQuery q = m_s.exec(QStringLiteral("DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at <= ? LIMIT ?)"),
+                           {nowMs, limit});
+    return q.numRowsAffected();
+}
+
+int RefreshTokenRepository::countOfUser(qint64 userId)
+{
+    return m_s.scalar(QStringLiteral("SELECT COUNT(*) FROM refresh_tokens WHERE user_id = ?"), {userId}).value_or(0).toInt();
 }
 
 } // namespace tianyi

@@ -30,8 +30,16 @@ public:
     // Returns how many live tokens were revoked.
     int revokeFamily(const QString &familyId, qint64 nowMs);
     int revokeAllOfUser(qint64 userId, qint64 nowMs);
-    // Housekeeping: rows past their expiry can never be used again.
-    int deleteExpiredOfUser(qint64 userId, qint64 nowMs);
+    // Housekeeping: rows past their expiry or revoked can never be used again.
+    int deleteDeadOfUser(qint64 userId, qint64 nowMs);
+    // Keeps the newest `keep` rotated rows of a family (enough to notice a stolen copy of a recent
+    // token being replayed) and deletes older ones.
+    int pruneRotatedOfFamily(const QString &familyId, int keep);
+    // Keeps the user's `keep` most recently used families (logins) and deletes the rest.
+    int keepNewestFamiliesOfUser(qint64 userId, int keep);
+    // Deletes at most `limit` expired rows of any user (bounded work per call).
+    int deleteExpired(qint64 nowMs, int limit);
+    int countOfUser(qint64 userId);
 
 private:
     SqlSession &m_s;

@@ -3,7 +3,7 @@
 namespace tianyi {
 
 namespace {
-const QString kUserColumns = QStringLiteral("id, username, role, disabled, created_at, password_hash");
+const QString kUserColumns = QStringLiteral("id, username, role, disabled, created_at, password_hash, token_version");
 } // namespace
 
 UserRecord UserRepository::fromRow(QSqlQuery &q)
@@ -15,6 +15,7 @@ UserRecord UserRepository::fromRow(QSqlQuery &q)
     u.disabled = q.value(3).toInt() != 0;
     u.createdAtMs = q.value(4).toLongLong();
     u.passwordHash = q.value(5).toString().toLatin1();
+    u.tokenVersion = q.value(6).toLongLong();
     return u;
 }
 
@@ -56,7 +57,19 @@ void UserRepository::setRole(qint64 id, const QString &role)
 
 void UserRepository::setDisabled(qint64 id, bool disabled)
 {
-    m_s.exec(QStringLiteral("UPDATE users SET disabled = ? WHERE id = ?"), {disabled ? 1 : 0, id});
+    if (disabled)
+        m_s.exec(QStringLiteral("UPDATE users SET disabled = 1, token_version = token_version + 1 WHERE id = ?"), {id});
+    else
+        m_s.exec(QStringLiteral("UPDATE users SET disabled = 0 WHERE id = ?"), {id});
+}
+
+std::optional<qint64> UserRepository::bumpTokenVersion(qint64 id)
+{
+    m_s.exec(QStringLiteral("UPDATE users SET token_version = token_version + 1 WHERE id = ?"), {id});
+    const std::optional<QVariant> v = m_s.scalar(QStringLiteral("SELECT token_version FROM users WHERE id = ?"), {id});
+    if (!v || v->isNull())
+        return std::nullopt;
+    return v->toLongLong();
 }
 
 std::optional<ProfileRecord> UserRepository::profile(qint64 userId)

@@ -17,6 +17,7 @@ struct UserRecord {
     bool disabled = false;
     qint64 createdAtMs = 0;
     QByteArray passwordHash;
+    qint64 tokenVersion = 0; // the generation of the account's access tokens
 };
 
 struct ProfileRecord {
@@ -46,7 +47,11 @@ public:
     std::optional<UserRecord> findById(qint64 id);
     void setPasswordHash(qint64 id, const QByteArray &hash);
     void setRole(qint64 id, const QString &role);
+    // Disabling also bumps the token version: every access token of the account ends with it.
     void setDisabled(qint64 id, bool disabled);
+    // Ends every access token issued so far (sign-out everywhere, password change); returns the
+    // new version, or nullopt when the user does not exist.
+    std::optional<qint64> bumpTokenVersion(qint64 id);
 
     std::optional<ProfileRecord> profile(qint64 userId);
     // Only the given fields change; returns false if the user has no profile row.

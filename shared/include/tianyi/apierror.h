@@ -1,5 +1,6 @@
 #pragma once
-// The error body every HTTP endpoint uses: {"error":{"code":"snake_case","message":"human text"}}.
+// The error body every HTTP endpoint uses: {"error":{"code":"snake_case","message":"human text"}}
+// (the OAuth2 token endpoint's RFC 6749 {"error":"code","error_description":"text"} is read as well).
 // Shared so that clients (tianyi-cli, tianyi-admin, bench) parse exactly what the server writes.
 
 #include <QByteArray>
