@@ -250,7 +250,7 @@ private slots:
     }
 
     // Behind a trusted proxy (here: connections from 127.0.0.1) the per-IP limit counts the
-    // forwarded client, not the proxy; a forwarded address cannot exceed it either.
+    // forwarded client, not the proxy: a client's open WebSocket and its requests in progress.
     void perIpLimitCountsTheForwardedClient()
     {
         TestServer server([](Config &c) {
@@ -258,28 +258,36 @@ private slots:
             c.limits.trustedProxies = {QStringLiteral("127.0.0.1")};
         });
         FrontDoor &door = server.app().frontDoor();
+        QWebSocketServer *endpoint = door.addWebSocketEndpoint(QStringLiteral("/ws-test"));
+        QList<QWebSocket *> accepted;
+        connect(endpoint, &QWebSocketServer::newConnection, this, [&]() { accepted << endpoint->nextPendingConnection(); });
         const QHostAddress alice(QStringLiteral("203.0.113.7"));
-        auto first = connectRaw(server.port());
-        QVERIFY(first);
-        QCOMPARE(exchange(*first, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n"), 200);
-        QCOMPARE(door.connectionsFrom(alice), 1);
+        QWebSocket socket;
+        QSignalSpy opened(&socket, &QWebSocket::connected);
+        QNetworkRequest request(QUrl(QStringLiteral("ws://127.0.0.1:%1/ws-test").arg(server.port())));
+        request.setRawHeader("X-Forwarded-For", "203.0.113.7");
+        socket.open(request);
+        QVERIFY(opened.wait(10000));
+        QTRY_COMPARE(door.connectionsFrom(alice), 1);
         QCOMPARE(door.connectionsFrom(QHostAddress(QStringLiteral("127.0.0.1"))), 0); // the proxy is nobody's client
 
         // The same client through another proxy connection: over the limit.
         const RawExchange again = rawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n");
         QCOMPARE(again.status(), 503);
         QVERIFY(again.closedByServer);
-        // Another client through the same proxy: fine, although the proxy has two connections open.
-        const RawExchange other = rawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.8\r\nConnection: close\r\n\r\n");
-        QCOMPARE(other.status(), 200);
 
-        // A proxy connection reused for another client moves its count.
-        QCOMPARE(exchange(*first, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n"), 200);
-        QCOMPARE(door.connectionsFrom(alice), 0);
-        QCOMPARE(door.connectionsFrom(QHostAddress(QStringLiteral("203.0.113.9"))), 1);
-        first->abort();
-        QTRY_COMPARE(door.openConnections(), 0);
-        QCOMPARE(door.connectionsFrom(QHostAddress(QStringLiteral("203.0.113.9"))), 0);
+        // Other clients through one kept-alive proxy connection, one after the other: each is
+        // counted while its request runs, and the idle connection is nobody's.
+        auto proxyConnection = connectRaw(server.port());
+        QVERIFY(proxyConnection);
+        for (const QByteArray &client : {QByteArray("203.0.113.8"), QByteArray("203.0.113.9"), QByteArray("2001:db8::5")}) {
+            QCOMPARE(exchange(*proxyConnection, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + client + "\r\n\r\n"), 200);
+            QCOMPARE(door.connectionsFrom(QHostAddress(QString::fromLatin1(client))), 0);
+        }
+        socket.close();
+        qDeleteAll(accepted);
+        QTRY_COMPARE(door.connectionsFrom(alice), 0);
+        QCOMPARE(rawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n").status(), 200);
     }
 
     // From a peer that is not a trusted proxy, the headers mean nothing: a client cannot pick an

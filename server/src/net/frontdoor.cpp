@@ -133,8 +133,16 @@ void FrontDoor::track(QTcpSocket *socket, const QString &key)
 
 bool FrontDoor::admit(QTcpSocket *socket, const QHostAddress &client)
 {
-    const QString key = canonicalAddress(client).toString();
     const QString current = m_keyOf.value(socket);
+    if (client.isNull()) {
+        // Between requests. A proxy's idle connection is nobody's: it may carry anyone's next request.
+        if (m_proxies.contains(socket->peerAddress())) {
+            countPerIp(current, -1);
+            m_keyOf.insert(socket, QString());
+        }
+        return true;
+    }
+    const QString key = canonicalAddress(client).toString();
     if (key == current)
         return true;
     if (m_perIp.value(key) >= m_limits.maxConnectionsPerIp) {

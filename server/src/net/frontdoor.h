@@ -4,9 +4,9 @@
 // its own handshake timeout.
 //
 // Per-address counting: a connection is counted under its TCP peer from accept, except a peer in
-// server.trusted_proxies, which carries many clients: its connections are counted under the client
-// the proxy names in each request head (re-counted per request, as a proxy reuses its connections),
-// and are never refused for the proxy's own address.
+// server.trusted_proxies, which carries many clients: its connection is counted under the client the
+// proxy names in a request head while that request is handled (a proxy reuses its idle connections
+// for anyone) and for good once it is upgraded to a WebSocket; never under the proxy's own address.
 
 #include "base/config.h"
 #include "net/clientaddress.h"

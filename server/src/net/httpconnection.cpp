@@ -153,6 +153,8 @@ void HttpConnection::startWaitingForRequest()
     m_request = HttpRequest();
     m_requestId.clear();
     m_requestTimer.start(m_limits.idleTimeoutMs);
+    if (m_admit)
+        m_admit(QHostAddress()); // no client until the next request head names one
 }
 
 bool HttpConnection::outputBacklogged() const

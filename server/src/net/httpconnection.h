@@ -24,6 +24,7 @@ public:
     using RequestHandler = std::function<void(HttpRequest, Responder)>;
     using UpgradeFilter = std::function<bool(const QString &path)>;
     // Told the client address of every request head (and upgrade); false refuses it (503, close).
+    // A null address: the connection is between requests.
     using ClientAdmission = std::function<bool(const QHostAddress &client)>;
 
     HttpConnection(QTcpSocket *socket, const LimitSettings &limits, const TrustedProxies &proxies, Metrics &metrics,
