@@ -308,26 +308,6 @@ private slots:
         QCOMPARE(second.status(), 503);
     }
 
-    // A WebSocket through a trusted proxy is counted under the forwarded client too.
-    void webSocketUpgradeIsCountedUnderTheForwardedClient()
-    {
-        TestServer server([](Config &c) { c.limits.trustedProxies = {QStringLiteral("127.0.0.0/8")}; });
-        FrontDoor &door = server.app().frontDoor();
-        QWebSocketServer *endpoint = door.addWebSocketEndpoint(QStringLiteral("/ws-test"));
-        QList<QWebSocket *> accepted;
-        connect(endpoint, &QWebSocketServer::newConnection, this, [&]() { accepted << endpoint->nextPendingConnection(); });
-        QWebSocket client;
-        QSignalSpy opened(&client, &QWebSocket::connected);
-        QNetworkRequest request(QUrl(QStringLiteral("ws://127.0.0.1:%1/ws-test").arg(server.port())));
-        request.setRawHeader("X-Forwarded-For", "2001:db8::42");
-        client.open(request);
-        QVERIFY(opened.wait(10000));
-        QTRY_COMPARE(door.connectionsFrom(QHostAddress(QStringLiteral("2001:db8::42"))), 1);
-        client.close();
-        qDeleteAll(accepted);
-        QTRY_COMPARE(door.connectionsFrom(QHostAddress(QStringLiteral("2001:db8::42"))), 0);
-    }
-
     // The page may run only this server's scripts and may not be framed; nothing is MIME-sniffed.
     void webClientCarriesSecurityHeaders()
     {
