@@ -284,7 +284,18 @@ private slots:
             QCOMPARE(exchange(*proxyConnection, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + client + "\r\n\r\n"), 200);
             QCOMPARE(door.connectionsFrom(QHostAddress(QString::fromLatin1(client))), 0);
         }
+        // IPv6 clients count by /64: another address of the same network is the same client.
+        QWebSocket v6socket;
+        QSignalSpy v6opened(&v6socket, &QWebSocket::connected);
+        request.setRawHeader("X-Forwarded-For", "2001:db8:0:1::10");
+        v6socket.open(request);
+        QVERIFY(v6opened.wait(10000));
+        QTRY_COMPARE(door.connectionsFrom(QHostAddress(QStringLiteral("2001:db8:0:1::ffff"))), 1);
+        QCOMPARE(rawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 2001:db8:0:1:aaaa::1\r\n\r\n").status(), 503);
+        QCOMPARE(rawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 2001:db8:0:2::10\r\nConnection: close\r\n\r\n").status(), 200);
+
         socket.close();
+        v6socket.close();
         qDeleteAll(accepted);
         QTRY_COMPARE(door.connectionsFrom(alice), 0);
         QCOMPARE(rawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n").status(), 200);

@@ -46,6 +46,17 @@ QHostAddress canonicalAddress(const QHostAddress &address)
     return isV4 ? QHostAddress(v4) : address;
 }
 
+QString addressLimitKey(const QHostAddress &address)
+{
+    const QHostAddress a = canonicalAddress(address);
+    if (a.protocol() != QAbstractSocket::IPv6Protocol)
+        return a.toString();
+    Q_IPV6ADDR bytes = a.toIPv6Address();
+    for (int i = 8; i < 16; ++i)
+        bytes[i] = 0;
+    return QHostAddress(bytes).toString() + QStringLiteral("/64");
+}
+
 QHostAddress parseForwardedNode(QByteArray node)
 {
     node = node.trimmed();

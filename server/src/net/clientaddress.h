@@ -39,6 +39,10 @@ private:
 // keyed by address counts a client once whichever way the socket saw it.
 QHostAddress canonicalAddress(const QHostAddress &address);
 
+// The key per-address limits count a client under: an IPv4 address, or the /64 of an IPv6 address
+// (one host usually controls a whole /64: counting single addresses would be trivial to evade).
+QString addressLimitKey(const QHostAddress &address);
+
 // One node of a forwarding header: "192.0.2.1", "192.0.2.1:4711", "2001:db8::1", "[2001:db8::1]:4711",
 // optionally quoted. Null for "unknown", obfuscated identifiers and anything malformed.
 QHostAddress parseForwardedNode(QByteArray node);

@@ -79,7 +79,7 @@ void FrontDoor::incomingConnection(qintptr descriptor)
     }
     const QHostAddress peer = canonicalAddress(socket->peerAddress());
     // A trusted proxy's connection is counted per client once its first request names one.
-    const QString ip = m_proxies.contains(peer) ? QString() : peer.toString();
+    const QString ip = m_proxies.contains(peer) ? QString() : addressLimitKey(peer);
     if (m_open >= m_limits.maxConnections) {
         m_metrics.increment(QStringLiteral("tianyi_connections_refused_total"), {{QStringLiteral("reason"), QStringLiteral("total")}});
         refuse(socket, QStringLiteral("the server has too many open connections"));
@@ -142,7 +142,7 @@ bool FrontDoor::admit(QTcpSocket *socket, const QHostAddress &client)
         }
         return true;
     }
-    const QString key = canonicalAddress(client).toString();
+    const QString key = addressLimitKey(client);
     if (key == current)
         return true;
     if (m_perIp.value(key) >= m_limits.maxConnectionsPerIp) {

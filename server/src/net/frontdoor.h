@@ -38,8 +38,8 @@ public:
     QWebSocketServer *addWebSocketEndpoint(const QString &path);
 
     int openConnections() const { return m_open; }
-    // Open connections counted under this client address (tests, diagnostics).
-    int connectionsFrom(const QHostAddress &client) const { return m_perIp.value(canonicalAddress(client).toString()); }
+    // Open connections counted under this client address (its /64 for IPv6; tests, diagnostics).
+    int connectionsFrom(const QHostAddress &client) const { return m_perIp.value(addressLimitKey(client)); }
     // Response bytes queued on all HTTP connections and not yet taken by the kernel.
     qint64 unsentHttpBytes() const;
     int busyHttpConnections() const;
@@ -64,7 +64,7 @@ private:
     Router &m_router;
     Metrics &m_metrics;
     QHash<QString, QWebSocketServer *> m_wsEndpoints;
-    QHash<QString, int> m_perIp;          // client address -> open connections
+    QHash<QString, int> m_perIp;          // addressLimitKey() of a client -> open connections
     QHash<QTcpSocket *, QString> m_keyOf; // socket -> the address it is counted under ("" = not per address)
     QSet<HttpConnection *> m_http;
     QSet<QTcpSocket *> m_sockets;
