@@ -16,6 +16,7 @@ test_packages=(
   python3 python3-jwt sqlite3 curl
   chromium fonts-wqy-microhei   # browser tests of the web client (the font renders Chinese in screenshots)
   xvfb xauth                    # admin-gui/take-screenshots.sh runs tianyi-admin under xvfb-run
+  haproxy nginx-light openssl   # tests/net/reverse_proxies.py: the shipped proxy configurations with TLS
 )
 
 packages=("${build_packages[@]}")

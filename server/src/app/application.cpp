@@ -239,7 +239,10 @@ void Application::registerOperationalRoutes()
         m_database->read<int>(this, [](SqlSession &s) { return s.scalar(QStringLiteral("SELECT 1"))->toInt(); },
                               [r, providers = m_providers->describe()](DbResult<int> result) {
                                   const bool dbOk = result.ok() && *result.value == 1;
-                                  QJsonObject checks{{QStringLiteral("database"), dbOk ? QStringLiteral("ok") : result.error}};
+                                  // The database's own error text (paths, SQL) is for the log, not for whoever asks.
+                                  if (!dbOk)
+                                      qCWarning(lcApp) << "readiness check: the database is unavailable:" << result.error;
+                                  QJsonObject checks{{QStringLiteral("database"), dbOk ? QStringLiteral("ok") : QStringLiteral("unavailable")}};
                                   r.send(HttpResponse::json(dbOk ? 200 : 503,
                                                             QJsonObject{{QStringLiteral("status"), dbOk ? QStringLiteral("ready") : QStringLiteral("not_ready")},
                                                                         {QStringLiteral("checks"), checks},

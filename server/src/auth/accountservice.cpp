@@ -4,6 +4,7 @@
 #include "auth/cryptoutil.h"
 #include "auth/jwtsecret.h"
 #include "auth/passwordhasher.h"
+#include "net/clientaddress.h"
 #include "auth/refreshtokens.h"
 #include "core/workerpool.h"
 #include "metrics/metrics.h"
@@ -142,7 +143,7 @@ qint64 AccountService::nowMs()
 
 QHostAddress AccountService::clientAddress(const HttpRequest &request)
 {
-    return request.peer;
+    return request.clientAddress(); // the forwarded client's behind a trusted proxy, else the TCP peer
 }
 
 HttpError AccountService::throttled(int waitS, const QString &what)
@@ -154,18 +155,7 @@ HttpError AccountService::throttled(int waitS, const QString &what)
 
 QString AccountService::clientKey(const QHostAddress &peer)
 {
-    bool isV4 = false;
-    const quint32 v4 = peer.toIPv4Address(&isV4); // also unwraps ::ffff:a.b.c.d
-    if (isV4)
-        return QHostAddress(v4).toString();
-    if (peer.protocol() == QAbstractSocket::IPv6Protocol) {
-        // One host usually controls a whole /64: counting single addresses would be trivial to evade.
-        Q_IPV6ADDR a = peer.toIPv6Address();
-        for (int i = 8; i < 16; ++i)
-            a[i] = 0;
-        return QHostAddress(a).toString() + QStringLiteral("/64");
-    }
-    return peer.toString();
+    return addressLimitKey(peer);
 }
 
 template <typename R>

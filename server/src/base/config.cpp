@@ -6,6 +6,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QHostAddress>
 #include <QTextStream>
 #include <QUrl>
 #include <algorithm>
@@ -173,27 +174,46 @@ QString checkUrl(const QString &v)
     return {};
 }
 
-ConfigKey urlListKey(const char *name, Field<QStringList> field, const char *doc)
+// A comma-separated list; each entry is trimmed and checked on its own.
+ConfigKey listKey(const char *name, Field<QStringList> field, const char *doc, TextCheck checkEntry)
 {
     ConfigKey k;
     k.name = QString::fromLatin1(name);
     k.description = QString::fromUtf8(doc);
-    k.apply = [field](const QString &text, Config &cfg) -> QString {
-        QStringList urls;
+    k.apply = [field, checkEntry](const QString &text, Config &cfg) -> QString {
+        QStringList entries;
         for (const QString &part : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-            const QString u = part.trimmed();
-            if (u.isEmpty())
+            const QString entry = part.trimmed();
+            if (entry.isEmpty())
                 continue;
-            const QString err = checkUrl(u);
+            const QString err = checkEntry(entry);
             if (!err.isEmpty())
                 return err;
-            urls << u;
+            entries << entry;
         }
-        field(cfg) = urls;
+        field(cfg) = entries;
         return {};
     };
     k.show = [field](const Config &cfg) { return field(const_cast<Config &>(cfg)).join(QLatin1Char(',')); };
     return k;
+}
+
+ConfigKey urlListKey(const char *name, Field<QStringList> field, const char *doc)
+{
+    return listKey(name, field, doc, checkUrl);
+}
+
+QString checkAddressOrSubnet(const QString &v)
+{
+    const bool subnet = v.contains(QLatin1Char('/'));
+    if (subnet ? QHostAddress::parseSubnet(v).first.isNull() : QHostAddress(v).isNull())
+        return QStringLiteral("expected an IPv4/IPv6 address or a CIDR subnet, got \"%1\"").arg(v);
+    return {};
+}
+
+ConfigKey trustedProxiesKey(const char *name, Field<QStringList> field, const char *doc)
+{
+    return listKey(name, field, doc, checkAddressOrSubnet);
 }
 
 TextCheck oneOf(QStringList allowed)
@@ -225,6 +245,10 @@ std::vector<ConfigKey> buildKeys()
                               "On SIGTERM/SIGINT, how long in-flight requests may take to finish."));
     keys.push_back(integerKey("server.worker_threads", [](Config &c) -> int & { return c.server.workerThreads; }, 0, 256,
                               "Threads for CPU work (password hashing, local TTS, embeddings). 0 = one per core."));
+    keys.push_back(trustedProxiesKey("server.trusted_proxies", [](Config &c) -> QStringList & { return c.limits.trustedProxies; },
+                                     "Reverse proxies (comma-separated IPv4/IPv6 addresses or CIDR subnets, e.g. 127.0.0.1,::1,10.0.0.0/8) whose "
+                                     "Forwarded / X-Forwarded-For header names the client; only for these is the header believed. Per-IP limits "
+                                     "then count the forwarded address. Empty: the headers are ignored and the TCP peer is the client."));
     // limits
     keys.push_back(integerKey("limits.max_connections", [](Config &c) -> int & { return c.limits.maxConnections; }, 1, kMaxInt,
                               "Open connections (HTTP + WebSocket) in total; beyond it new connections get 503 and are closed."));
@@ -242,6 +266,10 @@ std::vector<ConfigKey> buildKeys()
                               "Largest WebSocket frame or message accepted from a client."));
     keys.push_back(integerKey("limits.ws_max_send_queue_bytes", [](Config &c) -> int & { return c.limits.wsMaxSendQueueBytes; }, 65536, kMaxInt,
                               "Bytes waiting to be sent to one WebSocket; a client that falls further behind is disconnected."));
+    keys.push_back(bytesKey("limits.max_unsent_bytes", [](Config &c) -> qint64 & { return c.limits.maxUnsentBytes; }, 65536, qint64(1) << 30,
+                            "HTTP responses waiting to be sent on one connection; beyond it the connection's next (pipelined) request is not "
+                            "read until the client takes its responses. A connection whose pending output makes no progress for "
+                            "limits.idle_timeout_ms is aborted."));
     // storage
     keys.push_back(textKey("storage.sqlite_path", [](Config &c) -> QString & { return c.storage.sqlitePath; },
                            "SQLite database file. Empty: <data_dir>/tianyi.sqlite3."));

@@ -30,6 +30,11 @@ struct LimitSettings {
     int wsHandshakeTimeoutMs = 5000;
     int wsMaxMessageBytes = 1 << 20;
     int wsMaxSendQueueBytes = 4 << 20; // slow consumers beyond this are dropped
+    qint64 maxUnsentBytes = 1 << 20;   // HTTP: no further request is read while more than this waits to be sent
+    // Key server.trusted_proxies (addresses or CIDR subnets). Kept with the front door's settings
+    // because the front door is the only reader: it takes the client address from Forwarded /
+    // X-Forwarded-For only when the TCP peer is one of these.
+    QStringList trustedProxies;
 };
 
 struct StorageSettings {

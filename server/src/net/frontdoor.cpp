@@ -13,6 +13,7 @@ namespace tianyi {
 FrontDoor::FrontDoor(const LimitSettings &limits, Router &router, Metrics &metrics, QObject *parent)
     : QTcpServer(parent)
     , m_limits(limits)
+    , m_proxies(limits.trustedProxies)
     , m_router(router)
     , m_metrics(metrics)
 {
@@ -24,6 +25,12 @@ FrontDoor::FrontDoor(const LimitSettings &limits, Router &router, Metrics &metri
     m_metrics.declareHistogram(QStringLiteral("tianyi_http_request_duration_seconds"),
                                QStringLiteral("Time from a complete request to its response, by route pattern."), Metrics::latencyBuckets());
     m_metrics.declareCounter(QStringLiteral("tianyi_connections_refused_total"), QStringLiteral("Connections refused at the front door, by reason."));
+    m_metrics.declareCounter(QStringLiteral("tianyi_http_reads_paused_total"),
+                             QStringLiteral("Times a connection's next request was held back because its unsent responses exceeded limits.max_unsent_bytes."));
+    m_metrics.declareCounter(QStringLiteral("tianyi_http_stalled_aborts_total"),
+                             QStringLiteral("HTTP connections aborted because their pending output made no progress for the idle timeout."));
+    m_metrics.declareGaugeCallback(QStringLiteral("tianyi_http_unsent_bytes"), QStringLiteral("Response bytes queued on HTTP connections, not yet sent."),
+                                   [this]() { return QList<QPair<Labels, double>>{{{}, double(unsentHttpBytes())}}; });
     m_metrics.declareGaugeCallback(QStringLiteral("tianyi_open_connections"), QStringLiteral("Open TCP connections (HTTP and WebSocket)."),
                                    [this]() { return QList<QPair<Labels, double>>{{{}, double(m_open)}}; });
 }
@@ -46,6 +53,14 @@ QWebSocketServer *FrontDoor::addWebSocketEndpoint(const QString &path)
     return server;
 }
 
+qint64 FrontDoor::unsentHttpBytes() const
+{
+    qint64 n = 0;
+    for (HttpConnection *c : m_http)
+        n += c->unsentBytes();
+    return n;
+}
+
 int FrontDoor::busyHttpConnections() const
 {
     int n = 0;
@@ -62,25 +77,28 @@ void FrontDoor::incomingConnection(qintptr descriptor)
         delete socket;
         return;
     }
-    const QString ip = socket->peerAddress().toString();
+    const QHostAddress peer = canonicalAddress(socket->peerAddress());
+    // A trusted proxy's connection is counted per client once its first request names one.
+    const QString ip = m_proxies.contains(peer) ? QString() : addressLimitKey(peer);
     if (m_open >= m_limits.maxConnections) {
         m_metrics.increment(QStringLiteral("tianyi_connections_refused_total"), {{QStringLiteral("reason"), QStringLiteral("total")}});
         refuse(socket, QStringLiteral("the server has too many open connections"));
         return;
     }
-    if (m_perIp.value(ip) >= m_limits.maxConnectionsPerIp) {
+    if (!ip.isEmpty() && m_perIp.value(ip) >= m_limits.maxConnectionsPerIp) {
         m_metrics.increment(QStringLiteral("tianyi_connections_refused_total"), {{QStringLiteral("reason"), QStringLiteral("per_ip")}});
         refuse(socket, QStringLiteral("too many open connections from your address"));
         return;
     }
-    track(socket);
+    track(socket, ip);
     // Small frames (text_delta, stopped, turn_end) must leave at once. With Nagle's algorithm a small
     // write behind unacknowledged audio waits for the peer's delayed ACK: ~35-40 ms measured on stop.
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
 
     auto isUpgradePath = [this](const QString &path) { return m_wsEndpoints.contains(path); };
     auto handler = [this](HttpRequest request, Responder responder) { m_router.dispatch(std::move(request), responder); };
-    auto *connection = new HttpConnection(socket, m_limits, m_metrics, handler, isUpgradePath, this);
+    auto admit = [this, socket](const QHostAddress &client) { return this->admit(socket, client); };
+    auto *connection = new HttpConnection(socket, m_limits, m_proxies, m_metrics, handler, isUpgradePath, admit, this);
     m_http.insert(connection);
     connect(connection, &HttpConnection::upgradeRequested, this, [this](QTcpSocket *s, const QString &path) {
         QWebSocketServer *endpoint = m_wsEndpoints.value(path);
@@ -96,22 +114,54 @@ void FrontDoor::incomingConnection(qintptr descriptor)
     });
 }
 
-void FrontDoor::track(QTcpSocket *socket)
+void FrontDoor::track(QTcpSocket *socket, const QString &key)
 {
-    const QString ip = socket->peerAddress().toString();
     ++m_open;
-    ++m_perIp[ip];
+    countPerIp(key, +1);
     m_sockets.insert(socket);
+    m_keyOf.insert(socket, key);
     // Counted until the socket object is gone, whoever owns it by then (HTTP or WebSocket). We watch
     // a guard child, not the socket itself: QWebSocket calls disconnect() on its transport socket,
     // which would cut a connection to the socket's own destroyed() signal, but not the guard's.
     auto *guard = new QObject(socket);
-    connect(guard, &QObject::destroyed, this, [this, socket, ip]() {
+    connect(guard, &QObject::destroyed, this, [this, socket]() {
         m_sockets.remove(socket);
         --m_open;
-        if (--m_perIp[ip] <= 0)
-            m_perIp.remove(ip);
+        countPerIp(m_keyOf.take(socket), -1);
     });
+}
+
+bool FrontDoor::admit(QTcpSocket *socket, const QHostAddress &client)
+{
+    const QString current = m_keyOf.value(socket);
+    if (client.isNull()) {
+        // Between requests. A proxy's idle connection is nobody's: it may carry anyone's next request.
+        if (m_proxies.contains(socket->peerAddress())) {
+            countPerIp(current, -1);
+            m_keyOf.insert(socket, QString());
+        }
+        return true;
+    }
+    const QString key = addressLimitKey(client);
+    if (key == current)
+        return true;
+    if (m_perIp.value(key) >= m_limits.maxConnectionsPerIp) {
+        m_metrics.increment(QStringLiteral("tianyi_connections_refused_total"), {{QStringLiteral("reason"), QStringLiteral("per_ip")}});
+        qCInfo(lcHttp) << "refused a request from" << key << "via" << socket->peerAddress().toString() << ": too many open connections from that address";
+        return false;
+    }
+    countPerIp(current, -1);
+    countPerIp(key, +1);
+    m_keyOf.insert(socket, key);
+    return true;
+}
+
+void FrontDoor::countPerIp(const QString &key, int delta)
+{
+    if (key.isEmpty())
+        return;
+    if ((m_perIp[key] += delta) <= 0)
+        m_perIp.remove(key);
 }
 
 void FrontDoor::refuse(QTcpSocket *socket, const QString &message)

@@ -5,12 +5,15 @@
 
 #include <QUrl>
 #include <atomic>
+#include <optional>
 
 namespace tianyi {
 
 namespace {
 
 constexpr int kMaxHeaderCount = 100;
+// Content-Length digits: 15 reach far beyond any body limit and never overflow a qint64.
+constexpr int kMaxContentLengthDigits = 15;
 
 QString nextRequestId()
 {
@@ -21,6 +24,43 @@ QString nextRequestId()
 bool isTokenChar(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || QByteArray("!#$%&'*+-.^_`|~").contains(c);
+}
+
+// RFC 9110 field values: visible characters, spaces and tabs. A bare CR, NUL or other control byte is
+// read differently by different parsers, which is what request smuggling needs.
+bool isFieldValue(const QByteArray &value)
+{
+    for (char c : value)
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+            return false;
+    return true;
+}
+
+// Optional whitespace around a field value is spaces and tabs only.
+QByteArray trimOws(const QByteArray &value)
+{
+    int begin = 0;
+    int end = int(value.size());
+    while (begin < end && (value[begin] == ' ' || value[begin] == '\t'))
+        ++begin;
+    while (end > begin && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+        --end;
+    return value.mid(begin, end - begin);
+}
+
+// Strict Content-Length: digits only, no sign, no inner space, no leading zero (but "0"), no list.
+// What a lenient parser reads differently from the proxy in front is a smuggled request.
+std::optional<qint64> parseContentLength(const QByteArray &text)
+{
+    if (text.isEmpty() || text.size() > kMaxContentLengthDigits || (text.size() > 1 && text.startsWith('0')))
+        return std::nullopt;
+    qint64 value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    return value;
 }
 
 } // namespace
@@ -71,14 +111,16 @@ Responder::State::~State()
 
 // ---- HttpConnection ----
 
-HttpConnection::HttpConnection(QTcpSocket *socket, const LimitSettings &limits, Metrics &metrics, RequestHandler handler,
-                               UpgradeFilter isUpgradePath, QObject *parent)
+HttpConnection::HttpConnection(QTcpSocket *socket, const LimitSettings &limits, const TrustedProxies &proxies, Metrics &metrics,
+                               RequestHandler handler, UpgradeFilter isUpgradePath, ClientAdmission admit, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
     , m_limits(limits)
+    , m_proxies(proxies)
     , m_metrics(metrics)
     , m_handler(std::move(handler))
     , m_isUpgradePath(std::move(isUpgradePath))
+    , m_admit(std::move(admit))
 {
     m_socket->setParent(this);
     // Qt stops reading from the kernel once this much is buffered: a fast sender is throttled by TCP
@@ -86,10 +128,16 @@ HttpConnection::HttpConnection(QTcpSocket *socket, const LimitSettings &limits, 
     m_socket->setReadBufferSize(qint64(m_limits.maxHeaderBytes) + m_limits.maxBodyBytes + 4096);
     m_requestTimer.setSingleShot(true);
     connect(&m_requestTimer, &QTimer::timeout, this, &HttpConnection::onRequestTimeout);
+    // Pending output must move: a client that takes none of it for the idle timeout is aborted, not
+    // disconnected gracefully (a graceful close waits for the unsent bytes, i.e. forever).
+    m_stallTimer.setSingleShot(true);
+    connect(&m_stallTimer, &QTimer::timeout, this, &HttpConnection::onOutputStalled);
+    connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpConnection::onBytesWritten);
     connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, [this]() {
         m_state = State::Gone;
         m_requestTimer.stop();
+        m_stallTimer.stop();
         emit finished();
     });
     startWaitingForRequest();
@@ -105,10 +153,26 @@ void HttpConnection::startWaitingForRequest()
     m_request = HttpRequest();
     m_requestId.clear();
     m_requestTimer.start(m_limits.idleTimeoutMs);
+    if (m_admit)
+        m_admit(QHostAddress()); // no client until the next request head names one
+}
+
+bool HttpConnection::outputBacklogged() const
+{
+    return m_socket->bytesToWrite() > m_limits.maxUnsentBytes;
 }
 
 void HttpConnection::onReadyRead()
 {
+    if (m_state == State::ReadingHead && outputBacklogged()) {
+        // A client that pipelines requests but does not read the answers would make us queue
+        // responses without end. Its next request waits (in the kernel, which throttles it by TCP)
+        // until it takes its responses.
+        if (!m_readingPaused)
+            m_metrics.increment(QStringLiteral("tianyi_http_reads_paused_total"));
+        m_readingPaused = true;
+        return;
+    }
     if (m_state == State::ReadingHead) {
         if (!readHead())
             return;
@@ -138,7 +202,7 @@ bool HttpConnection::readHead()
 
     const QList<QByteArray> lines = peeked.left(end).split('\n');
     HttpRequest req;
-    req.peer = m_socket->peerAddress();
+    req.peer = canonicalAddress(m_socket->peerAddress());
     req.requestId = nextRequestId();
     const QList<QByteArray> parts = lines.first().trimmed().split(' ');
     if (parts.size() != 3 || !parts[2].startsWith("HTTP/1.") || !parts[1].startsWith('/')) {
@@ -175,7 +239,18 @@ bool HttpConnection::readHead()
                 failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed header name"));
                 return false;
             }
-        req.headers.append({name, line.mid(colon + 1).trimmed()});
+        const QByteArray value = trimOws(line.mid(colon + 1));
+        if (!isFieldValue(value)) {
+            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("control character in a header value"));
+            return false;
+        }
+        req.headers.append({name, value});
+    }
+    req.forwardedFor = m_proxies.forwardedClient(req.peer, req.headers);
+    // Counted by the client's address from now on (behind a proxy: the forwarded one).
+    if (m_admit && !m_admit(req.clientAddress())) {
+        failAndClose(503, QStringLiteral("too_many_connections"), QStringLiteral("too many open connections from your address"));
+        return false;
     }
 
     // A WebSocket upgrade goes to its endpoint with the handshake bytes still unread.
@@ -188,20 +263,30 @@ bool HttpConnection::readHead()
     const QByteArray connection = req.header("connection").toLower();
     m_keepAlive = http10 ? connection.contains("keep-alive") : !connection.contains("close");
 
-    if (!req.header("transfer-encoding").isEmpty()) {
+    // Framing must be unambiguous: a proxy in front that picks the other length (or the other
+    // header) forwards a second, smuggled request inside this one's body.
+    const int lengthHeaders = req.headerCount("content-length");
+    if (req.headerCount("transfer-encoding") > 0 && lengthHeaders > 0) {
+        failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("Transfer-Encoding together with Content-Length"));
+        return false;
+    }
+    if (req.headerCount("transfer-encoding") > 0) {
         m_request = req;
         failAndClose(501, QStringLiteral("not_implemented"), QStringLiteral("chunked request bodies are not supported; send Content-Length"));
         return false;
     }
+    if (lengthHeaders > 1) {
+        failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("more than one Content-Length"));
+        return false;
+    }
     m_bodyLength = 0;
-    const QByteArray lengthText = req.header("content-length");
-    if (!lengthText.isEmpty()) {
-        bool ok = false;
-        m_bodyLength = lengthText.toLongLong(&ok);
-        if (!ok || m_bodyLength < 0) {
+    if (lengthHeaders == 1) {
+        const std::optional<qint64> length = parseContentLength(req.header("content-length"));
+        if (!length) {
             failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("invalid Content-Length"));
             return false;
         }
+        m_bodyLength = *length;
     }
     if (m_bodyLength > m_limits.maxBodyBytes) {
         m_request = req;
@@ -276,11 +361,43 @@ void HttpConnection::write(const HttpResponse &response, bool keepAlive)
     if (!m_requestId.isEmpty())
         out += "X-Request-Id: " + m_requestId.toLatin1() + "\r\n";
     out += "Cache-Control: no-store\r\n";
+    // Every answer (API JSON, files, errors) is only what its Content-Type says, and leaks no URL.
+    out += "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n";
     for (const auto &h : response.headers)
         out += h.first + ": " + h.second + "\r\n";
     out += "\r\n";
     out += response.body;
     m_socket->write(out);
+    if (!m_stallTimer.isActive())
+        m_stallTimer.start(m_limits.idleTimeoutMs);
+}
+
+void HttpConnection::onBytesWritten()
+{
+    if (m_socket->bytesToWrite() == 0)
+        m_stallTimer.stop();
+    else
+        m_stallTimer.start(m_limits.idleTimeoutMs); // progress: the client is reading
+    if (m_readingPaused && !outputBacklogged()) {
+        m_readingPaused = false;
+        if (m_state == State::ReadingHead && m_socket->bytesAvailable() > 0)
+            QMetaObject::invokeMethod(this, &HttpConnection::onReadyRead, Qt::QueuedConnection);
+    }
+}
+
+void HttpConnection::onOutputStalled()
+{
+    if (m_state == State::Gone || m_socket->bytesToWrite() == 0)
+        return;
+    qCInfo(lcHttp) << "aborted a connection from" << m_socket->peerAddress().toString() << "that took none of its"
+                   << m_socket->bytesToWrite() << "pending bytes for" << m_limits.idleTimeoutMs << "ms";
+    m_metrics.increment(QStringLiteral("tianyi_http_stalled_aborts_total"));
+    m_socket->abort();
+}
+
+qint64 HttpConnection::unsentBytes() const
+{
+    return m_socket && m_state != State::Gone ? m_socket->bytesToWrite() : 0;
 }
 
 void HttpConnection::failAndClose(int status, const QString &code, const QString &message)
@@ -296,6 +413,8 @@ void HttpConnection::failAndClose(int status, const QString &code, const QString
 
 void HttpConnection::onRequestTimeout()
 {
+    if (m_readingPaused)
+        return; // waiting for the client to read its responses: the stall timer decides
     if (m_state == State::ReadingHead && m_socket->bytesAvailable() == 0) {
         // An idle keep-alive connection (or one that never spoke): close quietly.
         m_state = State::Closing;
@@ -325,6 +444,7 @@ void HttpConnection::abort()
 void HttpConnection::release(const QString &path)
 {
     m_requestTimer.stop();
+    m_stallTimer.stop();
     QTcpSocket *socket = m_socket;
     disconnect(socket, nullptr, this, nullptr);
     socket->setParent(nullptr);

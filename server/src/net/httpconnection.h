@@ -4,6 +4,7 @@
 // Limits are checked on peeked bytes, so a WebSocket upgrade can be handed over untouched.
 
 #include "base/config.h"
+#include "net/clientaddress.h"
 #include "net/httpmessage.h"
 #include "net/responder.h"
 
@@ -22,9 +23,12 @@ class HttpConnection : public QObject
 public:
     using RequestHandler = std::function<void(HttpRequest, Responder)>;
     using UpgradeFilter = std::function<bool(const QString &path)>;
+    // Told the client address of every request head (and upgrade); false refuses it (503, close).
+    // A null address: the connection is between requests.
+    using ClientAdmission = std::function<bool(const QHostAddress &client)>;
 
-    HttpConnection(QTcpSocket *socket, const LimitSettings &limits, Metrics &metrics, RequestHandler handler,
-                   UpgradeFilter isUpgradePath, QObject *parent);
+    HttpConnection(QTcpSocket *socket, const LimitSettings &limits, const TrustedProxies &proxies, Metrics &metrics,
+                   RequestHandler handler, UpgradeFilter isUpgradePath, ClientAdmission admit, QObject *parent);
     ~HttpConnection() override;
 
     // A request is being handled (counts as in-flight work at shutdown).
@@ -32,6 +36,8 @@ public:
     // Shutdown: close now if between requests, else after the current response.
     void closeWhenIdle();
     void abort();
+    // Response bytes queued for this connection and not yet handed to the kernel.
+    qint64 unsentBytes() const;
 
     // Called by Responder.
     void respond(quint64 serial, const HttpResponse &response, const QString &route, qint64 elapsedNs);
@@ -52,14 +58,21 @@ private:
     void write(const HttpResponse &response, bool keepAlive);
     void startWaitingForRequest();
     void onRequestTimeout();
+    bool outputBacklogged() const;
+    void onBytesWritten();
+    void onOutputStalled();
     void release(const QString &path);
 
     QTcpSocket *m_socket;
     const LimitSettings &m_limits;
+    const TrustedProxies &m_proxies;
     Metrics &m_metrics;
     RequestHandler m_handler;
     UpgradeFilter m_isUpgradePath;
+    ClientAdmission m_admit;
     QTimer m_requestTimer;
+    QTimer m_stallTimer;       // runs while output is pending; restarted by every write progress
+    bool m_readingPaused = false;
     State m_state = State::ReadingHead;
     HttpRequest m_request;
     QString m_requestId; // kept apart: m_request is moved into the handler

@@ -10,6 +10,15 @@ QByteArray HttpRequest::header(const QByteArray &lowerName) const
     return {};
 }
 
+int HttpRequest::headerCount(const QByteArray &lowerName) const
+{
+    int n = 0;
+    for (const auto &h : headers)
+        if (h.first == lowerName)
+            ++n;
+    return n;
+}
+
 QByteArray HttpRequest::bearerToken() const
 {
     const QByteArray auth = header("authorization").trimmed();

@@ -19,12 +19,18 @@ struct HttpRequest {
     QUrlQuery query;
     QList<QPair<QByteArray, QByteArray>> headers; // names lower-cased, in order received
     QByteArray body;
-    QHostAddress peer;
+    QHostAddress peer;                       // the TCP peer: a reverse proxy when there is one
+    QHostAddress forwardedFor;               // the client a trusted proxy named (null otherwise)
     QString requestId;                       // correlation id of this request
     QHash<QString, QString> pathParams;      // filled by the router from {name} segments
     QString routePattern;                    // filled by the router, e.g. "/api/v1/me/profile"
 
     QByteArray header(const QByteArray &lowerName) const;
+    // Who sent the request: the address to key per-client limits and throttles by. The client a
+    // trusted proxy named (server.trusted_proxies), else the TCP peer. Never read `peer` for that.
+    QHostAddress clientAddress() const { return forwardedFor.isNull() ? peer : forwardedFor; }
+    // Number of header fields with this name (a request smuggled past a proxy repeats some).
+    int headerCount(const QByteArray &lowerName) const;
     // The bearer token of the Authorization header, or empty.
     QByteArray bearerToken() const;
     // True when the Content-Type is JSON (application/json, +json).

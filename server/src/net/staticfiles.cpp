@@ -36,8 +36,27 @@ QByteArray staticContentType(const QString &fileName)
 
 namespace {
 
+// The web client's page may only run, style, fetch and connect to what this server serves: an
+// injected <script> or a script from elsewhere does not run, and no other site may frame the page
+// (clickjacking). data: is the page's empty favicon, blob: what the avatar's renderer may create.
+// With the Live2D mount, pixi.js 6 compiles its shader uniform code with new Function and
+// Cubism Core may compile WebAssembly: the scripts (still only our own) need those two.
+QByteArray contentSecurityPolicy(bool live2d)
+{
+    return QByteArray("default-src 'self'; script-src 'self'") + (live2d ? " 'unsafe-eval' 'wasm-unsafe-eval'" : "")
+         + "; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; "
+           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+}
+
+HttpResponse staticResponse(const QByteArray &bytes, const QString &path, const QByteArray &csp)
+{
+    return HttpResponse::text(200, bytes, staticContentType(path))
+        .withHeader("Content-Security-Policy", csp)
+        .withHeader("X-Frame-Options", "DENY");
+}
+
 // A file of the disk mount, read on the worker pool; 404 when missing or too large, 503 when the pool is full.
-bool serveFromDisk(const StaticDiskMount &disk, const HttpRequest &request, const Responder &responder)
+bool serveFromDisk(const StaticDiskMount &disk, const HttpRequest &request, const Responder &responder, const QByteArray &csp)
 {
     const QString path = staticResourcePath(disk.dir, request.path.mid(disk.urlPrefix.size()));
     if (path.isEmpty() || request.path.size() <= disk.urlPrefix.size() + 1)
@@ -50,11 +69,11 @@ bool serveFromDisk(const StaticDiskMount &disk, const HttpRequest &request, cons
                 return std::nullopt;
             return file.readAll();
         },
-        [responder, path](std::optional<QByteArray> bytes) {
+        [responder, path, csp](std::optional<QByteArray> bytes) {
             if (!bytes)
                 responder.send(HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such file")));
             else
-                responder.send(HttpResponse::text(200, *bytes, staticContentType(path)));
+                responder.send(staticResponse(*bytes, path, csp));
         });
     if (!queued)
         responder.send(HttpResponse::error(503, QStringLiteral("busy"), QStringLiteral("the server is busy, try again")));
@@ -65,16 +84,18 @@ bool serveFromDisk(const StaticDiskMount &disk, const HttpRequest &request, cons
 
 void registerStaticFiles(Router &router, const QString &root, const StaticDiskMount &disk)
 {
-    router.setFallback([root, disk](const HttpRequest &request, const Responder &responder) {
-        if (disk.workers && !disk.dir.isEmpty() && request.path.startsWith(disk.urlPrefix + QLatin1Char('/')))
-            return serveFromDisk(disk, request, responder);
+    const bool diskMounted = disk.workers && !disk.dir.isEmpty();
+    const QByteArray csp = contentSecurityPolicy(diskMounted);
+    router.setFallback([root, disk, diskMounted, csp](const HttpRequest &request, const Responder &responder) {
+        if (diskMounted && request.path.startsWith(disk.urlPrefix + QLatin1Char('/')))
+            return serveFromDisk(disk, request, responder, csp);
         const QString path = staticResourcePath(root, request.path);
         if (path.isEmpty() || !QFileInfo(path).isFile())
             return false;
         QFile file(path);
         if (!file.open(QIODevice::ReadOnly))
             return false;
-        responder.send(HttpResponse::text(200, file.readAll(), staticContentType(path)));
+        responder.send(staticResponse(file.readAll(), path, csp));
         return true;
     });
 }
