@@ -5,8 +5,9 @@ data directory, and after all kills prove that nothing a client was told is lost
 Setup: one tianyi-fake-upstream (LLM, embeddings and GPT-SoVITS at fixed latencies) that lives through
 every kill, U registered users. Each round ("epoch"): start the server, every user opens a chat socket
 and chats in a loop (think time 0..T; a share of the turns gets a `stop` mid-reply), SIGKILL the server
-a random time after the round's first turn_start while at least one turn is in flight, wait for the
-process. The driver records, per turn, the (user, session_id, turn) and the turn_end it received.
+a random time after the round's first turn_start: at a random moment while a turn is in flight, the
+instant a client receives a turn_end, or the instant the server logs that an extraction job stored its
+memories. The driver records, per turn, the (user, session_id, turn) and the turn_end it received.
 
 Every user message is "我喜欢W<n>号。…" with a fresh n, and the fake answers the server's memory
 extraction request for it with exactly one fact "你喜欢W<n>号": so every memory names its source turn,
@@ -646,7 +647,7 @@ def main():
     ap.add_argument("--memory-kill-fraction", type=float, default=0.2,
                     help="share of kills the instant the server logs stored memories (before the job is marked done)")
     ap.add_argument("--max-turns-per-round", type=int, default=200)
-    ap.add_argument("--facts", type=int, default=20000, help="distinct facts (user messages) before they repeat")
+    ap.add_argument("--facts", type=int, default=5000, help="distinct facts (user messages) before they repeat")
     ap.add_argument("--check-every", type=int, default=1, help="inspect a copy of the database after every Nth kill")
     ap.add_argument("--drain-s", type=float, default=60, help="longest wait for the outbox after the final start")
     ap.add_argument("--time-limit-s", type=float, default=3600, help="no new round after this long")
