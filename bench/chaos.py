@@ -195,6 +195,7 @@ class Chaos:
         self.kills = []            # per kill: {epoch, after_first_turn_s, in_flight, acked_so_far}
         self.per_kill = {"integrity_failures": 0, "acked_turns_not_stored": 0, "jobs_running_with_effect_stored": 0}
         self.problems = []
+        self.killed = False        # this round's server was SIGKILLed
         self.not_stored = set()    # acknowledged turns a killed server's files did not have as acknowledged
         self.deadline = time.monotonic() + args.time_limit_s
 
@@ -290,10 +291,15 @@ class Chaos:
         session_id, turn = None, None
         try:
             ws = await asyncio.wait_for(WebSocket.connect(self.host, self.port, "/ws?token=" + user["token"]), CONNECT_TIMEOUT_S)
-        except (OSError, Closed, asyncio.TimeoutError):
-            return  # the server died while the sockets opened (a kill can land there too)
+        except (OSError, EOFError, Closed, asyncio.TimeoutError) as e:  # EOFError: IncompleteReadError mid-handshake
+            if not self.killed:
+                self.problems.append(f"chat socket of {user['name']} did not open: {e!r}")
+            return  # else the server died while the sockets opened (a kill can land there too)
         try:
-            hello = await asyncio.wait_for(ws.recv_json(), CONNECT_TIMEOUT_S)
+            try:
+                hello = await asyncio.wait_for(ws.recv_json(), CONNECT_TIMEOUT_S)
+            except asyncio.TimeoutError:
+                hello = {"type": f"nothing in {CONNECT_TIMEOUT_S} s"}
             if hello.get("type") != "hello":
                 self.problems.append(f"expected hello, got {hello}")
                 return
@@ -336,6 +342,7 @@ class Chaos:
     async def epoch(self, index):
         if self.server is None:  # round 0 uses the server that registered the users
             await self.start_server(f"round {index}")
+        self.killed = False
         state = {"first_turn": asyncio.Event()}
         tasks = [asyncio.create_task(self.session(u, state)) for u in self.users]
         try:
@@ -382,8 +389,9 @@ class Chaos:
 
     def kill_server(self, mode):
         """SIGKILL now (once per round); notes the moment's kind and the turns in flight."""
-        if self.server.killed:
+        if self.killed:
             return
+        self.killed = True
         self.server.killed = True
         self.server.send_signal(signal.SIGKILL)
         self.kills.append({"mode": mode, "in_flight": self.in_flight})
@@ -578,7 +586,7 @@ class Chaos:
             "no memory from elsewhere": m["not_from_a_completed_turn"] == 0,
             "audio rows point at files": final["audio"]["rows_whose_file_is_missing"] == 0,
             "clean SIGTERM after the last restart": stop_code == 0,
-            "no protocol problem": not [p for p in self.problems if "expected hello" in p],
+            "every chat socket opened": not [p for p in self.problems if "expected hello" in p or "did not open" in p],
         }
         return checks
 
