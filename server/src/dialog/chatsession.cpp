@@ -347,6 +347,36 @@ void ChatSession::startTurn(const QString &text, const QString &clientMsgId)
         sinceStop.start();
         interruptTurn(std::nullopt, true, sinceStop);
     }
+    if (m_closedTurn < m_turnCounter) { // the previous turn's turn_end waits for its store
+        if (int(m_queuedChats.size()) >= kMaxQueuedChats) {
+            sendError(chat::kErrRateLimited, QStringLiteral("too many messages; try again in a moment"),
+                      {{QStringLiteral("retry_after_ms"), kQueuedChatsRetryAfterMs}});
+            return;
+        }
+        m_queuedChats.push_back({text, clientMsgId});
+        return;
+    }
+    beginTurn(text, clientMsgId);
+}
+
+void ChatSession::startQueuedChat()
+{
+    if (m_phase != Phase::Ready || m_queuedChats.empty() || m_closedTurn < m_turnCounter)
+        return;
+    const QueuedChat next = m_queuedChats.front();
+    m_queuedChats.pop_front();
+    CorrelationScope scope(correlationBase());
+    beginTurn(next.text, next.clientMsgId);
+    if (!m_queuedChats.empty()) {
+        // A later chat was already waiting: it stops this turn at once, as it would have on arrival.
+        QElapsedTimer sinceStop;
+        sinceStop.start();
+        interruptTurn(std::nullopt, true, sinceStop);
+    }
+}
+
+void ChatSession::beginTurn(const QString &text, const QString &clientMsgId)
+{
     const int turnNo = ++m_turnCounter;
     const QString correlationId = QStringLiteral("%1#%2").arg(correlationBase()).arg(turnNo);
     QJsonObject start{{QStringLiteral("correlation_id"), correlationId}, {QStringLiteral("user_text"), text}};
@@ -464,6 +494,8 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         m_lastTtftMs = stats.value(QStringLiteral("ttft_ms")).toInteger(-1);
         m_lastFirstAudioMs = stats.value(QStringLiteral("first_audio_ms")).toInteger(-1);
         emit m_gateway.turnEnded(m_sessionId, m_userId, turn, fields.value(QStringLiteral("status")).toString(), stats);
+        if (!m_queuedChats.empty()) // not from inside the ending turn's own call
+            QMetaObject::invokeMethod(this, &ChatSession::startQueuedChat, Qt::QueuedConnection);
     }
 }
 
@@ -522,6 +554,7 @@ void ChatSession::close(int code, const QString &reason)
         return;
     m_phase = Phase::Closed;
     m_tokenExpiry.stop();
+    m_queuedChats.clear();
     if (m_turn && !m_turn->isFinished()) {
         TurnPipeline *turn = m_turn;
         m_turn = nullptr;
@@ -535,6 +568,7 @@ void ChatSession::onDisconnected()
     CorrelationScope scope(correlationBase());
     if (m_phase != Phase::Closed) {
         m_phase = Phase::Closed;
+        m_queuedChats.clear();
         if (m_turn && !m_turn->isFinished()) {
             qCInfo(lcWs) << "client went away during a turn";
             TurnPipeline *turn = m_turn;

@@ -14,6 +14,7 @@
 #include <QObject>
 #include <QPointer>
 #include <QTimer>
+#include <deque>
 #include <functional>
 #include <optional>
 
@@ -80,6 +81,8 @@ private:
     void handleStop(const QJsonObject &message);
     void refuse(const std::optional<SpeechInput::Refusal> &refusal);
     void startTurn(const QString &text, const QString &clientMsgId);
+    void beginTurn(const QString &text, const QString &clientMsgId);
+    void startQueuedChat();
     void interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
     void malformed(const QString &message);
     void sendError(const QString &code, const QString &message, const QJsonObject &extra = {});
@@ -99,6 +102,16 @@ private:
     int m_malformed = 0;
     QTimer m_tokenExpiry;               // closes the socket when its access token expires
     qint64 m_tokenExpiresAtS = 0;
+
+    // A chat that arrives while the previous turn's turn_end still waits for that turn to be stored
+    // (see TurnPipeline::ended) starts right after that turn_end, so turns stay in order.
+    struct QueuedChat {
+        QString text;
+        QString clientMsgId;
+    };
+    static constexpr int kMaxQueuedChats = 4;
+    static constexpr int kQueuedChatsRetryAfterMs = 1000; // when that queue is full: rate_limited
+    std::deque<QueuedChat> m_queuedChats;
 
     QPointer<TurnPipeline> m_turn;
     int m_turnCounter = 0;

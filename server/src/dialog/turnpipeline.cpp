@@ -446,7 +446,7 @@ void TurnPipeline::interrupt(std::optional<qint64> playedMs, bool notifyClient, 
     qCInfo(lcWs) << "turn interrupted" << (playedMs ? QStringLiteral("after %1 ms heard").arg(*playedMs) : QStringLiteral("(no played_ms)"));
     if (notifyClient)
         m_sink.turnEvent(m_turnNo, chat::kStopped, {{QStringLiteral("stop_ms"), stopMs}});
-    finish(chat::kInterrupted, heardText(playedMs));
+    finish(chat::kInterrupted, heardText(playedMs), notifyClient);
 }
 
 QString TurnPipeline::heardText(std::optional<qint64> playedMs)
@@ -491,16 +491,13 @@ void TurnPipeline::cancelUpstreams()
         m_services.tts->cancelTurn(m_turnKey);
 }
 
-void TurnPipeline::finish(const QString &status, const QString &text)
+void TurnPipeline::finish(const QString &status, const QString &text, bool clientWaits)
 {
     if (m_finished)
         return;
     m_finished = true;
     cancelUpstreams();
     const QJsonObject turnStats = stats();
-    m_sink.turnStored(m_turnNo, m_storedTurnId); // the admin feed's turn_ended names the stored turn
-    m_sink.turnEvent(m_turnNo, chat::kTurnEnd,
-                     {{QStringLiteral("status"), status}, {QStringLiteral("text"), text}, {QStringLiteral("stats"), turnStats}});
     if (m_services.metrics)
         m_services.metrics->increment(QStringLiteral("tianyi_chat_turns_total"), {{QStringLiteral("status"), status}});
     qCInfo(lcWs).noquote() << "turn" << status << "after" << turnStats.value(QStringLiteral("total_ms")).toInteger() << "ms,"
@@ -513,15 +510,32 @@ void TurnPipeline::finish(const QString &status, const QString &text)
         if (s.delivered && !s.allPcm.isEmpty())
             audioSentences << i;
     }
-    storeFinished(status, text, audioSentences);
+    // turn_end is the client's acknowledgement: it goes out once the finished turn (and its outbox
+    // jobs) are committed, so a crash right after it cannot lose or fail a turn the client was told
+    // about. A session that is going away has nobody to acknowledge to: its turn ends at once.
+    if (!clientWaits)
+        announceEnd(status, text, turnStats, m_storedTurnId);
+    QPointer<TurnPipeline> self(this);
+    storeFinished(status, text, turnStats, audioSentences, [self, clientWaits, status, text, turnStats](qint64 storedTurnId) {
+        if (self && clientWaits)
+            self->announceEnd(status, text, turnStats, storedTurnId);
+    });
+}
+
+void TurnPipeline::announceEnd(const QString &status, const QString &text, const QJsonObject &turnStats, qint64 storedTurnId)
+{
+    CorrelationScope scope(m_correlationId);
+    m_sink.turnStored(m_turnNo, storedTurnId); // the admin feed's turn_ended names the stored turn
+    m_sink.turnEvent(m_turnNo, chat::kTurnEnd,
+                     {{QStringLiteral("status"), status}, {QStringLiteral("text"), text}, {QStringLiteral("stats"), turnStats}});
     emit ended(status);
 }
 
-void TurnPipeline::storeFinished(const QString &status, const QString &text, QVector<int> audioSentences)
+void TurnPipeline::storeFinished(const QString &status, const QString &text, const QJsonObject &turnStats, QVector<int> audioSentences,
+                                 std::function<void(qint64)> stored)
 {
     const auto turnIdHolder = m_turnId;
     const qint64 userId = m_userId;
-    const QJsonObject turnStats = stats();
     const QString emotion = m_emotion;
     // A completed turn queues its memory extraction and summary jobs in the same transaction (outbox)
     const bool memoryJobs = status == chat::kCompleted;
@@ -536,11 +550,12 @@ void TurnPipeline::storeFinished(const QString &status, const QString &text, QVe
                 MemoryService::enqueueTurnJobs(s, userId, *turnIdHolder);
             return *turnIdHolder;
         },
-        [](DbResult<qint64> result) {
+        [stored = std::move(stored)](DbResult<qint64> result) {
             if (!result.ok())
                 qCWarning(lcWs) << "cannot store the finished turn:" << result.error;
+            stored(result.ok() ? *result.value : 0);
         });
-    // Right after posting the write: the next turn of this user (a barge-in starts one at once) must
+    // Right after posting the write: the next turn of this user (in another of their sessions, at once) must
     // not use a context without this one (see PromptContextCache).
     m_services.contexts->changed(userId);
     if (!m_services.audio)

@@ -1,7 +1,7 @@
 #pragma once
 // One turn of one session, as data flows: store the user text (pending) and read the prompt's
 // context -> LLM stream -> emotion tags -> text_delta -> sentences -> TtsScheduler -> audio chunks
-// in (sentence, seq) order -> turn_end -> store the finished turn and each sentence's audio.
+// in (sentence, seq) order -> store the finished turn -> turn_end, and each sentence's audio.
 //
 // The pipeline never writes to the socket: it hands events to a TurnSink (the session), which is
 // the one place that enforces "nothing of a turn after its stopped / turn_end".
@@ -51,8 +51,8 @@ public:
 
     void start();
     // Barge-in (explicit stop, implied by a new chat, or disconnect with notifyClient=false):
-    // cancels the LLM stream, queued and running TTS; sends stopped + turn_end interrupted; stores
-    // what was heard (by playedMs when given, else the sentences whose audio was fully sent).
+    // cancels the LLM stream, queued and running TTS; sends stopped; stores what was heard (by
+    // playedMs when given, else the sentences whose audio was fully sent), then sends turn_end interrupted.
     void interrupt(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
 
     bool isFinished() const { return m_finished; }
@@ -60,7 +60,9 @@ public:
     QString correlationId() const { return m_correlationId; }
 
 signals:
-    // Exactly once, after the turn's turn_end was handed to the sink.
+    // Exactly once, after the turn's turn_end was handed to the sink: once the finished turn is
+    // stored (or its write failed), or at once for a session going away. Until then isFinished()
+    // is already true, but a new turn of the session must wait (ChatSession queues its chat).
     void ended(const QString &status);
 
 private:
@@ -96,11 +98,15 @@ private:
     void pumpAudio();
     void sendChunk(int index, const QByteArray &pcm, bool last);
     void maybeComplete();
-    void finish(const QString &status, const QString &text);
+    // clientWaits: turn_end (and `ended`) after the finished turn is stored; else at once.
+    void finish(const QString &status, const QString &text, bool clientWaits = true);
+    void announceEnd(const QString &status, const QString &text, const QJsonObject &turnStats, qint64 storedTurnId);
     void cancelUpstreams();
     QString heardText(std::optional<qint64> playedMs); // sets m_heardCount
     QJsonObject stats() const;
-    void storeFinished(const QString &status, const QString &text, QVector<int> audioSentences);
+    // stored(turn id, 0 when it could not be stored) runs once the write is over.
+    void storeFinished(const QString &status, const QString &text, const QJsonObject &turnStats, QVector<int> audioSentences,
+                       std::function<void(qint64)> stored);
     qint64 elapsedMs() const { return m_clock.elapsed(); }
 
     TurnServices m_services;
