@@ -45,8 +45,11 @@ async function parse(res) {
   const type = res.headers.get('content-type') || '';
   const body = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) {
+    // {"error":{"code","message"}}, or RFC 6749's {"error":"invalid_grant","error_description"} from the token endpoint.
     const e = body && body.error;
-    throw new ApiError(res.status, e && e.code, e ? e.message : `${res.status} ${res.statusText}`);
+    const code = typeof e === 'string' ? e : e && e.code;
+    const message = typeof e === 'string' ? body.error_description : e && e.message;
+    throw new ApiError(res.status, code, message || `${res.status} ${res.statusText}`);
   }
   return body;
 }
