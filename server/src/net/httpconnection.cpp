@@ -2,25 +2,18 @@
 
 #include "base/logging.h"
 #include "metrics/metrics.h"
+#include "net/httprequesthead.h"
 
-#include <QUrl>
 #include <atomic>
 
 namespace tianyi {
 
 namespace {
 
-constexpr int kMaxHeaderCount = 100;
-
 QString nextRequestId()
 {
     static std::atomic<quint64> counter{0};
     return QStringLiteral("r%1").arg(++counter, 6, 36, QLatin1Char('0'));
-}
-
-bool isTokenChar(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || QByteArray("!#$%&'*+-.^_`|~").contains(c);
 }
 
 } // namespace
@@ -123,60 +116,16 @@ bool HttpConnection::readHead()
     if (available <= 0)
         return false;
     const QByteArray peeked = m_socket->peek(qMin<qint64>(available, qint64(m_limits.maxHeaderBytes) + 4));
-    const int end = peeked.indexOf("\r\n\r\n");
-    if (end < 0) {
-        if (peeked.size() >= m_limits.maxHeaderBytes)
-            failAndClose(431, QStringLiteral("headers_too_large"),
-                         QStringLiteral("request line and headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+    HttpHeadParse head = parseRequestHead(peeked, m_limits.maxHeaderBytes);
+    if (head.outcome == HttpHeadParse::Outcome::Incomplete)
+        return false;
+    if (head.outcome == HttpHeadParse::Outcome::Refused) {
+        failAndClose(head.refusal.status, head.refusal.code, head.refusal.message);
         return false;
     }
-    if (end + 4 > m_limits.maxHeaderBytes) {
-        failAndClose(431, QStringLiteral("headers_too_large"),
-                     QStringLiteral("request line and headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
-        return false;
-    }
-
-    const QList<QByteArray> lines = peeked.left(end).split('\n');
-    HttpRequest req;
+    HttpRequest &req = head.request;
     req.peer = m_socket->peerAddress();
     req.requestId = nextRequestId();
-    const QList<QByteArray> parts = lines.first().trimmed().split(' ');
-    if (parts.size() != 3 || !parts[2].startsWith("HTTP/1.") || !parts[1].startsWith('/')) {
-        failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed request line"));
-        return false;
-    }
-    req.method = parts[0];
-    for (char c : req.method)
-        if (!isTokenChar(c)) {
-            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed method"));
-            return false;
-        }
-    const QByteArray target = parts[1];
-    const int q = target.indexOf('?');
-    req.path = QUrl::fromPercentEncoding(q < 0 ? target : target.left(q));
-    if (q >= 0)
-        req.query = QUrlQuery(QString::fromUtf8(target.mid(q + 1)));
-    const bool http10 = parts[2] == "HTTP/1.0";
-
-    if (lines.size() - 1 > kMaxHeaderCount) {
-        failAndClose(431, QStringLiteral("headers_too_large"), QStringLiteral("more than %1 header fields").arg(kMaxHeaderCount));
-        return false;
-    }
-    for (int i = 1; i < lines.size(); ++i) {
-        const QByteArray line = lines[i].endsWith('\r') ? lines[i].chopped(1) : lines[i];
-        const int colon = line.indexOf(':');
-        if (colon <= 0 || line.startsWith(' ') || line.startsWith('\t')) {
-            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed header line"));
-            return false;
-        }
-        const QByteArray name = line.left(colon).toLower();
-        for (char c : name)
-            if (!isTokenChar(c)) {
-                failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed header name"));
-                return false;
-            }
-        req.headers.append({name, line.mid(colon + 1).trimmed()});
-    }
 
     // A WebSocket upgrade goes to its endpoint with the handshake bytes still unread.
     if (req.method == "GET" && req.header("upgrade").toLower().contains("websocket") && m_isUpgradePath && m_isUpgradePath(req.path)) {
@@ -184,29 +133,13 @@ bool HttpConnection::readHead()
         return false;
     }
 
-    m_socket->read(end + 4); // consume the head
-    const QByteArray connection = req.header("connection").toLower();
-    m_keepAlive = http10 ? connection.contains("keep-alive") : !connection.contains("close");
-
-    if (!req.header("transfer-encoding").isEmpty()) {
+    m_socket->read(head.headBytes); // consume the head
+    const HttpBodyFraming framing = frameRequestBody(req, head.http10, m_limits.maxBodyBytes);
+    m_keepAlive = framing.keepAlive;
+    m_bodyLength = framing.bodyLength;
+    if (framing.refused) {
         m_request = req;
-        failAndClose(501, QStringLiteral("not_implemented"), QStringLiteral("chunked request bodies are not supported; send Content-Length"));
-        return false;
-    }
-    m_bodyLength = 0;
-    const QByteArray lengthText = req.header("content-length");
-    if (!lengthText.isEmpty()) {
-        bool ok = false;
-        m_bodyLength = lengthText.toLongLong(&ok);
-        if (!ok || m_bodyLength < 0) {
-            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("invalid Content-Length"));
-            return false;
-        }
-    }
-    if (m_bodyLength > m_limits.maxBodyBytes) {
-        m_request = req;
-        failAndClose(413, QStringLiteral("too_large"),
-                     QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes").arg(m_bodyLength).arg(m_limits.maxBodyBytes));
+        failAndClose(framing.refusal.status, framing.refusal.code, framing.refusal.message);
         return false;
     }
     m_request = req;
