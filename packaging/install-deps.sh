@@ -16,6 +16,7 @@ test_packages=(
   python3 python3-jwt sqlite3 curl
   chromium fonts-wqy-microhei   # browser tests of the web client (the font renders Chinese in screenshots)
   xvfb xauth                    # admin-gui/take-screenshots.sh runs tianyi-admin under xvfb-run
+  clang libclang-rt-14-dev      # bench/fuzz.sh: the fuzz preset (clang 14, libFuzzer + sanitizer runtimes)
 )
 
 packages=("${build_packages[@]}")
