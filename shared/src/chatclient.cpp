@@ -9,6 +9,7 @@
 #include <QUrlQuery>
 #include <QWebSocket>
 #include <chrono>
+#include <cmath>
 
 namespace tianyi::client {
 
@@ -16,6 +17,19 @@ qint64 monotonicMs()
 {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+namespace {
+// A JSON number as a whole number (fractions dropped). NaN and numbers outside qint64 give the
+// fallback: converting them is undefined behaviour, and a server may send anything.
+qint64 wholeNumber(const QJsonValue &v, qint64 fallback)
+{
+    if (!v.isDouble())
+        return fallback;
+    const double d = v.toDouble();
+    const double limit = std::ldexp(1.0, 63);
+    return d >= -limit && d < limit ? qint64(d) : fallback;
+}
+} // namespace
 
 // ---- value types ----------------------------------------------------------------------------
 
@@ -58,10 +72,7 @@ qint64 AudioChunk::durationMs() const
 
 TurnStats TurnStats::fromJson(const QJsonObject &stats)
 {
-    auto get = [&](const char *key) {
-        const QJsonValue v = stats.value(QLatin1String(key));
-        return v.isDouble() ? v.toInteger(qint64(v.toDouble())) : qint64(-1);
-    };
+    auto get = [&](const char *key) { return wholeNumber(stats.value(QLatin1String(key)), -1); };
     TurnStats s;
     s.ttftMs = get("ttft_ms");
     s.firstAudioMs = get("first_audio_ms");
@@ -74,8 +85,7 @@ TurnStats TurnStats::fromJson(const QJsonObject &stats)
 
 qint64 ChatEvent::integer(const QString &key, qint64 fallback) const
 {
-    const QJsonValue v = json.value(key);
-    return v.isDouble() ? v.toInteger(qint64(v.toDouble())) : fallback;
+    return wholeNumber(json.value(key), fallback);
 }
 
 QString ChatEvent::kindName(Kind kind)

@@ -19,19 +19,51 @@ void setError(QString *error, const QString &text)
         *error = text;
 }
 
+// The ';'-separated items of a header value. A ';' inside a quoted string (filename="a;b.wav")
+// belongs to the value, and so does an escaped quote (\").
+QList<QByteArray> parameterItems(const QByteArray &headerValue)
+{
+    QList<QByteArray> items;
+    QByteArray item;
+    bool inQuotes = false;
+    for (qsizetype i = 0; i < headerValue.size(); ++i) {
+        const char c = headerValue[i];
+        if (inQuotes && c == '\\' && i + 1 < headerValue.size()) {
+            item += c;
+            item += headerValue[++i];
+            continue;
+        }
+        if (c == '"')
+            inQuotes = !inQuotes;
+        if (c == ';' && !inQuotes) {
+            items.append(item);
+            item.clear();
+            continue;
+        }
+        item += c;
+    }
+    items.append(item);
+    return items;
+}
+
 // Value of a parameter (name=value or name="value") in a header value such as a Content-Disposition.
 QByteArray parameter(const QByteArray &headerValue, const QByteArray &name)
 {
-    const QList<QByteArray> items = headerValue.split(';');
-    for (const QByteArray &raw : items) {
+    for (const QByteArray &raw : parameterItems(headerValue)) {
         const QByteArray item = raw.trimmed();
         const int eq = item.indexOf('=');
         if (eq <= 0 || item.left(eq).trimmed().toLower() != name)
             continue;
         QByteArray v = item.mid(eq + 1).trimmed();
         if (v.size() >= 2 && v.startsWith('"') && v.endsWith('"')) {
-            v = v.mid(1, v.size() - 2);
-            v.replace("\\\"", "\"").replace("\\\\", "\\");
+            // Quoted-pairs undone left to right: \X is X (what quoted() escapes: \ and ").
+            const QByteArray inner = v.mid(1, v.size() - 2);
+            v.clear();
+            for (qsizetype i = 0; i < inner.size(); ++i) {
+                if (inner[i] == '\\' && i + 1 < inner.size())
+                    ++i;
+                v += inner[i];
+            }
         }
         return v;
     }

@@ -147,6 +147,22 @@ private slots:
                  QStringLiteral("ws://h/ws?audio=binary"));
     }
 
+    // Numbers no qint64 holds read as absent instead of being converted (undefined behaviour, found
+    // by fuzz_chat_message); fractions are dropped.
+    void numbersOutOfRange()
+    {
+        ChatEvent e;
+        e.json = QJsonObject{{QStringLiteral("turn"), 1e300}, {QStringLiteral("seq"), -1e19}, {QStringLiteral("sentence"), 2.9},
+                             {QStringLiteral("stop_ms"), 9007199254740992.0}};
+        QCOMPARE(e.integer(QStringLiteral("turn")), qint64(-1));
+        QCOMPARE(e.integer(QStringLiteral("seq"), 7), qint64(7));
+        QCOMPARE(e.integer(QStringLiteral("sentence")), qint64(2));
+        QCOMPARE(e.integer(QStringLiteral("stop_ms")), qint64(9007199254740992));
+        const TurnStats stats = TurnStats::fromJson(QJsonObject{{QStringLiteral("tokens"), 1e300}, {QStringLiteral("total_ms"), 1500.0}});
+        QCOMPARE(stats.tokens, qint64(-1));
+        QCOMPARE(stats.totalMs, qint64(1500));
+    }
+
     void binaryConversation() { checkConversation(AudioMode::Binary); }
     void jsonConversation() { checkConversation(AudioMode::Json); }
 

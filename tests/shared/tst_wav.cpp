@@ -168,6 +168,25 @@ private slots:
         QVERIFY(!multipart::parse("application/json", b.body()).has_value());
         QVERIFY(!multipart::parse(b.contentType(), b.body().left(b.body().size() / 2)).has_value());
     }
+
+    // A ';' or an escaped quote inside a quoted name or file name is part of it (found by fuzz_multipart:
+    // the parser used to split every parameter at ';').
+    void multipartQuotedParameters()
+    {
+        multipart::Builder b("b0undary");
+        b.addFile("a;b", "x\\\"; name=evil.wav", "audio/wav", "data");
+        b.addField("q\\", "v");
+        const auto parts = multipart::parse(b.contentType(), b.body());
+        QVERIFY(parts.has_value());
+        QCOMPARE(parts->size(), 2);
+        QCOMPARE(parts->at(0).name, QByteArray("a;b"));
+        QCOMPARE(parts->at(0).fileName, QByteArray("x\\\"; name=evil.wav"));
+        QCOMPARE(parts->at(1).name, QByteArray("q\\"));
+        const auto raw = multipart::parse("multipart/form-data; boundary=\"x;y\"",
+                                          "--x;y\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a;b.wav\"\r\n\r\nz\r\n--x;y--");
+        QVERIFY(raw.has_value());
+        QCOMPARE(raw->at(0).fileName, QByteArray("a;b.wav"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestWav)

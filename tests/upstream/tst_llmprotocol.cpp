@@ -232,6 +232,8 @@ private slots:
                                                 << QString() << QString() << QString() << 12;
         QTest::newRow("usage without total") << QByteArray(R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}})")
                                              << QString() << QString() << QString() << 12;
+        QTest::newRow("usage without total, counts at INT_MAX") << QByteArray(R"({"choices":[],"usage":{"prompt_tokens":2147483647,"completion_tokens":2147483647}})")
+                                                                << QString() << QString() << QString() << 2147483647;
         QTest::newRow("choices missing") << QByteArray(R"({"id":"x"})") << QString() << QString() << QString() << -1;
         QTest::newRow("role repeated (ollama)") << QByteArray(R"({"choices":[{"index":0,"delta":{"role":"assistant","content":"hi"},"finish_reason":null}]})")
                                                 << QStringLiteral("hi") << QString() << QString() << -1;

@@ -2,65 +2,18 @@
 
 #include "base/logging.h"
 #include "metrics/metrics.h"
+#include "net/httprequesthead.h"
 
-#include <QUrl>
 #include <atomic>
-#include <optional>
 
 namespace tianyi {
 
 namespace {
 
-constexpr int kMaxHeaderCount = 100;
-// Content-Length digits: 15 reach far beyond any body limit and never overflow a qint64.
-constexpr int kMaxContentLengthDigits = 15;
-
 QString nextRequestId()
 {
     static std::atomic<quint64> counter{0};
     return QStringLiteral("r%1").arg(++counter, 6, 36, QLatin1Char('0'));
-}
-
-bool isTokenChar(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || QByteArray("!#$%&'*+-.^_`|~").contains(c);
-}
-
-// RFC 9110 field values: visible characters, spaces and tabs. A bare CR, NUL or other control byte is
-// read differently by different parsers, which is what request smuggling needs.
-bool isFieldValue(const QByteArray &value)
-{
-    for (char c : value)
-        if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-    return true;
-}
-
-// Optional whitespace around a field value is spaces and tabs only.
-QByteArray trimOws(const QByteArray &value)
-{
-    int begin = 0;
-    int end = int(value.size());
-    while (begin < end && (value[begin] == ' ' || value[begin] == '\t'))
-        ++begin;
-    while (end > begin && (value[end - 1] == ' ' || value[end - 1] == '\t'))
-        --end;
-    return value.mid(begin, end - begin);
-}
-
-// Strict Content-Length: digits only, no sign, no inner space, no leading zero (but "0"), no list.
-// What a lenient parser reads differently from the proxy in front is a smuggled request.
-std::optional<qint64> parseContentLength(const QByteArray &text)
-{
-    if (text.isEmpty() || text.size() > kMaxContentLengthDigits || (text.size() > 1 && text.startsWith('0')))
-        return std::nullopt;
-    qint64 value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    return value;
 }
 
 } // namespace
@@ -187,65 +140,16 @@ bool HttpConnection::readHead()
     if (available <= 0)
         return false;
     const QByteArray peeked = m_socket->peek(qMin<qint64>(available, qint64(m_limits.maxHeaderBytes) + 4));
-    const int end = peeked.indexOf("\r\n\r\n");
-    if (end < 0) {
-        if (peeked.size() >= m_limits.maxHeaderBytes)
-            failAndClose(431, QStringLiteral("headers_too_large"),
-                         QStringLiteral("request line and headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
+    HttpHeadParse head = parseRequestHead(peeked, m_limits.maxHeaderBytes);
+    if (head.outcome == HttpHeadParse::Outcome::Incomplete)
+        return false;
+    if (head.outcome == HttpHeadParse::Outcome::Refused) {
+        failAndClose(head.refusal.status, head.refusal.code, head.refusal.message);
         return false;
     }
-    if (end + 4 > m_limits.maxHeaderBytes) {
-        failAndClose(431, QStringLiteral("headers_too_large"),
-                     QStringLiteral("request line and headers exceed %1 bytes").arg(m_limits.maxHeaderBytes));
-        return false;
-    }
-
-    const QList<QByteArray> lines = peeked.left(end).split('\n');
-    HttpRequest req;
+    HttpRequest &req = head.request;
     req.peer = canonicalAddress(m_socket->peerAddress());
     req.requestId = nextRequestId();
-    const QList<QByteArray> parts = lines.first().trimmed().split(' ');
-    if (parts.size() != 3 || !parts[2].startsWith("HTTP/1.") || !parts[1].startsWith('/')) {
-        failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed request line"));
-        return false;
-    }
-    req.method = parts[0];
-    for (char c : req.method)
-        if (!isTokenChar(c)) {
-            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed method"));
-            return false;
-        }
-    const QByteArray target = parts[1];
-    const int q = target.indexOf('?');
-    req.path = QUrl::fromPercentEncoding(q < 0 ? target : target.left(q));
-    if (q >= 0)
-        req.query = QUrlQuery(QString::fromUtf8(target.mid(q + 1)));
-    const bool http10 = parts[2] == "HTTP/1.0";
-
-    if (lines.size() - 1 > kMaxHeaderCount) {
-        failAndClose(431, QStringLiteral("headers_too_large"), QStringLiteral("more than %1 header fields").arg(kMaxHeaderCount));
-        return false;
-    }
-    for (int i = 1; i < lines.size(); ++i) {
-        const QByteArray line = lines[i].endsWith('\r') ? lines[i].chopped(1) : lines[i];
-        const int colon = line.indexOf(':');
-        if (colon <= 0 || line.startsWith(' ') || line.startsWith('\t')) {
-            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed header line"));
-            return false;
-        }
-        const QByteArray name = line.left(colon).toLower();
-        for (char c : name)
-            if (!isTokenChar(c)) {
-                failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("malformed header name"));
-                return false;
-            }
-        const QByteArray value = trimOws(line.mid(colon + 1));
-        if (!isFieldValue(value)) {
-            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("control character in a header value"));
-            return false;
-        }
-        req.headers.append({name, value});
-    }
     req.forwardedFor = m_proxies.forwardedClient(req.peer, req.headers);
     // Counted by the client's address from now on (behind a proxy: the forwarded one).
     if (m_admit && !m_admit(req.clientAddress())) {
@@ -259,39 +163,13 @@ bool HttpConnection::readHead()
         return false;
     }
 
-    m_socket->read(end + 4); // consume the head
-    const QByteArray connection = req.header("connection").toLower();
-    m_keepAlive = http10 ? connection.contains("keep-alive") : !connection.contains("close");
-
-    // Framing must be unambiguous: a proxy in front that picks the other length (or the other
-    // header) forwards a second, smuggled request inside this one's body.
-    const int lengthHeaders = req.headerCount("content-length");
-    if (req.headerCount("transfer-encoding") > 0 && lengthHeaders > 0) {
-        failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("Transfer-Encoding together with Content-Length"));
-        return false;
-    }
-    if (req.headerCount("transfer-encoding") > 0) {
+    m_socket->read(head.headBytes); // consume the head
+    const HttpBodyFraming framing = frameRequestBody(req, head.http10, m_limits.maxBodyBytes);
+    m_keepAlive = framing.keepAlive;
+    m_bodyLength = framing.bodyLength;
+    if (framing.refused) {
         m_request = req;
-        failAndClose(501, QStringLiteral("not_implemented"), QStringLiteral("chunked request bodies are not supported; send Content-Length"));
-        return false;
-    }
-    if (lengthHeaders > 1) {
-        failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("more than one Content-Length"));
-        return false;
-    }
-    m_bodyLength = 0;
-    if (lengthHeaders == 1) {
-        const std::optional<qint64> length = parseContentLength(req.header("content-length"));
-        if (!length) {
-            failAndClose(400, QStringLiteral("bad_request"), QStringLiteral("invalid Content-Length"));
-            return false;
-        }
-        m_bodyLength = *length;
-    }
-    if (m_bodyLength > m_limits.maxBodyBytes) {
-        m_request = req;
-        failAndClose(413, QStringLiteral("too_large"),
-                     QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes").arg(m_bodyLength).arg(m_limits.maxBodyBytes));
+        failAndClose(framing.refusal.status, framing.refusal.code, framing.refusal.message);
         return false;
     }
     m_request = req;

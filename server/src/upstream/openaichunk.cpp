@@ -6,6 +6,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <algorithm>
+#include <limits>
 
 namespace tianyi {
 
@@ -93,8 +95,10 @@ ChatChunk decodeChatChunk(const SseEvent &event)
         LlmUsage lu;
         lu.promptTokens = tokens(u, QStringLiteral("prompt_tokens"));
         lu.completionTokens = tokens(u, QStringLiteral("completion_tokens"));
-        lu.totalTokens = u.contains(QStringLiteral("total_tokens")) ? tokens(u, QStringLiteral("total_tokens"))
-                                                                     : lu.promptTokens + lu.completionTokens;
+        // Summed wide: each count may be as large as INT_MAX (the server's numbers are not trusted).
+        lu.totalTokens = u.contains(QStringLiteral("total_tokens"))
+                             ? tokens(u, QStringLiteral("total_tokens"))
+                             : int(std::min<qint64>(qint64(lu.promptTokens) + lu.completionTokens, std::numeric_limits<int>::max()));
         c.usage = lu;
     }
     return c;
