@@ -153,11 +153,6 @@ HttpError AccountService::throttled(int waitS, const QString &what)
     return e;
 }
 
-QString AccountService::clientKey(const QHostAddress &peer)
-{
-    return addressLimitKey(peer);
-}
-
 template <typename R>
 std::optional<HttpError> AccountService::storageProblem(const DbResult<R> &result)
 {
@@ -210,7 +205,7 @@ void AccountService::registerUser(RegisterInput input, const QHostAddress &peer,
         return;
     }
     // Admission before the hash: a refused registration costs no Argon2 work at all.
-    if (const int wait = m_registrations.admit(clientKey(peer), nowMs())) {
+    if (const int wait = m_registrations.admit(addressLimitKey(peer), nowMs())) {
         m_metrics.increment(kRegistrationsThrottled);
         done(throttled(wait, QStringLiteral("too many registrations")));
         return;
@@ -254,7 +249,7 @@ void AccountService::loginWithPassword(const QString &username, const QString &p
     const qint64 now = nowMs();
     const bool mayExist = UsernamePolicy::characterCount(username) <= m_usernames.maxLength() * 2;
     const QString key = mayExist ? UsernamePolicy::keyFor(username) : kOverlongNameKey;
-    const QString ip = clientKey(peer);
+    const QString ip = addressLimitKey(peer);
     if (const int wait = m_throttle.retryAfterSeconds(key, ip, now)) {
         m_metrics.increment(kLogins, outcome("throttled"));
         done(throttled(wait, QStringLiteral("too many failed logins")));
@@ -446,7 +441,7 @@ void AccountService::reauthenticate(const Principal &who, const QString &passwor
         // A stolen access token must not become an unthrottled password oracle: the same limits
         // as a login of this account from this address.
         const QString key = UsernamePolicy::keyFor(user.username);
-        const QString ip = clientKey(peer);
+        const QString ip = addressLimitKey(peer);
         if (const int wait = m_throttle.retryAfterSeconds(key, ip, nowMs())) {
             done(throttled(wait, QStringLiteral("too many wrong passwords")));
             return;

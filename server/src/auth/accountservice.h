@@ -125,7 +125,6 @@ private:
     bool runHashing(const char *op, std::function<R(const PasswordHasher &)> work, std::function<void(R)> done);
     template <typename R>
     static std::optional<HttpError> storageProblem(const DbResult<R> &result);
-    static QString clientKey(const QHostAddress &peer);
     static qint64 nowMs();
 
     AuthSettings m_settings;

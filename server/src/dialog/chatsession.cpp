@@ -194,16 +194,23 @@ void ChatSession::armTokenExpiry(qint64 expiresAtS)
     m_tokenExpiry.start(int(std::clamp<qint64>(leftMs, 0, kMaxTimerMs)));
 }
 
+std::optional<Principal> ChatSession::verifyToken(const QString &token)
+{
+    const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
+    if (outcome.ok())
+        return outcome.value();
+    close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
+    return std::nullopt;
+}
+
 void ChatSession::authenticate(const QString &token)
 {
     m_peer->stopAuthDeadline();
     m_phase = Phase::Authenticating;
-    const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
-    if (!outcome.ok()) {
-        close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
+    const std::optional<Principal> verified = verifyToken(token);
+    if (!verified)
         return;
-    }
-    const Principal principal = outcome.value();
+    const Principal principal = *verified;
     checkAccount(principal, [this, principal](const QString &refusal, const QString &username, const QString &nickname) {
         if (!refusal.isEmpty()) {
             close(chat::kCloseUnauthorized, refusal);
@@ -246,12 +253,10 @@ void ChatSession::authenticate(const QString &token)
 
 void ChatSession::reauthenticate(const QString &token)
 {
-    const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
-    if (!outcome.ok()) {
-        close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
+    const std::optional<Principal> verified = verifyToken(token);
+    if (!verified)
         return;
-    }
-    const Principal principal = outcome.value();
+    const Principal principal = *verified;
     if (principal.userId != m_userId) {
         close(chat::kCloseUnauthorized, QStringLiteral("the token is of another account"));
         return;

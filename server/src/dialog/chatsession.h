@@ -67,6 +67,8 @@ public:
     void turnPrompt(const AssembledPrompt &prompt) override { m_lastPrompt = prompt; }
 
 private:
+    // The token's principal, or nullopt after closing the socket with 4001 (bad, expired, wrong key).
+    std::optional<Principal> verifyToken(const QString &token);
     void authenticate(const QString &token);
     // A fresh access token of the same account on an open socket: the socket lives on past the old one's expiry.
     void reauthenticate(const QString &token);
