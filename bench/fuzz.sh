@@ -3,10 +3,12 @@
 # libFuzzer + ASan + UBSan + LeakSanitizer, and reports per target: executions, exec/s, coverage
 # (cov/ft of libFuzzer's last status line), corpus size, and crash/leak/timeout/oom artifacts.
 #
-#   bench/fuzz.sh [--seconds N] [--only fuzz_jwt,fuzz_config,...] [--jobs J] [--no-build] [--json FILE]
+#   bench/fuzz.sh [--seconds N | --cpu-seconds N] [--only fuzz_jwt,fuzz_config,...] [--jobs J] [--no-build] [--json FILE]
 #   bench/fuzz.sh --report-only [--only ...] [--json FILE]   (the table of the last runs, nothing run)
 #
-# --seconds N: per target (default 60); --jobs J: targets at once (default 2, one core each, run under
+# --seconds N: wall seconds per target (default 60); --cpu-seconds N: instead, each target runs until
+# its own user+system CPU time reaches N (then libFuzzer is interrupted with SIGINT, which prints its final
+# stats and keeps the corpus), so a busy machine stretches the wall time, not the fuzzing; --jobs J: targets at once (default 2, one core each, run under
 # nice -n 15); --json FILE: the results (default build/fuzz/run/results.json); the Markdown table goes
 # to stdout. Builds the `fuzz` preset (clang) first unless --no-build. Each target starts from its seed
 # corpus (tests/fuzz/corpus/<target>, read only) with its dictionary; what it finds is kept in
@@ -19,6 +21,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build/fuzz"
 run="$build/run"
 seconds=""
+cpu_seconds=""
 jobs=2
 do_build=1
 run_fuzzers=1
@@ -27,16 +30,22 @@ only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
+    --cpu-seconds) cpu_seconds="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --report-only) do_build=0; run_fuzzers=0; shift ;;
     --json) json="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 json="${json:-$run/results.json}"
+if [ -n "$cpu_seconds" ]; then
+  [ -z "$seconds" ] || { echo "fuzz.sh: --seconds and --cpu-seconds exclude each other" >&2; exit 2; }
+  # A wall-clock bound all the same, so a starved machine cannot keep a fuzzer running for ever.
+  seconds=$((cpu_seconds * 30))
+fi
 [ "$run_fuzzers" = 1 ] && seconds="${seconds:-60}"
 
 # Target -> -max_len: a little above the largest meaningful input (a request head at the fuzz limits,
@@ -67,6 +76,20 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export QT_LOGGING_RULES="*.debug=false;*.info=false;*.warning=false"   # parsers log refusals; keep the logs to libFuzzer
 export QT_QPA_PLATFORM=offscreen
 
+# libFuzzer's exit status after SIGINT, chosen so it cannot be mistaken for a finding (crashes exit 1,
+# timeouts 70/77, OOMs 71/...).
+interrupted_by_budget=73
+# Polls the fuzzer's own CPU time (utime + stime, fields 14 and 15 of /proc/PID/stat, in clock ticks)
+# and interrupts it once the budget is spent; returns when the process is gone.
+stop_at_cpu_budget() {
+  local pid="$1" budget_ticks=$(( $2 * $(getconf CLK_TCK) )) stat
+  while stat=$(cat "/proc/$pid/stat" 2>/dev/null); do
+    set -- ${stat##*) }   # fields after the command name, which may contain spaces; $12/$13 = utime/stime
+    if [ $(( ${12} + ${13} )) -ge "$budget_ticks" ]; then kill -INT "$pid" 2>/dev/null; return; fi
+    sleep 5
+  done
+}
+
 fuzz_one() {
   local t="$1" dir="$run/$1"
   rm -rf "$dir"
@@ -77,9 +100,14 @@ fuzz_one() {
   start=$(date +%s)
   # `times` in the same subshell: the fuzzer's user and system CPU time (the machine may be shared,
   # so wall time overstates the work done).
-  (cd "$dir" && { nice -n 15 "$build/tests/fuzz/$t" -max_total_time="$seconds" -max_len="${max_len[$t]}" -timeout=10 \
-     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "${dict[@]}" \
-     "$dir/corpus" "$root/tests/fuzz/corpus/$t" >"$dir/log" 2>&1 || echo $? >"$dir/status"; times >"$dir/times"; })
+  (cd "$dir" && {
+     nice -n 15 "$build/tests/fuzz/$t" -max_total_time="$seconds" -max_len="${max_len[$t]}" -timeout=10 \
+       -rss_limit_mb=2048 -print_final_stats=1 -interrupted_exitcode=$interrupted_by_budget \
+       -artifact_prefix="$dir/artifacts/" "${dict[@]}" "$dir/corpus" "$root/tests/fuzz/corpus/$t" >"$dir/log" 2>&1 &
+     pid=$!
+     [ -n "$cpu_seconds" ] && stop_at_cpu_budget "$pid" "$cpu_seconds"
+     wait "$pid" || { rc=$?; [ "$rc" = "$interrupted_by_budget" ] || echo "$rc" >"$dir/status"; }
+     times >"$dir/times"; })
   [ -f "$dir/status" ] && status=$(cat "$dir/status")
   end=$(date +%s)
   echo "$status $start $end" >"$dir/exit"
@@ -87,7 +115,11 @@ fuzz_one() {
 }
 
 if [ "$run_fuzzers" = 1 ]; then
-  echo "fuzz.sh: ${#targets[@]} targets x $seconds s, $jobs at a time" >&2
+  if [ -n "$cpu_seconds" ]; then
+    echo "fuzz.sh: ${#targets[@]} targets x $cpu_seconds CPU s (wall bound $seconds s), $jobs at a time" >&2
+  else
+    echo "fuzz.sh: ${#targets[@]} targets x $seconds s, $jobs at a time" >&2
+  fi
   running=0
   for t in "${targets[@]}"; do
     if [ "$running" -ge "$jobs" ]; then
@@ -100,10 +132,10 @@ if [ "$run_fuzzers" = 1 ]; then
   wait || true
 fi
 
-python3 - "$root" "$run" "$json" "${seconds:-0}" "${targets[@]}" <<'EOF'
+python3 - "$root" "$run" "$json" "${seconds:-0}" "${cpu_seconds:-0}" "${targets[@]}" <<'EOF'
 import glob, json, os, platform, re, subprocess, sys, time
 
-root, run, out, seconds, targets = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
+root, run, out, seconds, cpu_budget, targets = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:]
 
 def git(*args):
     try:
@@ -153,7 +185,8 @@ record = {
     "machine": {"cores": os.cpu_count(), "kernel": platform.release(), "commit": git("rev-parse", "--short", "HEAD") or "unknown",
                 "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))},
     "load_average": list(os.getloadavg()),
-    "seconds_per_target_requested": seconds if seconds > 0 else None,
+    "seconds_per_target_requested": seconds if seconds > 0 and cpu_budget == 0 else None,
+    "cpu_seconds_per_target_requested": cpu_budget if cpu_budget > 0 else None,
     "sanitizers": "libFuzzer + ASan + UBSan + LeakSanitizer (clang, fuzz preset)",
     "targets": results,
 }

@@ -72,6 +72,26 @@ private slots:
         QCOMPARE(codec.verify(signedPayload(R"({"sub":"1","role":"user","iat":1700000000,"exp":1700000900})"), kNow).claims.tokenVersion, 0);
     }
 
+    // sid names the login; a token made before logins were named has none and still verifies.
+    void jwtCarriesTheLogin()
+    {
+        const JwtCodec codec(kSecret);
+        AccessClaims c = claims();
+        c.loginId = QStringLiteral("0123456789abcdef0123456789abcdef");
+        QCOMPARE(codec.verify(codec.sign(c), kNow + 1).claims.loginId, c.loginId);
+        const QByteArray unnamed = codec.sign(claims());
+        QVERIFY(!crypto::base64UrlDecode(unnamed.split('.').at(1)).value_or(QByteArray()).contains("sid")); // not written when empty
+        QCOMPARE(codec.verify(codec.sign(claims()), kNow + 1).claims.loginId, QString());
+        auto signedPayload = [&](const QByteArray &payload) {
+            const QByteArray input = b64(R"({"alg":"HS256","typ":"JWT"})") + '.' + b64(payload);
+            return input + '.' + b64(crypto::hmacSha256(kSecret, input));
+        };
+        for (const QByteArray &sid : {QByteArray("7"), QByteArray("\"\""), QByteArray("[\"a\"]"), '"' + QByteArray(65, 'a') + '"'}) {
+            const QByteArray payload = R"({"sub":"1","role":"user","iat":1700000000,"exp":1700000900,"sid":)" + sid + '}';
+            QCOMPARE(int(codec.verify(signedPayload(payload), kNow).failure), int(JwtCodec::Failure::BadClaims));
+        }
+    }
+
     void jwtRefusals_data()
     {
         QTest::addColumn<QByteArray>("token");

@@ -1,5 +1,6 @@
 // The chat socket end to end: a real server in-process, real QWebSocket clients, and the fake
 // upstream speaking the OpenAI-compatible and GPT-SoVITS wire protocols.
+#include "authtest.h"
 #include "chatfixture.h"
 
 #include <QSemaphore>
@@ -713,6 +714,55 @@ private slots:
         QVERIFY(c.waitClosed());
         QCOMPARE(c.closeCode, chat::kCloseUnauthorized);
         QCOMPARE(c.indexOfType(chat::kAuthenticated), -1);
+    }
+
+    // Logging one device out closes the sockets of that login at once, and only those: the same
+    // account's other login keeps chatting. A logged-out login's access token opens nothing more,
+    // on the socket or over HTTP; a reused (stolen) refresh token ends its login's sockets too.
+    void aLogoutClosesTheSocketsOfThatLoginOnly()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        HttpClient http(fx.server->baseUrl());
+        const ChatUser u = fx.user();
+        const HttpResult laptop = loginForm(http, u.username, QStringLiteral("correct horse battery"));
+        const HttpResult phone = loginForm(http, u.username, QStringLiteral("correct horse battery"));
+        QVERIFY(!jwtPayload(accessTokenOf(laptop)).value(QStringLiteral("sid")).toString().isEmpty());
+        QVERIFY(jwtPayload(accessTokenOf(laptop)).value(QStringLiteral("sid")) != jwtPayload(accessTokenOf(phone)).value(QStringLiteral("sid")));
+        ChatTestClient onLaptop, alsoOnLaptop, onPhone;
+        QVERIFY(onLaptop.openAndHello(fx.port(), accessTokenOf(laptop)));
+        QVERIFY(alsoOnLaptop.openAndHello(fx.port(), accessTokenOf(laptop)));
+        QVERIFY(onPhone.openAndHello(fx.port(), accessTokenOf(phone)));
+
+        const HttpResult out = http.postJson(QStringLiteral("/api/v1/auth/logout"), {{QStringLiteral("refresh_token"), QString::fromLatin1(refreshTokenOf(laptop))}});
+        QCOMPARE(out.status, 204);
+        QVERIFY(onLaptop.waitClosed());
+        QVERIFY(alsoOnLaptop.waitClosed());
+        QCOMPARE(onLaptop.closeCode, chat::kCloseUnauthorized);
+        QCOMPARE(alsoOnLaptop.closeCode, chat::kCloseUnauthorized);
+        onPhone.chat(QStringLiteral("still here"));
+        QVERIFY(onPhone.waitForType(chat::kTurnEnd, 1));
+        QVERIFY(!onPhone.closed);
+
+        // The laptop's access token has not expired, but its login has.
+        ChatTestClient again;
+        again.open(fx.port(), {{QStringLiteral("token"), QString::fromLatin1(accessTokenOf(laptop))}});
+        QVERIFY(again.waitClosed());
+        QCOMPARE(again.closeCode, chat::kCloseUnauthorized);
+        QCOMPARE(again.indexOfType(chat::kHello), -1);
+        QCOMPARE(http.get(QStringLiteral("/api/v1/me/profile"), accessTokenOf(laptop)).status, 401);
+        QCOMPARE(http.get(QStringLiteral("/api/v1/me/profile"), accessTokenOf(phone)).status, 200);
+
+        // A renewed token of the phone's login keeps its socket; presenting the rotated refresh
+        // token again (a stolen copy) revokes that login and closes its socket.
+        const HttpResult renewed = refreshGrant(http, refreshTokenOf(phone));
+        QCOMPARE(renewed.status, 200);
+        QCOMPARE(jwtPayload(accessTokenOf(renewed)).value(QStringLiteral("sid")), jwtPayload(accessTokenOf(phone)).value(QStringLiteral("sid")));
+        onPhone.send({{QStringLiteral("type"), chat::kAuth}, {QStringLiteral("token"), QString::fromLatin1(accessTokenOf(renewed))}});
+        QVERIFY(onPhone.waitForType(chat::kAuthenticated));
+        QCOMPARE(oauthErrorCode(refreshGrant(http, refreshTokenOf(phone))), QStringLiteral("invalid_grant"));
+        QVERIFY(onPhone.waitClosed());
+        QCOMPARE(onPhone.closeCode, chat::kCloseUnauthorized);
     }
 
     void speechInput()

@@ -39,6 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const JwtCodec::Verified again = codec.verify(codec.sign(v.claims), kNow);
     FUZZ_CHECK(again.ok() && again.claims.userId == v.claims.userId && again.claims.role == v.claims.role
                && again.claims.issuedAt == v.claims.issuedAt && again.claims.expiresAt == v.claims.expiresAt
-               && again.claims.jti == v.claims.jti);
+               && again.claims.jti == v.claims.jti && again.claims.tokenVersion == v.claims.tokenVersion
+               && again.claims.loginId == v.claims.loginId);
     return 0;
 }

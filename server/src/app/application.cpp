@@ -200,6 +200,10 @@ bool Application::startChat(QString *error)
     connect(m_accounts.get(), &AccountService::sessionsRevoked, m_chat.get(), [gateway = m_chat.get()](qint64 userId) {
         gateway->closeSessionsOf(userId, chat::kCloseUnauthorized, QStringLiteral("signed out everywhere or password changed"));
     });
+    // Logging one device out (or a refresh token reused by a thief) ends that login's sockets.
+    connect(m_accounts.get(), &AccountService::loginRevoked, m_chat.get(), [gateway = m_chat.get()](qint64 userId, const QString &loginId) {
+        gateway->closeSessionsOfLogin(userId, loginId, chat::kCloseUnauthorized, QStringLiteral("this login was logged out"));
+    });
     // What a turn's prompt holds of the user changes with their profile and their rolling summary.
     PromptContextCache *contexts = m_promptContexts.get();
     connect(m_accounts.get(), &AccountService::profileChanged, contexts, &PromptContextCache::changed);

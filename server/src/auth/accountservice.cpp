@@ -179,11 +179,11 @@ bool AccountService::runHashing(const char *op, std::function<R(const PasswordHa
     }, std::move(done));
 }
 
-QByteArray AccountService::signAccessToken(qint64 userId, const QString &role, qint64 tokenVersion) const
+QByteArray AccountService::signAccessToken(qint64 userId, const QString &role, qint64 tokenVersion, const QString &loginId) const
 {
     const qint64 now = nowMs() / 1000;
     return m_jwt.sign(AccessClaims{userId, role, now, now + m_settings.accessTokenTtlS,
-                                   QString::fromLatin1(crypto::base64UrlEncode(crypto::randomBytes(16))), tokenVersion});
+                                   QString::fromLatin1(crypto::base64UrlEncode(crypto::randomBytes(16))), tokenVersion, loginId});
 }
 
 void AccountService::registerUser(RegisterInput input, const QHostAddress &peer, Done<UserView> done)
@@ -305,18 +305,17 @@ void AccountService::issueTokens(qint64 userId, const QString &role, qint64 toke
     const QByteArray refreshToken = RefreshTokens::generate();
     const qint64 now = nowMs();
     const qint64 ttlMs = qint64(m_settings.refreshTokenTtlS) * 1000;
-    m_db.write<bool>(this, [userId, rehash, refreshToken, now, ttlMs](SqlSession &s) {
+    m_db.write<QString>(this, [userId, rehash, refreshToken, now, ttlMs](SqlSession &s) {
         if (!rehash.isEmpty())
             UserRepository(s).setPasswordHash(userId, rehash);
-        RefreshTokens::issue(s, userId, refreshToken, now, ttlMs);
-        return true;
-    }, [this, userId, role, tokenVersion, refreshToken, done](DbResult<bool> r) {
+        return RefreshTokens::issue(s, userId, refreshToken, now, ttlMs);
+    }, [this, userId, role, tokenVersion, refreshToken, done](DbResult<QString> r) {
         if (const std::optional<HttpError> problem = storageProblem(r)) {
             done(*problem);
             return;
         }
         m_metrics.increment(kLogins, outcome("success"));
-        done(Tokens{signAccessToken(userId, role, tokenVersion), m_settings.accessTokenTtlS, refreshToken});
+        done(Tokens{signAccessToken(userId, role, tokenVersion, *r.value), m_settings.accessTokenTtlS, refreshToken});
     });
 }
 
@@ -342,11 +341,12 @@ void AccountService::refresh(const QByteArray &refreshToken, Done<Tokens> done)
         switch (rot.outcome) {
         case O::Rotated:
             m_metrics.increment(kRefreshes, outcome("success"));
-            done(Tokens{signAccessToken(rot.userId, rot.role, rot.tokenVersion), m_settings.accessTokenTtlS, replacement});
+            done(Tokens{signAccessToken(rot.userId, rot.role, rot.tokenVersion, rot.loginId), m_settings.accessTokenTtlS, replacement});
             return;
         case O::Reused:
             m_metrics.increment(kRefreshes, outcome("reused"));
             qCWarning(lcAuth) << "a rotated or revoked refresh token of user" << rot.userId << "was presented; its session family is revoked";
+            emit loginRevoked(rot.userId, rot.loginId);
             done(invalidGrant(QStringLiteral("the refresh token was already used; this login session has been revoked, log in again")));
             return;
         case O::Revoked:
@@ -376,14 +376,17 @@ void AccountService::logout(const QByteArray &refreshToken, Done<bool> done)
         return;
     }
     const qint64 now = nowMs();
-    m_db.write<bool>(this, [refreshToken, now](SqlSession &s) { return RefreshTokens::revokeFamilyOf(s, refreshToken, now); },
-                     [done](DbResult<bool> r) {
-                         if (const std::optional<HttpError> problem = storageProblem(r)) {
-                             done(*problem);
-                             return;
-                         }
-                         done(true);
-                     });
+    using Revoked = std::optional<RefreshTokens::RevokedLogin>;
+    m_db.write<Revoked>(this, [refreshToken, now](SqlSession &s) { return RefreshTokens::revokeFamilyOf(s, refreshToken, now); },
+                        [this, done](DbResult<Revoked> r) {
+                            if (const std::optional<HttpError> problem = storageProblem(r)) {
+                                done(*problem);
+                                return;
+                            }
+                            if (const Revoked &login = *r.value)
+                                emit loginRevoked(login->userId, login->loginId);
+                            done(true);
+                        });
 }
 
 void AccountService::signOutEverywhere(const Principal &who, Done<bool> done)
@@ -421,7 +424,7 @@ void AccountService::reauthenticate(const Principal &who, const QString &passwor
         if (!user)
             return HttpError::of(HttpError::Kind::Unauthorized, QStringLiteral("the account of this access token no longer exists"));
         return *user;
-    }, [this, password, newPassword, peer, done](DbResult<Outcome<UserRecord>> r) {
+    }, [this, who, password, newPassword, peer, done](DbResult<Outcome<UserRecord>> r) {
         if (const std::optional<HttpError> problem = storageProblem(r)) {
             done(*problem);
             return;
@@ -454,7 +457,7 @@ void AccountService::reauthenticate(const Principal &who, const QString &passwor
             if (v.match && newPassword)
                 v.newHash = h.hash(*newPassword);
             return v;
-        }, [this, key, ip, user, newPassword, done](Verdict v) {
+        }, [this, who, key, ip, user, newPassword, done](Verdict v) {
             if (!v.match) {
                 m_throttle.attemptFailed(key, ip, nowMs());
                 done(HttpError::of(HttpError::Kind::Forbidden, QStringLiteral("the current password is wrong")));
@@ -465,7 +468,8 @@ void AccountService::reauthenticate(const Principal &who, const QString &passwor
                 done(HttpError::of(HttpError::Kind::Internal, QStringLiteral("password hashing failed")));
                 return;
             }
-            done(Reauthenticated{Principal{user.id, user.role, user.tokenVersion}, v.newHash});
+            // The token's expiry and login stay: checkAccount in the caller's transaction checks them again.
+            done(Reauthenticated{Principal{user.id, user.role, user.tokenVersion, who.expiresAt, who.loginId}, v.newHash});
         });
         if (!queued) {
             m_throttle.attemptAbandoned(key, ip, nowMs());
@@ -498,7 +502,11 @@ void AccountService::changePassword(const Principal &who, const QString &current
         const QByteArray refreshToken = RefreshTokens::generate();
         const qint64 now = nowMs();
         const qint64 ttlMs = qint64(m_settings.refreshTokenTtlS) * 1000;
-        m_db.write<Outcome<qint64>>(this, [principal, hash, refreshToken, now, ttlMs](SqlSession &s) -> Outcome<qint64> {
+        struct NewLogin {
+            qint64 tokenVersion = 0;
+            QString loginId;
+        };
+        m_db.write<Outcome<NewLogin>>(this, [principal, hash, refreshToken, now, ttlMs](SqlSession &s) -> Outcome<NewLogin> {
             // Checked again in this transaction: a sign-out or deletion while the hash was computed wins.
             const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
             if (!account.ok())
@@ -507,9 +515,9 @@ void AccountService::changePassword(const Principal &who, const QString &current
             users.setPasswordHash(principal.userId, hash);
             const std::optional<qint64> version = users.bumpTokenVersion(principal.userId);
             RefreshTokenRepository(s).revokeAllOfUser(principal.userId, now);
-            RefreshTokens::issue(s, principal.userId, refreshToken, now, ttlMs);
-            return version.value_or(0);
-        }, [this, principal, refreshToken, done](DbResult<Outcome<qint64>> r) {
+            const QString loginId = RefreshTokens::issue(s, principal.userId, refreshToken, now, ttlMs);
+            return NewLogin{version.value_or(0), loginId};
+        }, [this, principal, refreshToken, done](DbResult<Outcome<NewLogin>> r) {
             if (const std::optional<HttpError> problem = storageProblem(r)) {
                 done(*problem);
                 return;
@@ -521,7 +529,9 @@ void AccountService::changePassword(const Principal &who, const QString &current
             m_metrics.increment(kPasswordChanges);
             qCInfo(lcAuth) << "user" << principal.userId << "changed their password; every other session ends";
             emit sessionsRevoked(principal.userId);
-            done(Tokens{signAccessToken(principal.userId, principal.role, r.value->value()), m_settings.accessTokenTtlS, refreshToken});
+            const NewLogin &login = r.value->value();
+            done(Tokens{signAccessToken(principal.userId, principal.role, login.tokenVersion, login.loginId), m_settings.accessTokenTtlS,
+                        refreshToken});
         });
     });
 }

@@ -104,6 +104,9 @@ signals:
     // Every access token of the user has just been revoked (sign-out everywhere, password change):
     // open chat sockets authenticated with them must be closed.
     void sessionsRevoked(qint64 userId);
+    // One login of the user ended (its device logged out, or its refresh token was reused and the
+    // family revoked): sockets authenticated with that login's access tokens must be closed.
+    void loginRevoked(qint64 userId, const QString &loginId);
 
 private:
     struct Verdict {
@@ -118,7 +121,7 @@ private:
     void reauthenticate(const Principal &who, const QString &password, std::optional<QString> newPassword, const QHostAddress &peer,
                         Done<Reauthenticated> done);
     void issueTokens(qint64 userId, const QString &role, qint64 tokenVersion, const QByteArray &rehash, Done<Tokens> done);
-    QByteArray signAccessToken(qint64 userId, const QString &role, qint64 tokenVersion) const;
+    QByteArray signAccessToken(qint64 userId, const QString &role, qint64 tokenVersion, const QString &loginId) const;
     HttpError throttled(int waitS, const QString &what);
     // Runs hashing work on the pool, timing it; false when the pool is full.
     template <typename R>

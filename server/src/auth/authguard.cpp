@@ -1,5 +1,6 @@
 #include "auth/authguard.h"
 
+#include "storage/refreshtokenrepository.h"
 #include "storage/userrepository.h"
 
 #include <QDateTime>
@@ -34,7 +35,7 @@ Outcome<Principal> AuthGuard::authenticateToken(const QByteArray &accessToken) c
         e.tokenPresented = true;
         return e;
     }
-    return Principal{v.claims.userId, v.claims.role, v.claims.tokenVersion, v.claims.expiresAt};
+    return Principal{v.claims.userId, v.claims.role, v.claims.tokenVersion, v.claims.expiresAt, v.claims.loginId};
 }
 
 Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal &principal)
@@ -50,6 +51,12 @@ Outcome<Principal> AuthGuard::checkAccount(SqlSession &session, const Principal 
     if (user->tokenVersion != principal.tokenVersion) {
         HttpError e = HttpError::of(HttpError::Kind::Unauthorized,
                                     QStringLiteral("this access token was revoked (signed out everywhere or password changed); log in again"));
+        e.tokenPresented = true;
+        return e;
+    }
+    // Logging one device out ends that login's access tokens too, not only its refresh token.
+    if (!principal.loginId.isEmpty() && !RefreshTokenRepository(session).loginIsLive(principal.userId, principal.loginId)) {
+        HttpError e = HttpError::of(HttpError::Kind::Unauthorized, QStringLiteral("this login was logged out; log in again"));
         e.tokenPresented = true;
         return e;
     }

@@ -21,6 +21,7 @@ struct Principal {
     QString role;
     qint64 tokenVersion = 0; // of the access token; checkAccount compares it with the account's
     qint64 expiresAt = 0;  // of the access token it came from, seconds since the epoch
+    QString loginId{};     // the login (refresh-token family) of the token; empty for older tokens
     bool isAdmin() const { return role == QLatin1String("admin"); }
 };
 
@@ -35,7 +36,8 @@ public:
 
     // Storage thread: the account behind `principal` must exist, not be disabled, and still be of
     // the token's generation (deletion, disabling, a password change and sign-out-everywhere bump
-    // it). One primary-key lookup the handler's storage work does anyway. On success the principal
+    // it), and the token's login must not have been logged out. A primary-key lookup and an indexed
+    // one inside the storage work the handler does anyway. On success the principal
     // carries the role stored now (a demoted admin loses admin before the token expires).
     static Outcome<Principal> checkAccount(SqlSession &session, const Principal &principal);
 

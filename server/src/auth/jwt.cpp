@@ -13,6 +13,9 @@ namespace {
 
 // Bounds the work a garbage Authorization header can cause (our tokens are ~300 bytes).
 constexpr int kMaxTokenBytes = 4096;
+// A login id is a refresh-token family id (32 hex characters today); the bound only keeps hostile
+// payloads from carrying large strings into the principal.
+constexpr int kMaxLoginIdChars = 64;
 
 std::optional<QJsonObject> decodeJsonPart(const QByteArray &part)
 {
@@ -48,7 +51,7 @@ QByteArray JwtCodec::sign(const AccessClaims &claims) const
 {
     // Fixed header bytes: what verify() accepts is exactly what we emit.
     static const QByteArray header = crypto::base64UrlEncode(QByteArrayLiteral("{\"alg\":\"HS256\",\"typ\":\"JWT\"}"));
-    const QJsonObject payload{
+    QJsonObject payload{
         {QStringLiteral("sub"), QString::number(claims.userId)},
         {QStringLiteral("role"), claims.role},
         {QStringLiteral("iat"), claims.issuedAt},
@@ -56,6 +59,8 @@ QByteArray JwtCodec::sign(const AccessClaims &claims) const
         {QStringLiteral("jti"), claims.jti},
         {QStringLiteral("tv"), claims.tokenVersion},
     };
+    if (!claims.loginId.isEmpty())
+        payload.insert(QStringLiteral("sid"), claims.loginId);
     const QByteArray signingInput = header + '.' + crypto::base64UrlEncode(QJsonDocument(payload).toJson(QJsonDocument::Compact));
     return signingInput + '.' + crypto::base64UrlEncode(crypto::hmacSha256(m_secret, signingInput));
 }
@@ -110,7 +115,11 @@ JwtCodec::Verified JwtCodec::verify(const QByteArray &token, qint64 nowSeconds) 
     // tv: absent means generation 0 (tokens made before it existed, and a fresh account's).
     const QJsonValue tvValue = payload->value(QStringLiteral("tv"));
     const std::optional<qint64> tokenVersion = tvValue.isUndefined() ? std::optional<qint64>(0) : numericDate(tvValue);
-    if (!subOk || userId <= 0 || (role != QLatin1String("user") && role != QLatin1String("admin")) || !iat || !exp || !tokenVersion) {
+    // sid: absent in tokens made before logins were named; otherwise a non-empty string of bounded length.
+    const QJsonValue sidValue = payload->value(QStringLiteral("sid"));
+    const bool sidOk = sidValue.isUndefined()
+                       || (sidValue.isString() && !sidValue.toString().isEmpty() && sidValue.toString().size() <= kMaxLoginIdChars);
+    if (!subOk || userId <= 0 || (role != QLatin1String("user") && role != QLatin1String("admin")) || !iat || !exp || !tokenVersion || !sidOk) {
         result.failure = Failure::BadClaims;
         return result;
     }
@@ -118,7 +127,7 @@ JwtCodec::Verified JwtCodec::verify(const QByteArray &token, qint64 nowSeconds) 
         result.failure = Failure::Expired;
         return result;
     }
-    result.claims = AccessClaims{userId, role, *iat, *exp, payload->value(QStringLiteral("jti")).toString(), *tokenVersion};
+    result.claims = AccessClaims{userId, role, *iat, *exp, payload->value(QStringLiteral("jti")).toString(), *tokenVersion, sidValue.toString()};
     return result;
 }
 

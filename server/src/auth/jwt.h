@@ -1,7 +1,8 @@
 #pragma once
 // HS256 JSON Web Tokens (RFC 7519) for access tokens: compact form, base64url without padding,
 // header {"alg":"HS256","typ":"JWT"}, claims sub (user id as a string), role, iat, exp, jti, and
-// tv (the account's token version when the token was issued: a newer version in storage ends it).
+// tv (the account's token version when the token was issued: a newer version in storage ends it) and
+// sid (the login the token belongs to: its refresh-token family; logging that login out ends it).
 // Verification accepts exactly what sign() produces and refuses everything else: other or
 // missing algorithms (including "none"), bad signatures, expired or malformed tokens.
 
@@ -17,6 +18,7 @@ struct AccessClaims {
     qint64 expiresAt = 0;  // seconds since the epoch
     QString jti;
     qint64 tokenVersion = 0; // claim "tv"
+    QString loginId{};       // claim "sid"; empty in tokens made before logins were named (then not written)
 };
 
 class JwtCodec

@@ -39,13 +39,15 @@ bool RefreshTokens::wellFormed(const QByteArray &token)
     return token.size() == kTokenChars && crypto::base64UrlDecode(token).has_value();
 }
 
-void RefreshTokens::issue(SqlSession &s, qint64 userId, const QByteArray &token, qint64 nowMs, qint64 ttlMs)
+QString RefreshTokens::issue(SqlSession &s, qint64 userId, const QByteArray &token, qint64 nowMs, qint64 ttlMs)
 {
     RefreshTokenRepository repo(s);
     repo.deleteDeadOfUser(userId, nowMs);
     repo.deleteExpired(nowMs, kExpiredSweptPerIssue);
-    repo.insert(userId, newFamilyId(), hashOf(token), nowMs, nowMs + ttlMs);
+    const QString familyId = newFamilyId();
+    repo.insert(userId, familyId, hashOf(token), nowMs, nowMs + ttlMs);
     repo.keepNewestFamiliesOfUser(userId, kFamiliesKeptPerUser);
+    return familyId;
 }
 
 RefreshTokens::Rotation RefreshTokens::rotate(SqlSession &s, const QByteArray &presented, const QByteArray &replacement, qint64 nowMs, qint64 ttlMs)
@@ -59,6 +61,7 @@ RefreshTokens::Rotation RefreshTokens::rotate(SqlSession &s, const QByteArray &p
         return r;
     }
     r.userId = row->userId;
+    r.loginId = row->familyId;
     if (row->rotated || row->revoked) {
         repo.revokeFamily(row->familyId, nowMs);
         // Rotated: a copy of an old token is in use (theft or a confused client). Revoked: after
@@ -90,14 +93,14 @@ RefreshTokens::Rotation RefreshTokens::rotate(SqlSession &s, const QByteArray &p
     return r;
 }
 
-bool RefreshTokens::revokeFamilyOf(SqlSession &s, const QByteArray &presented, qint64 nowMs)
+std::optional<RefreshTokens::RevokedLogin> RefreshTokens::revokeFamilyOf(SqlSession &s, const QByteArray &presented, qint64 nowMs)
 {
     RefreshTokenRepository repo(s);
     const std::optional<RefreshTokenRecord> row = repo.findByHash(hashOf(presented));
     if (!row)
-        return false;
+        return std::nullopt;
     repo.revokeFamily(row->familyId, nowMs);
-    return true;
+    return RevokedLogin{row->userId, row->familyId};
 }
 
 } // namespace tianyi

@@ -9,6 +9,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <optional>
 
 namespace tianyi {
 
@@ -23,7 +24,8 @@ public:
 
     // Stores a fresh token of a new family for userId; prunes the user's expired and revoked rows,
     // its least recently used families beyond a cap, and a bounded batch of anyone's expired rows.
-    static void issue(SqlSession &s, qint64 userId, const QByteArray &token, qint64 nowMs, qint64 ttlMs);
+    // Returns the new family's id (the login id access tokens of this login carry).
+    static QString issue(SqlSession &s, qint64 userId, const QByteArray &token, qint64 nowMs, qint64 ttlMs);
 
     struct Rotation {
         enum class Outcome { Rotated, Unknown, Expired, Reused, Revoked, AccountDisabled } outcome = Outcome::Unknown;
@@ -31,14 +33,19 @@ public:
         QString role;
         QString username;
         qint64 tokenVersion = 0;
+        QString loginId; // the family; set whenever the token was found
     };
     // Exchanges `presented` for `replacement` (same family). Everything it decides is written in
     // the caller's transaction: a reuse both revokes the family and fails. Rotated rows of the
     // family beyond the newest few are deleted, so rows stay bounded however often it rotates.
     static Rotation rotate(SqlSession &s, const QByteArray &presented, const QByteArray &replacement, qint64 nowMs, qint64 ttlMs);
 
-    // Revokes the family of `presented` (logout). Returns false when the token is unknown.
-    static bool revokeFamilyOf(SqlSession &s, const QByteArray &presented, qint64 nowMs);
+    struct RevokedLogin {
+        qint64 userId = 0;
+        QString loginId;
+    };
+    // Revokes the family of `presented` (logout). nullopt when the token is unknown.
+    static std::optional<RevokedLogin> revokeFamilyOf(SqlSession &s, const QByteArray &presented, qint64 nowMs);
 };
 
 } // namespace tianyi

@@ -51,10 +51,22 @@ ChatGateway::~ChatGateway()
 
 int ChatGateway::closeSessionsOf(qint64 userId, int code, const QString &reason)
 {
+    return closeSessionsWhere([userId](const ChatSession &s) { return s.userId() == userId; }, code, reason);
+}
+
+int ChatGateway::closeSessionsOfLogin(qint64 userId, const QString &loginId, int code, const QString &reason)
+{
+    if (loginId.isEmpty())
+        return 0;
+    return closeSessionsWhere([&](const ChatSession &s) { return s.userId() == userId && s.loginId() == loginId; }, code, reason);
+}
+
+int ChatGateway::closeSessionsWhere(const std::function<bool(const ChatSession &)> &matches, int code, const QString &reason)
+{
     int n = 0;
     const QList<ChatSession *> all = sessions();
     for (ChatSession *s : all) {
-        if (s->userId() == userId) {
+        if (matches(*s)) {
             s->close(code, reason);
             ++n;
         }

@@ -11,6 +11,7 @@
 #include <QPointer>
 #include <QSet>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -45,6 +46,8 @@ public:
     void closeAll(int code, const QString &reason);
     // Closes every session of one user (disabled or deleted account); returns how many.
     int closeSessionsOf(qint64 userId, int code, const QString &reason);
+    // Closes the sockets authenticated with access tokens of one login of the user.
+    int closeSessionsOfLogin(qint64 userId, const QString &loginId, int code, const QString &reason);
 
     // Session bookkeeping (ChatSession calls these).
     bool admitSession(ChatSession *session, qint64 userId);  // false: the user's session limit is reached
@@ -64,6 +67,7 @@ signals:
     void turnEnded(const QString &sessionId, qint64 userId, int turn, const QString &status, const QJsonObject &stats);
 
 private:
+    int closeSessionsWhere(const std::function<bool(const ChatSession &)> &matches, int code, const QString &reason);
     void accept(QWebSocketServer *server);
     void publishSessions();
 

@@ -218,6 +218,7 @@ void ChatSession::authenticate(const QString &token)
         }
         m_userId = principal.userId;
         m_username = username;
+        m_loginId = principal.loginId;
         m_nickname = nickname;
         m_openedAtMs = QDateTime::currentMSecsSinceEpoch();
         if (!m_gateway.admitSession(this, m_userId)) {
@@ -266,7 +267,11 @@ void ChatSession::reauthenticate(const QString &token)
             close(chat::kCloseUnauthorized, refusal);
             return;
         }
-        armTokenExpiry(std::max(principal.expiresAt, m_tokenExpiresAtS));
+        // A token of another login of the same account moves the socket to that login, with that
+        // token's expiry; within one login the later expiry wins (renewals may arrive out of order).
+        const bool sameLogin = principal.loginId == m_loginId;
+        m_loginId = principal.loginId;
+        armTokenExpiry(sameLogin ? std::max(principal.expiresAt, m_tokenExpiresAtS) : principal.expiresAt);
         sendJson({{QStringLiteral("type"), chat::kAuthenticated}, {QStringLiteral("token_expires_at"), m_tokenExpiresAtS}});
     });
 }

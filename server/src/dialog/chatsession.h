@@ -38,6 +38,8 @@ public:
 
     QString sessionId() const { return m_sessionId; }
     qint64 userId() const { return m_userId; }
+    // The login of the access token the socket was last authenticated with (empty: an older token).
+    const QString &loginId() const { return m_loginId; }
     QString username() const { return m_username; }
     Phase phase() const { return m_phase; }
     State state() const;
@@ -99,6 +101,7 @@ private:
     bool m_jsonAudio = false;
     qint64 m_userId = 0;
     QString m_username;
+    QString m_loginId;
     QString m_nickname;
     bool m_admitted = false;
     int m_malformed = 0;

@@ -30,6 +30,14 @@ int RefreshTokenRepository::revokeFamily(const QString &familyId, qint64 nowMs)
     return q.numRowsAffected();
 }
 
+bool RefreshTokenRepository::loginIsLive(qint64 userId, const QString &familyId)
+{
+    QSqlQuery q = m_s.exec(QStringLiteral("SELECT 1 FROM refresh_tokens WHERE family_id = ? AND user_id = ?"
+                                          " AND rotated_at IS NULL AND revoked_at IS NULL LIMIT 1"),
+                           {familyId, userId});
+    return q.next();
+}
+
 int RefreshTokenRepository::revokeAllOfUser(qint64 userId, qint64 nowMs)
 {
     QSqlQuery q = m_s.exec(QStringLiteral("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"), {nowMs, userId});

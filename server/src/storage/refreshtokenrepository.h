@@ -30,6 +30,9 @@ public:
     // Returns how many live tokens were revoked.
     int revokeFamily(const QString &familyId, qint64 nowMs);
     int revokeAllOfUser(qint64 userId, qint64 nowMs);
+    // True while the family still has its current token (neither rotated nor revoked): the login has
+    // not been logged out, revoked for reuse, or pruned.
+    bool loginIsLive(qint64 userId, const QString &familyId);
     // Housekeeping: rows past their expiry or revoked can never be used again.
     int deleteDeadOfUser(qint64 userId, qint64 nowMs);
     // Keeps the newest `keep` rotated rows of a family (enough to notice a stolen copy of a recent
