@@ -141,22 +141,28 @@ class TianyiServer:
         return ChatSocket(self.port, token)
 
 
+def websocket_handshake(port, path, timeout=60):
+    """Opens a socket and sends a WebSocket upgrade for path: (socket, response head, bytes after it)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return sock, head, rest
+
+
 class ChatSocket:
     """A minimal RFC 6455 client for /ws: text messages out (masked), text and binary frames in,
     pings answered. Enough for authenticating and running chat turns."""
 
     def __init__(self, port, token, timeout=60):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise SystemExit(f"FAIL: /ws closed during the handshake: {head!r}")
-            head += chunk
-        head, self.buffer = head.split(b"\r\n\r\n", 1)
+        self.sock, head, self.buffer = websocket_handshake(port, "/ws", timeout)
         if not head.startswith(b"HTTP/1.1 101"):
             raise SystemExit(f"FAIL: /ws handshake answered {head[:120]!r}")
         self.send({"type": "auth", "token": token})
