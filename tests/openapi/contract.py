@@ -22,21 +22,13 @@ import time
 import jsonschema
 import yaml
 
-from tianyiserver import ADMIN_NAME, ADMIN_PASSWORD, TianyiServer, websocket_handshake
+from tianyiserver import ADMIN_NAME, ADMIN_PASSWORD, Failure, TianyiServer, fail, run_checks, websocket_handshake
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPEC_PATH = os.path.join(ROOT, "docs", "openapi.yaml")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PASSWORD = "correct horse battery staple"
 WAIT_S = 30  # upper bound for conditions the server reaches asynchronously (memories extracted)
-
-
-class Failure(Exception):
-    pass
-
-
-def fail(message):
-    raise Failure(message)
 
 
 # ---- the spec itself ----------------------------------------------------------------------------
@@ -491,7 +483,7 @@ def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     spec = Spec(SPEC_PATH)
-    try:
+    def checks():
         check_structure(spec)
         print(f"ok: docs/openapi.yaml is structurally OpenAPI 3.1 ({len(spec.operations)} operations; every $ref resolves, every schema is JSON Schema 2020-12)")
         print(f"ok: {check_meta_schema(spec)}")
@@ -512,10 +504,8 @@ def main():
         for op_id in sorted(c.seen):
             print(f"    {op_id}: {' '.join(str(s) for s in sorted(c.seen[op_id]))}")
         print("ok: methods the spec does not list answer 405 (Allow = the spec's methods) or 404")
-    except Failure as e:
-        print(f"FAIL: {e}")
-        return 1
-    return 0
+
+    return run_checks(checks)
 
 
 if __name__ == "__main__":

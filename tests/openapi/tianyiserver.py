@@ -17,6 +17,24 @@ ADMIN_NAME = "root_admin"
 ADMIN_PASSWORD = "an admin pass phrase for tests"
 
 
+class Failure(Exception):
+    """A broken promise the test found; main() prints it as FAIL and exits 1."""
+
+
+def fail(message):
+    raise Failure(message)
+
+
+def run_checks(checks):
+    """Runs checks() and turns a Failure into "FAIL: ..." and exit status 1."""
+    try:
+        checks()
+    except Failure as e:
+        print(f"FAIL: {e}")
+        return 1
+    return 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
