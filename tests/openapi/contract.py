@@ -11,7 +11,8 @@ Proves:
   - every operation is exercised, each documented success status at least once and the main error
     statuses (400, 401, 403, 404, 409, 429); each answer's status must be documented for its
     operation, and its content type, required headers and body must match the spec (jsonschema's
-    Draft202012Validator).
+    Draft202012Validator); every request the server accepts (2xx) must match the spec's query
+    parameters and request body for its content type (JSON or form).
 Usage: contract.py TIANYI_SERVER_BINARY
 """
 import os
@@ -202,6 +203,8 @@ class Client:
             path = path.replace("{" + name + "}", str(value))
         if "{" in path:
             fail(f"{method} {template}: unfilled path parameters")
+        if 200 <= expect < 300:
+            self.check_request(op, f"{method} {template}{query}", query, kwargs)
         r = self.server.request(method, path + query, **kwargs)
         where = f"{method} {path}{query} -> {r.status}"
         self.check(op, r, where)
@@ -209,6 +212,29 @@ class Client:
             fail(f"{where}, expected {expect}: {r.body[:300]!r}")
         self.seen.setdefault(op["operationId"], set()).add(r.status)
         return r
+
+    def check_request(self, op, where, query, kwargs):
+        """A request the server accepts must be one the spec documents: its query parameters and
+        its body (JSON or form) validate against the operation's parameters and requestBody."""
+        from urllib.parse import parse_qsl
+        params = {p["name"]: p for p in map(self.spec.deref, op.get("parameters", [])) if p["in"] == "query"}
+        for name, value in parse_qsl(query.lstrip("?")):
+            if name not in params:
+                fail(f"{where}: query parameter {name} is not documented")
+            schema = params[name]["schema"]
+            self.spec.validate(schema, int(value) if schema.get("type") == "integer" else value, f"{where} query {name}")
+        if "form" in kwargs:
+            media, body = "application/x-www-form-urlencoded", kwargs["form"]
+        elif isinstance(kwargs.get("body"), (dict, list)):
+            media, body = "application/json", kwargs["body"]
+        else:
+            if (op.get("requestBody") or {}).get("required"):
+                fail(f"{where}: accepted without the body the spec requires")
+            return
+        content = (op.get("requestBody") or {}).get("content", {})
+        if media not in content:
+            fail(f"{where}: accepted a {media} body the spec does not document ({sorted(content)})")
+        self.spec.validate(content[media]["schema"], body, f"{where} request body")
 
     def check(self, op, r, where):
         responses = op["responses"]
