@@ -17,6 +17,7 @@ test_packages=(
   chromium fonts-wqy-microhei   # browser tests of the web client (the font renders Chinese in screenshots)
   xvfb xauth                    # admin-gui/take-screenshots.sh runs tianyi-admin under xvfb-run
   haproxy nginx-light openssl   # tests/net/reverse_proxies.py: the shipped proxy configurations with TLS
+  python3-jsonschema python3-yaml  # tests/openapi: docs/openapi.yaml and the monitoring files against the real server
   clang libclang-rt-14-dev      # bench/fuzz.sh: the fuzz preset (clang 14, libFuzzer + sanitizer runtimes)
 )
 
