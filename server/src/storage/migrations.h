@@ -27,4 +27,8 @@ void runMigrations(SqlSession &session);
 
 int latestSchemaVersion();
 
+// Why a database of schema version `found` (newer than this build) is refused, and what to do: it was
+// written by a newer release, whose migrations this one cannot undo.
+QString newerSchemaMessage(int found);
+
 } // namespace tianyi
