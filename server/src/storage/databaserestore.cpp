@@ -94,9 +94,6 @@ RestoreReport DatabaseRestore::run(const RestoreRequest &request)
     const QString liveDir = QFileInfo(live).absolutePath();
     if (!backup::makeOwnerDirs(liveDir, &report.error))
         return report;
-    LiveDatabaseLock lock;
-    if (!lock.acquire(live, &report.error))
-        return report;
 
     // The copy that will go live is the one validated.
     const QString pid = QString::number(QCoreApplication::applicationPid());
@@ -130,6 +127,11 @@ RestoreReport DatabaseRestore::run(const RestoreRequest &request)
     report.audioRestored = isDirectory;
     if (isDirectory && !copyAudioTree(source.absoluteFilePath() + QLatin1Char('/') + backup::kAudioDirName, incomingAudio, report.contents, &error))
         return fail(error + QStringLiteral(". Nothing was changed."));
+
+    // Only now the live database is touched (folded out of WAL mode, which also proves no one has it open).
+    LiveDatabaseLock lock;
+    if (!lock.acquire(live, &error))
+        return fail(error);
 
     // From here the live files move; each step is a rename within one directory.
     const QString stamp = backup::utcStamp();

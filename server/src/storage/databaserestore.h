@@ -10,12 +10,12 @@
 // aside the restore holds an exclusive lock, so a server started meanwhile waits and then fails
 // instead of opening the old file.
 //
-// Order: (1) check and lock the live database; (2) copy the backup's database into the data
-// directory's folder as a temporary file and validate that copy (SQLite header, integrity_check, a
-// tianyi schema not newer than this build) — until here nothing live has changed; (3) copy the
-// backup's audio to a temporary directory; (4) rename the live database to
-// <name>.before-restore-<UTC stamp> and the live audio directory to audio.before-restore-<stamp>;
-// (5) rename the temporaries into place and fsync the directories. Nothing is deleted: the operator
+// Order: (1) copy the backup's database into the live database's folder as a temporary file and
+// validate that copy (SQLite header, integrity_check, a tianyi schema not newer than this build);
+// (2) copy the backup's audio to a temporary directory — until here nothing live has changed, and a
+// refusal leaves the data directory byte for byte as it was; (3) check and lock the live database;
+// (4) rename it to <name>.before-restore-<UTC stamp> and the live audio directory to
+// audio.before-restore-<stamp>; (5) rename the temporaries into place and fsync the directories. Nothing is deleted: the operator
 // removes what was kept aside once the restored server is fine. The JWT secret and the
 // configuration are not touched: tokens issued before stay valid if the server still knows them.
 
