@@ -21,6 +21,7 @@
 #include <QUuid>
 #include <QtTest>
 #include <csignal>
+#include <unistd.h>
 #include <memory>
 
 using namespace tianyi;
@@ -472,6 +473,25 @@ private slots:
         QVERIFY2(again.exitCode == 0, qPrintable(again.err));
         QVERIFY(QDir(dataDir).entryList({QStringLiteral("tianyi.sqlite3.before-restore-*")}).size() == 1);
         QVERIFY(QFileInfo::exists(dataDir + QStringLiteral("/jwt_secret")));
+    }
+
+    // Restored from a root shell into a server user's data directory: the files must be that user's,
+    // or the server could not open them.
+    void restoreAsRootHandsTheFilesToTheDataDirectoryOwner()
+    {
+        if (::geteuid() != 0)
+            QSKIP("needs root to hand files to another user");
+        constexpr uint kNobody = 65534;
+        const QString backupDir = makeBackup(QStringLiteral("owner"));
+        QVERIFY(!backupDir.isEmpty());
+        const QString dataDir = path(QStringLiteral("owner-fresh"));
+        QVERIFY(QDir().mkpath(dataDir));
+        QCOMPARE(::chown(QFile::encodeName(dataDir).constData(), kNobody, kNobody), 0);
+        const ToolRun run = runServerTool({QStringLiteral("--data-dir"), dataDir, QStringLiteral("--restore"), backupDir});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QCOMPARE(QFileInfo(dataDir + QStringLiteral("/tianyi.sqlite3")).ownerId(), kNobody);
+        QCOMPARE(QFileInfo(dataDir + QStringLiteral("/tianyi.sqlite3")).groupId(), kNobody);
+        QCOMPARE(QFileInfo(dataDir + QStringLiteral("/audio")).ownerId(), kNobody);
     }
 
     void backupRefusesToOverwriteWithoutForce()

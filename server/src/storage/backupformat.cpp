@@ -9,6 +9,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace tianyi::backup {
@@ -143,6 +144,31 @@ bool makeOwnerDirs(const QString &path, QString *error)
     if (!QDir().mkdir(path, kOwnerDir) && !QFileInfo(path).isDir()) {
         *error = QStringLiteral("cannot create directory %1").arg(path);
         return false;
+    }
+    return true;
+}
+
+bool giveToOwnerOf(const QString &reference, const QString &path, QString *error)
+{
+    if (::geteuid() != 0 || path.isEmpty() || !QFileInfo::exists(path))
+        return true;
+    struct stat owner {};
+    if (::stat(QFile::encodeName(reference).constData(), &owner) != 0) {
+        *error = QStringLiteral("cannot read the owner of %1: %2").arg(reference, QString::fromLocal8Bit(strerror(errno)));
+        return false;
+    }
+    QStringList paths{path};
+    if (QFileInfo(path).isDir()) {
+        QDirIterator it(path, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+        while (it.hasNext())
+            paths << it.next();
+    }
+    for (const QString &p : paths) {
+        // lchown: a link inside is never followed to something outside.
+        if (::lchown(QFile::encodeName(p).constData(), owner.st_uid, owner.st_gid) != 0) {
+            *error = QStringLiteral("cannot hand %1 to the owner of %2: %3").arg(p, reference, QString::fromLocal8Bit(strerror(errno)));
+            return false;
+        }
     }
     return true;
 }

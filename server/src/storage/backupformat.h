@@ -48,6 +48,10 @@ bool syncDirectory(const QString &path, QString *error);
 bool syncDirectoryTree(const QString &root, QString *error);
 // Creates every missing directory of path, each owner-only (0700).
 bool makeOwnerDirs(const QString &path, QString *error);
+// Run as root (a restore from a root shell), files would be root's and a server running as its own
+// user could not open them: hands path (recursively) to the owner and group of reference. A no-op
+// for any other user, who can only create files of their own anyway.
+bool giveToOwnerOf(const QString &reference, const QString &path, QString *error);
 // A relative path of our own layout: no absolute path, no "..", no backslash.
 bool isSafeRelativePath(const QString &relativePath);
 // "20261203T142501Z": names what a restore keeps aside.

@@ -128,6 +128,11 @@ RestoreReport DatabaseRestore::run(const RestoreRequest &request)
     if (isDirectory && !copyAudioTree(source.absoluteFilePath() + QLatin1Char('/') + backup::kAudioDirName, incomingAudio, report.contents, &error))
         return fail(error + QStringLiteral(". Nothing was changed."));
 
+    // Owned like what they replace: the database's owner, or the folder's for a fresh data directory.
+    const QString owner = QFileInfo::exists(live) ? live : liveDir;
+    if (!backup::giveToOwnerOf(owner, incoming, &error) || !backup::giveToOwnerOf(owner, incomingAudio, &error))
+        return fail(error + QStringLiteral(". Nothing was changed."));
+
     // Only now the live database is touched (folded out of WAL mode, which also proves no one has it open).
     LiveDatabaseLock lock;
     if (!lock.acquire(live, &error))
