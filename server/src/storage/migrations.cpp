@@ -182,8 +182,13 @@ void runMigrations(SqlSession &session)
     const int current = session.scalar(QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version"))->toInt();
     if (current > latestSchemaVersion())
         throw DbError(newerSchemaMessage(current).toStdString());
+    applyMigrationsAfter(session, current);
+}
+
+void applyMigrationsAfter(SqlSession &session, int knownVersion)
+{
     for (const Migration &m : migrations()) {
-        if (m.version <= current)
+        if (m.version <= knownVersion)
             continue;
         // PRAGMA foreign_keys is a no-op inside a transaction: it must change before BEGIN.
         if (m.rebuildsTables)
