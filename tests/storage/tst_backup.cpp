@@ -494,6 +494,34 @@ private slots:
         QCOMPARE(QFileInfo(dataDir + QStringLiteral("/audio")).ownerId(), kNobody);
     }
 
+    // The backup only reads: the data directory of a stopped server is byte for byte as it was (no
+    // -wal or -shm left behind, which run as root would be files the server's user cannot open).
+    void backupLeavesTheDataDirectoryAsItWas()
+    {
+        QVERIFY(!makeBackup(QStringLiteral("readonly")).isEmpty());
+        const QString dataDir = path(QStringLiteral("readonly-data"));
+        const QString stateBefore = dataDirState(dataDir);
+        const ToolRun run = runServerTool({QStringLiteral("--data-dir"), dataDir, QStringLiteral("--backup"), path(QStringLiteral("readonly-again"))});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QCOMPARE(dataDirState(dataDir), stateBefore);
+    }
+
+    // A row whose audio file retention removed before the copy reached it: counted, not an error.
+    void audioRemovedMeanwhileIsCountedNotFatal()
+    {
+        QVERIFY(!makeBackup(QStringLiteral("retention")).isEmpty());
+        const QString dataDir = path(QStringLiteral("retention-data"));
+        QVERIFY(execOn(dataDir + QStringLiteral("/tianyi.sqlite3"),
+                       {QStringLiteral("INSERT INTO turns(id, user_id, session_id, turn_no, user_text, status, created_at)"
+                                       " VALUES (900, (SELECT MIN(id) FROM users), 's', 1, 'hi', 'completed', 1)"),
+                        QStringLiteral("INSERT INTO turn_audio(turn_id, user_id, sentence_index, text, relative_path, created_at)"
+                                       " VALUES (900, (SELECT MIN(id) FROM users), 0, 'hi', '1/900/0.wav', 1)")}));
+        const ToolRun run = runServerTool({QStringLiteral("--data-dir"), dataDir, QStringLiteral("--backup"), path(QStringLiteral("retention-again"))});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        QVERIFY2(run.out.contains(QStringLiteral("0 audio files")) && run.out.contains(QStringLiteral("1 audio files already removed by retention")),
+                 qPrintable(run.out));
+    }
+
     void backupRefusesToOverwriteWithoutForce()
     {
         const QString backupDir = makeBackup(QStringLiteral("twice"));
