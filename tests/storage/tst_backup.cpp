@@ -33,13 +33,13 @@ const QString kServerBinary = QStringLiteral(TIANYI_BINARY_DIR "/server/tianyi-s
 const QString kPassword = QStringLiteral("backup password 1");
 constexpr int kStartTimeoutMs = 60000;
 constexpr int kToolTimeoutMs = 120000;
-constexpr int kUsers = 4;
+constexpr int kUsers = 6;
 constexpr int kTurnsBeforeBackup = 3;      // per client, committed before the backup starts
 constexpr int kMaxTurnsPerClient = 400;    // the load loop's bound
 constexpr int kHistoryPageLimit = 100;
 constexpr int kMaxHistoryPages = 50;
 constexpr int kMaxAudioChecked = 200;
-constexpr int kBulkTurns = 20000;          // ~16 MB of rows before the load
+constexpr int kBulkTurns = 50000;          // ~40 MB of rows before the load
 
 struct ToolRun {
     int exitCode = -1;
@@ -80,6 +80,7 @@ public:
             {QStringLiteral("TIANYI_AUTH_ARGON2_OPS_LIMIT"), QStringLiteral("1")},
             {QStringLiteral("TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB"), QStringLiteral("8")},
             {QStringLiteral("TIANYI_CHAT_TURNS_PER_MINUTE"), QStringLiteral("100000")},
+            {QStringLiteral("TIANYI_TTS_PER_BACKEND_CONCURRENCY"), QStringLiteral("64")}, // the fake is one backend for every client
             {QStringLiteral("TIANYI_AUDIO_KEEP"), QStringLiteral("true")},
             {QStringLiteral("TIANYI_EMBEDDING_DIMENSIONS"), QStringLiteral("64")},
             {QStringLiteral("TIANYI_LLM_BASE_URL"), fakeUrl + QStringLiteral("/v1")},
@@ -321,9 +322,9 @@ private slots:
         fake::FakeOptions options;
         options.replyText = QStringLiteral("[开心]今天天气真好，我们一起唱歌吧。[平静]我准备好了。");
         options.ttftMs = 5;
-        options.tokensPerSecond = 400;
-        options.ttsFirstChunkMs = 5;
-        options.ttsRealTimeFactor = 0.05;
+        options.tokensPerSecond = 2000;
+        options.ttsFirstChunkMs = 1;
+        options.ttsRealTimeFactor = 0.01;
         options.embeddingDimensions = 64;
         m_fake = std::make_unique<fake::FakeServer>(options);
         fake::registerOpenAiRoutes(*m_fake);
@@ -372,9 +373,12 @@ private slots:
             clients.push_back(std::make_unique<LoadClient>(&running));
             QVERIFY(clients.back()->start(server->port(), token));
         }
+        QElapsedTimer loadTimer;
+        loadTimer.start();
         QVERIFY2(QTest::qWaitFor([&]() {
             return std::all_of(clients.begin(), clients.end(), [](const auto &c) { return c->confirmed.size() >= kTurnsBeforeBackup; });
         }, 60000), "the load did not get going");
+        const qint64 loadMs = loadTimer.elapsed();
 
         // What the server had confirmed when the backup began: every one of these must be in it.
         QList<QList<LoadClient::Confirmed>> before;
@@ -392,7 +396,8 @@ private slots:
         QVERIFY2(stepsLine.match(backup.out).captured(1).toInt() > 1, qPrintable(backup.out));
         QVERIFY2(std::all_of(clients.begin(), clients.end(), [](const auto &c) { return c->client.socket.isValid(); }),
                  "the backup must not disturb the clients");
-        qInfo().noquote() << "backup under load:" << backup.elapsedMs << "ms (process)," << confirmedBefore << "turns confirmed before,"
+        qInfo().noquote() << "backup under load:" << backup.elapsedMs << "ms (process)," << confirmedBefore << "turns confirmed in"
+                          << loadMs << "ms before,"
                           << confirmedDuring << "during;" << backup.out.trimmed();
 
         // More turns after the backup: those may or may not be in it; the load then ends.
