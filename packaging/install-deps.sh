@@ -11,6 +11,7 @@ build_packages=(
   libqt6opengl6-dev   # Qt6Charts' CMake package needs Qt6OpenGL's (tianyi-admin)
   qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libqt6sql6-psql qtkeychain-qt6-dev libgl-dev
   libsodium-dev libespeak-ng-dev espeak-ng-data
+  libsqlite3-dev      # tianyi-server --backup / --restore use SQLite's online backup API directly
 )
 test_packages=(
   python3 python3-jwt sqlite3 curl

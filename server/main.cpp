@@ -8,11 +8,14 @@
 #include "core/workerpool.h"
 #include "metrics/metrics.h"
 #include "storage/database.h"
+#include "storage/databasebackup.h"
+#include "storage/databaserestore.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QTextStream>
 #include <QTimer>
 #include <QProcessEnvironment>
@@ -88,6 +91,46 @@ int createAdmin(QCoreApplication &app, const Config &config, const QString &user
     return exitCode;
 }
 
+// Where AudioStore keeps synthesized sentences: <data_dir>/audio.
+QString audioRootOf(const Config &config)
+{
+    return QDir(config.server.dataDir).absoluteFilePath(QStringLiteral("audio"));
+}
+
+// --backup FILE: a consistent copy while a server may be running (storage/databasebackup.h).
+int backupTo(const Config &config, const QString &target, bool force)
+{
+    const BackupReport report = DatabaseBackup::run({config.sqlitePath(), audioRootOf(config), target, force});
+    if (!report.ok) {
+        printErr(QStringLiteral("tianyi-server: backup failed: %1").arg(report.error));
+        return 1;
+    }
+    std::fprintf(stdout, "Backup written to %s in %.2f s: %s.\n", qPrintable(QFileInfo(target).absoluteFilePath()),
+                 double(report.elapsedMs) / 1000.0, qPrintable(report.contents.describe()));
+    std::fprintf(stdout, "Copied in %d steps of %d pages; longest step %lld ms; %d busy retries.\n", report.steps,
+                 DatabaseBackup::kPagesPerStep, qlonglong(report.longestStepMs), report.busyRetries);
+    return 0;
+}
+
+// --restore FILE: replaces the database (and audio) of a stopped server (storage/databaserestore.h).
+int restoreFrom(const Config &config, const QString &source)
+{
+    const RestoreReport report = DatabaseRestore::run({config.sqlitePath(), audioRootOf(config), source});
+    if (!report.ok) {
+        printErr(QStringLiteral("tianyi-server: restore refused: %1").arg(report.error));
+        return 1;
+    }
+    std::fprintf(stdout, "Restored %s into %s: %s.\n", qPrintable(source), qPrintable(config.sqlitePath()), qPrintable(report.contents.describe()));
+    if (!report.keptDatabase.isEmpty())
+        std::fprintf(stdout, "The previous database is kept as %s.\n", qPrintable(report.keptDatabase));
+    if (!report.keptAudio.isEmpty())
+        std::fprintf(stdout, "The previous audio is kept as %s.\n", qPrintable(report.keptAudio));
+    if (!report.audioRestored)
+        std::fprintf(stdout, "The backup is a bare database file: the audio directory was left as it is.\n");
+    std::fprintf(stdout, "The JWT secret and the configuration are unchanged. Start the server to apply any schema migrations.\n");
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -109,7 +152,16 @@ int main(int argc, char *argv[])
     const QCommandLineOption createAdminOpt(QStringLiteral("create-admin"),
                                             QStringLiteral("Create (or promote) an admin account and exit. Password from TIANYI_ADMIN_PASSWORD or the first line of stdin."),
                                             QStringLiteral("NAME"));
-    parser.addOptions({portOpt, dataDirOpt, configOpt, printConfigOpt, printReferenceOpt, logFormatOpt, createAdminOpt});
+    const QCommandLineOption backupOpt(QStringLiteral("backup"),
+                                       QStringLiteral("Write a consistent backup (a directory: database + audio) to PATH and exit; safe while a server runs."),
+                                       QStringLiteral("PATH"));
+    const QCommandLineOption forceOpt(QStringLiteral("force"), QStringLiteral("With --backup: replace an existing PATH."));
+    const QCommandLineOption restoreOpt(QStringLiteral("restore"),
+                                        QStringLiteral("Replace the database (and audio) with the backup at PATH and exit; the server must be stopped. "
+                                                       "The current files are kept aside."),
+                                        QStringLiteral("PATH"));
+    parser.addOptions({portOpt, dataDirOpt, configOpt, printConfigOpt, printReferenceOpt, logFormatOpt, createAdminOpt, backupOpt, forceOpt,
+                       restoreOpt});
     parser.process(app);
 
     if (parser.isSet(printReferenceOpt)) {
@@ -144,6 +196,14 @@ int main(int argc, char *argv[])
 
     if (parser.isSet(createAdminOpt))
         return createAdmin(app, config, parser.value(createAdminOpt));
+    if (parser.isSet(backupOpt) && parser.isSet(restoreOpt)) {
+        printErr(QStringLiteral("tianyi-server: --backup and --restore exclude each other"));
+        return 2;
+    }
+    if (parser.isSet(backupOpt))
+        return backupTo(config, parser.value(backupOpt), parser.isSet(forceOpt));
+    if (parser.isSet(restoreOpt))
+        return restoreFrom(config, parser.value(restoreOpt));
 
     Application server(config);
     QString error;

@@ -164,22 +164,45 @@ int latestSchemaVersion()
     return migrations().back().version;
 }
 
+QString newerSchemaMessage(int found)
+{
+    return QStringLiteral("the database has schema version %1, but this tianyi-server (%2) knows schema versions up to %3: "
+                          "it was written by a newer tianyi release, and an older one cannot undo its changes. "
+                          "Nothing was changed. Run the newer release again, or restore a backup taken before the upgrade "
+                          "(tianyi-server --restore FILE) with this one.")
+        .arg(found)
+        .arg(QStringLiteral(TIANYI_VERSION))
+        .arg(latestSchemaVersion());
+}
+
 void runMigrations(SqlSession &session)
 {
     session.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS schema_version ("
                                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
     const int current = session.scalar(QStringLiteral("SELECT COALESCE(MAX(version), 0) FROM schema_version"))->toInt();
     if (current > latestSchemaVersion())
-        throw DbError(QStringLiteral("database schema version %1 is newer than this server (%2); refusing to run")
-                          .arg(current).arg(latestSchemaVersion()).toStdString());
+        throw DbError(newerSchemaMessage(current).toStdString());
+    applyMigrationsAfter(session, current);
+}
+
+void applyMigrationsAfter(SqlSession &session, int knownVersion)
+{
     for (const Migration &m : migrations()) {
-        if (m.version <= current)
+        if (m.version <= knownVersion)
             continue;
         // PRAGMA foreign_keys is a no-op inside a transaction: it must change before BEGIN.
         if (m.rebuildsTables)
             session.exec(QStringLiteral("PRAGMA foreign_keys=OFF"));
         session.exec(QStringLiteral("BEGIN IMMEDIATE"));
         try {
+            // Another process (a second server started on the same file at the same moment) may have
+            // applied this step since we read the version: the write lock is ours now, so look again.
+            if (session.scalar(QStringLiteral("SELECT COUNT(*) FROM schema_version WHERE version = ?"), {m.version})->toInt() > 0) {
+                session.exec(QStringLiteral("COMMIT"));
+                if (m.rebuildsTables)
+                    session.exec(QStringLiteral("PRAGMA foreign_keys=ON"));
+                continue;
+            }
             for (const QString &sql : m.statements)
                 session.exec(sql);
             if (m.rebuildsTables && session.exec(QStringLiteral("PRAGMA foreign_key_check")).next())
