@@ -111,6 +111,7 @@ private slots:
         QVERIFY(ex.closedByServer);
         QCOMPARE(ex.status(), 413);
         QVERIFY(ex.received.contains("\"code\":\"too_large\""));
+        QVERIFY(ex.received.contains("\r\nX-Request-Id: r")); // the refusal's log line can be found
     }
 
     void hugeHeadersAre431()
@@ -120,6 +121,7 @@ private slots:
         const RawExchange ex = rawExchange(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n");
         QVERIFY(ex.closedByServer);
         QCOMPARE(ex.status(), 431);
+        QVERIFY(ex.received.contains("\r\nX-Request-Id: r"));
     }
 
     void malformedRequestLineIs400()

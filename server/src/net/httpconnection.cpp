@@ -280,6 +280,11 @@ qint64 HttpConnection::unsentBytes() const
 
 void HttpConnection::failAndClose(int status, const QString &code, const QString &message)
 {
+    // A refusal before the request was handed on has no id yet; it gets one so the client's
+    // X-Request-Id finds this log line like any other answer's.
+    if (m_requestId.isEmpty())
+        m_requestId = nextRequestId();
+    CorrelationScope scope(m_requestId);
     qCInfo(lcHttp) << "refused request from" << m_socket->peerAddress().toString() << status << code;
     m_metrics.increment(QStringLiteral("tianyi_http_requests_total"),
                         {{QStringLiteral("route"), QStringLiteral("front_door")}, {QStringLiteral("status"), QString::number(status)}});
