@@ -1,5 +1,7 @@
 #include "app/application.h"
 
+#include "app/systemdnotifier.h"
+
 #include "admin/adminfeed.h"
 #include "admin/adminroutes.h"
 #include "admin/adminservice.h"
@@ -44,6 +46,7 @@ Application::Application(Config config, QObject *parent)
     , m_config(std::move(config))
     , m_metrics(std::make_unique<Metrics>())
     , m_router(std::make_unique<Router>())
+    , m_systemd(std::make_unique<SystemdNotifier>())
 {
     m_shutdownPoll.setInterval(kShutdownPollMs);
     connect(&m_shutdownPoll, &QTimer::timeout, this, [this]() {
@@ -161,6 +164,7 @@ bool Application::start(QString *error)
         return false;
     }
     qCInfo(lcApp).noquote() << "listening on" << baseUrl();
+    m_systemd->ready(QStringLiteral("listening on ") + baseUrl());
     return true;
 }
 
@@ -272,6 +276,7 @@ void Application::shutdown()
         emit stopped();
         return;
     }
+    m_systemd->stopping();
     qCInfo(lcApp) << "shutting down: no new connections; waiting up to" << m_config.server.shutdownTimeoutMs << "ms for in-flight work";
     m_frontDoor->stopAccepting();
     m_frontDoor->closeIdleHttpConnections();

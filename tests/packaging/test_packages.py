@@ -1,0 +1,496 @@
+#!/usr/bin/env python3
+"""The Debian packages, installed for real: contents, lintian, the unit, the service as it would run,
+an upgrade over an older package with data, and purge.
+
+Runs as root on a throwaway Debian machine (CI): it installs tianyi-server and tianyi-admin into the
+system with dpkg/apt and purges them at the end, also when a check fails. systemd need not run: the
+service is started from the installed unit's own lines (User=, Group=, Environment=, ExecStart=,
+NoNewPrivileges=, CapabilityBoundingSet=) with setpriv, with a NOTIFY_SOCKET and WATCHDOG_USEC of
+this script's, as systemd would.
+
+The upgrade: the tianyi-server .deb repacked with an older version number (0.0.1-1) is installed and
+used first (account, chat turn, edited conffile), then the real packages go over it with
+`apt install ./…`. Both hold the same binary, so no schema migration is pending: the check is that
+the data directory, the JWT secret, the edited conffile and the schema_version rows survive, that
+nothing is migrated twice and that the old account and its access token still work. (Building the
+tree twice for two real versions would double the packaging build time in CI.)
+
+Exit 77 (skipped) when not root, or when the packages were not built (tests/run.sh builds them; with
+CI set, missing packages fail instead).
+Usage: test_packages.py DEB_DIR
+"""
+import glob
+import hashlib
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SKIP = 77
+UNIT = "/lib/systemd/system/tianyi-server.service"
+CONF = "/etc/tianyi/tianyi.conf"
+DATA = "/var/lib/tianyi"
+MAX_EXPOSURE = 2.0
+START_TIMEOUT_S = 60
+PASSWORD = "packaged-pass-1234"
+ADMIN_PASSWORD = "packaged-admin-5678"
+WATCHDOG_USEC = 2_000_000  # pings every second: at least one arrives during the chat turn
+
+checks = []
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+    checks.append(what)
+    print(f"ok - {what}", flush=True)
+
+
+def run(cmd, **kw):
+    """Runs cmd, fails with its output on a non-zero exit, returns stdout."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    return p.stdout
+
+
+def apt_env():
+    return dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def installed(package):
+    p = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+    return p.returncode == 0 and "installed" in p.stdout and "not-installed" not in p.stdout
+
+
+def purge_all():
+    # Also what "purge" in docs/deployment.md says (apt purge), with the real apt.
+    present = [p for p in ("tianyi-server", "tianyi-admin") if installed(p) or
+               subprocess.run(["dpkg-query", "-W", p], capture_output=True).returncode == 0]
+    if present:
+        subprocess.run(["apt-get", "purge", "-y", "-q", *present], env=apt_env(), capture_output=True, text=True)
+
+
+# ---------------------------------------------------------------- the unit's lines
+
+def unit_settings(path):
+    """Key -> list of values of the [Service] section (repeated keys keep every value)."""
+    settings, section = {}, None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith(("#", ";")):
+                continue
+            if line.startswith("["):
+                section = line.strip("[]")
+                continue
+            if section == "Service" and "=" in line:
+                key, value = line.split("=", 1)
+                settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def seconds(value):
+    m = re.fullmatch(r"(\d+)\s*(s|min)?", value)
+    assert m, f"unsupported time span {value!r}"
+    return int(m.group(1)) * (60 if m.group(2) == "min" else 1)
+
+
+class Service:
+    """The installed unit's ExecStart= as its User=, with what systemd would give it."""
+
+    def __init__(self, work):
+        self.unit = unit_settings(UNIT)
+        self.work = work
+        self.messages = []
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        u = self.unit
+        check(u["Type"] == ["notify"], "the unit is Type=notify")
+        user, group = u["User"][0], u["Group"][0]
+        # The notify socket lives where the unprivileged service can reach it, as /run/systemd/notify is.
+        os.chmod(self.work, 0o755)
+        path = os.path.join(self.work, "notify")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(path)
+        os.chmod(path, 0o777)
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+               "NOTIFY_SOCKET": path, "WATCHDOG_USEC": str(WATCHDOG_USEC),
+               "HOME": pwd.getpwnam(user).pw_dir, "USER": user, "LOGNAME": user}
+        for assignment in u.get("Environment", []):
+            for item in shlex.split(assignment):
+                key, value = item.split("=", 1)
+                env[key] = value
+        for env_file in u.get("EnvironmentFile", []):
+            optional = env_file.startswith("-")
+            env_file = env_file.lstrip("-")
+            if not os.path.exists(env_file):
+                assert optional, f"EnvironmentFile {env_file} missing"
+                continue
+            with open(env_file, encoding="utf-8") as f:
+                for line in f:
+                    if "=" in line and not line.lstrip().startswith("#"):
+                        key, value = line.strip().split("=", 1)
+                        env[key] = value
+        wrapper = ["setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups"]
+        if u.get("NoNewPrivileges") == ["yes"]:
+            wrapper.append("--no-new-privs")
+        if u.get("CapabilityBoundingSet") == [""]:
+            wrapper += ["--bounding-set=-all", "--inh-caps=-all"]
+        self.log = open(os.path.join(self.work, "server.log"), "w+")
+        self.proc = subprocess.Popen(wrapper + shlex.split(u["ExecStart"][0]), env=env, cwd="/",
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_for_ready()
+
+    def receive(self, timeout):
+        self.notify.settimeout(timeout)
+        try:
+            data = self.notify.recv(4096).decode()
+        except socket.timeout:
+            return None
+        self.messages.append((time.monotonic(), data))
+        return data
+
+    def wait_for_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the service exited {self.proc.returncode} before READY=1:\n{self.output()}")
+            data = self.receive(0.5)
+            if data and "READY=1" in data.splitlines():
+                # READY means "accepting": the port must take a connection right now, not soon.
+                check(port_accepts(self.port), "READY=1 arrives only once the port accepts connections")
+                return
+        raise AssertionError(f"no READY=1 within {START_TIMEOUT_S} s:\n{self.output()}")
+
+    def stop(self):
+        """SIGTERM as systemd sends it (KillSignal=); returns the exit code and the seconds it took."""
+        timeout = seconds(self.unit["TimeoutStopSec"][0])
+        began = time.monotonic()
+        self.proc.terminate()
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"no exit within TimeoutStopSec={timeout} s after SIGTERM")
+        took = time.monotonic() - began
+        while self.receive(0.2) is not None:
+            pass
+        self.notify.close()
+        os.unlink(os.path.join(self.work, "notify"))
+        return code, took, timeout
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def states(self):
+        return [line for _, data in self.messages for line in data.splitlines()]
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def cli(port, *args, password=PASSWORD):
+    """The packaged tianyi-cli."""
+    env = dict(os.environ, TIANYI_CLI_PASSWORD=password)
+    return run(["/usr/bin/tianyi-cli", "--server", f"http://127.0.0.1:{port}", *args], env=env, timeout=120)
+
+
+def http_get(port, path, token=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def set_port(port):
+    """Edits the conffile as an operator would (this edit must survive the upgrade)."""
+    with open(CONF, encoding="utf-8") as f:
+        text = f.read()
+    edited, n = re.subn(r"(?m)^port = \d+$", f"port = {port}", text)
+    assert n == 1, "the conffile has no 'port = ' line"
+    with open(CONF, "w", encoding="utf-8") as f:
+        f.write(edited)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def schema_rows():
+    db = sqlite3.connect(f"file:{DATA}/tianyi.sqlite3?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT version, name, applied_at FROM schema_version ORDER BY version").fetchall()
+    finally:
+        db.close()
+
+
+def wx_mappings(pid):
+    """Memory mappings that are writable and executable at once (what MemoryDenyWriteExecute forbids)."""
+    with open(f"/proc/{pid}/maps", encoding="utf-8") as f:
+        return [line for line in f if len(line.split()) > 1 and "w" in line.split()[1] and "x" in line.split()[1]]
+
+
+# ---------------------------------------------------------------- the steps
+
+def check_contents(server_deb, admin_deb):
+    listing = run(["dpkg-deb", "-c", server_deb])
+    files = {line.split()[-1].lstrip("."): line.split()[0] for line in listing.splitlines()}
+    for path, mode in [("/usr/bin/tianyi-server", "-rwxr-xr-x"), ("/usr/bin/tianyi-cli", "-rwxr-xr-x"),
+                       (CONF, "-rw-r-----"), (UNIT, "-rw-r--r--"),
+                       ("/usr/share/doc/tianyi-server/copyright", "-rw-r--r--")]:
+        check(files.get(path) == mode, f"tianyi-server ships {path} {mode} (has {files.get(path)})")
+    check(run(["dpkg-deb", "-f", server_deb, "Version"]).strip().endswith("-1"), "the Debian revision is -1")
+    control = tempfile.mkdtemp()
+    run(["dpkg-deb", "-e", server_deb, control])
+    with open(os.path.join(control, "conffiles")) as f:
+        check(f.read().split() == [CONF], "tianyi.conf is the one conffile")
+    for script in ("postinst", "prerm", "postrm"):
+        check(os.stat(os.path.join(control, script)).st_mode & 0o777 == 0o755, f"{script} is 0755")
+    shutil.rmtree(control)
+    for deb, must in [(server_deb, ["adduser", "libqt6sql6-sqlite", "libqt6core6", "libqt6websockets6", "libsystemd0", "libsodium23"]),
+                      (admin_deb, ["libqt6widgets6", "libqt6charts6", "libqt6multimedia6", "libqt6keychain1"])]:
+        depends = run(["dpkg-deb", "-f", deb, "Depends"])
+        names = {d.strip().split()[0] for d in re.split(r"[,|]", depends) if d.strip()}
+        check(all(m in names for m in must), f"{os.path.basename(deb)} depends on {', '.join(must)}")
+        check(not any(n.endswith("-dev") for n in names), f"{os.path.basename(deb)} depends on no -dev package")
+    admin_files = run(["dpkg-deb", "-c", admin_deb])
+    for path in ("./usr/bin/tianyi-admin", "./usr/share/applications/tianyi-admin.desktop",
+                 "./usr/share/icons/hicolor/scalable/apps/tianyi-admin.svg"):
+        check(path in admin_files, f"tianyi-admin ships {path[1:]}")
+
+
+def check_lintian(debs):
+    p = subprocess.run(["lintian", "--fail-on", "none", "--no-tag-display-limit", *debs], capture_output=True, text=True)
+    print(p.stdout, end="")
+    tags = [line for line in p.stdout.splitlines() if re.match(r"^[EW]: ", line)]
+    check(not tags, "lintian: no error and no warning left without a justified override" +
+          ("" if not tags else ":\n" + "\n".join(tags)))
+
+
+def check_unit_static():
+    p = subprocess.run(["systemd-analyze", "verify", UNIT], capture_output=True, text=True)
+    check(p.returncode == 0 and not (p.stdout + p.stderr).strip(),
+          f"systemd-analyze verify is clean ({(p.stdout + p.stderr).strip()!r})")
+    p = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", UNIT], capture_output=True, text=True)
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", p.stdout)
+    check(m is not None, "systemd-analyze security reports an exposure level")
+    print(f"systemd-analyze security exposure: {m.group(1)}")
+    check(float(m.group(1)) <= MAX_EXPOSURE, f"exposure {m.group(1)} <= {MAX_EXPOSURE}")
+    u = unit_settings(UNIT)
+    for key, value in [("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
+                       ("ReadWritePaths", DATA), ("MemoryDenyWriteExecute", "yes"), ("CapabilityBoundingSet", "")]:
+        check(u.get(key) == [value], f"the unit sets {key}={value}")
+    check("@system-service" in u.get("SystemCallFilter", []), "the unit allows only @system-service system calls")
+    check(u.get("RestrictAddressFamilies", [""])[0].split() == ["AF_INET", "AF_INET6", "AF_UNIX"], "RestrictAddressFamilies: IP and UNIX")
+
+
+def check_installed_layout():
+    user = pwd.getpwnam("tianyi")
+    check(user.pw_dir == DATA and user.pw_shell == "/usr/sbin/nologin" and user.pw_uid < 1000, "tianyi is a system user without a shell")
+    st = os.stat(DATA)
+    check(stat.S_IMODE(st.st_mode) == 0o750 and st.st_uid == user.pw_uid, f"{DATA} is tianyi's, mode 0750")
+    st = os.stat(CONF)
+    check(stat.S_IMODE(st.st_mode) == 0o640 and st.st_uid == 0 and st.st_gid == user.pw_gid, f"{CONF} is root:tianyi 0640")
+    missing = [line for line in run(["ldd", "/usr/bin/tianyi-server", "/usr/bin/tianyi-cli", "/usr/bin/tianyi-admin"]).splitlines()
+               if "not found" in line]
+    check(not missing, "every shared library of the three programs is found")
+
+
+def create_admin():
+    # docs/deployment.md: the first admin, as the service's user with the packaged config.
+    env = dict(os.environ, TIANYI_ADMIN_PASSWORD=ADMIN_PASSWORD)
+    out = run(["runuser", "-u", "tianyi", "--", "tianyi-server", "--config", CONF, "--create-admin", "admin"], env=env, cwd="/")
+    check('Created admin user "admin"' in out, "--create-admin as the tianyi user creates the admin")
+
+
+def serve_and_chat(work, port, first):
+    svc = Service(work)
+    svc.port = port
+    try:
+        svc.start()
+        status, body = http_get(port, "/readyz")
+        check(status == 200, f"/readyz answers 200 ({body.strip()[:80]})")
+        if first:
+            cli(port, "--user", "packaged_fan", "register")
+        token = json.loads(cli(port, "--user", "packaged_fan", "--json", "login"))["access_token"]
+        turn = json.loads(cli(port, "--user", "packaged_fan", "--json", "chat", "你好，天依！").splitlines()[-1])
+        check(turn.get("status") == "completed" and turn.get("sentences", 0) >= 1, f"a chat turn completes with her voice ({turn})")
+        secret = os.stat(f"{DATA}/jwt_secret")
+        check(stat.S_IMODE(secret.st_mode) == 0o600 and secret.st_uid == pwd.getpwnam("tianyi").pw_uid,
+              "jwt_secret is tianyi's, mode 0600")
+        check(svc.proc.pid and not wx_mappings(svc.proc.pid),
+              "no writable+executable mapping after a turn (MemoryDenyWriteExecute can stand)")
+        check("WATCHDOG=1" in svc.states(), "WATCHDOG=1 pings arrive (WatchdogSec)")
+        code, took, timeout = svc.stop()
+        check(code == 0, f"SIGTERM: exit 0 (after {took:.1f} s, TimeoutStopSec={timeout} s)")
+        check("STOPPING=1" in svc.states(), "STOPPING=1 on SIGTERM")
+        check(svc.states().count("READY=1") == 1, "READY=1 is sent once")
+        return token
+    except BaseException:
+        print(svc.output() if svc.proc else "", file=sys.stderr)
+        raise
+    finally:
+        svc.kill()
+
+
+def backup_and_restore_hook(work):
+    # TODO(lead): tianyi-server --backup/--restore are added on another branch. Once merged, back up
+    # the data directory here as the tianyi user, purge-free restore it into the same path, and
+    # check the account still logs in. Kept as a named hook so this test's flow does not change.
+    help_text = run(["tianyi-server", "--help"])
+    if "--backup" in help_text:
+        print("note: --backup exists but this test does not call it yet (TODO above)")
+
+
+def repack_older(server_deb, work):
+    """The same package with an older version: the "previous release" to upgrade from."""
+    tree = os.path.join(work, "old")
+    run(["dpkg-deb", "-R", server_deb, tree])
+    control = os.path.join(tree, "DEBIAN", "control")
+    with open(control, encoding="utf-8") as f:
+        text = f.read()
+    with open(control, "w", encoding="utf-8") as f:
+        f.write(re.sub(r"(?m)^Version: .*$", "Version: 0.0.1-1", text))
+    old = os.path.join(work, "tianyi-server_0.0.1-1_old.deb")
+    run(["dpkg-deb", "--root-owner-group", "-b", tree, old])
+    return old
+
+
+def check_purged():
+    for path in (DATA, "/etc/tianyi", UNIT, "/usr/bin/tianyi-server", "/usr/bin/tianyi-cli", "/usr/bin/tianyi-admin"):
+        check(not os.path.exists(path), f"after purge {path} is gone")
+    check(subprocess.run(["getent", "passwd", "tianyi"], capture_output=True).returncode != 0, "after purge the user is gone")
+    check(subprocess.run(["getent", "group", "tianyi"], capture_output=True).returncode != 0, "after purge the group is gone")
+    for package in ("tianyi-server", "tianyi-admin"):
+        check(subprocess.run(["dpkg-query", "-W", package], capture_output=True).returncode != 0, f"dpkg no longer knows {package}")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    deb_dir = os.path.abspath(sys.argv[1])
+    if os.geteuid() != 0:
+        print("SKIP: installs packages into the system; needs root (CI is root)")
+        return SKIP
+    servers = sorted(glob.glob(os.path.join(deb_dir, "tianyi-server_*.deb")))
+    admins = sorted(glob.glob(os.path.join(deb_dir, "tianyi-admin_*.deb")))
+    if len(servers) != 1 or len(admins) != 1:
+        message = f"expected one tianyi-server and one tianyi-admin .deb in {deb_dir} (tests/run.sh builds them)"
+        if os.environ.get("CI"):
+            print("FAIL: " + message)
+            return 1
+        print("SKIP: " + message)
+        return SKIP
+    server_deb, admin_deb = servers[0], admins[0]
+    for tool in ("dpkg-deb", "lintian", "systemd-analyze", "setpriv", "runuser", "apt-get"):
+        if shutil.which(tool) is None:
+            print(f"FAIL: {tool} is missing (packaging/install-deps.sh test installs it)")
+            return 1
+
+    work = tempfile.mkdtemp(prefix="tianyi-pkg-")
+    purge_all()  # a machine that kept an earlier run's packages starts clean
+    try:
+        check_contents(server_deb, admin_deb)
+        check_lintian([server_deb, admin_deb])
+
+        # The previous release, used: an account, a turn, an edited conffile.
+        old = repack_older(server_deb, work)
+        run(["dpkg", "-i", old], env=apt_env())
+        run(["dpkg", "-i", old], env=apt_env())  # configure twice: the maintainer scripts are idempotent
+        check_installed_layout_server_only()
+        port = free_port()
+        set_port(port)
+        create_admin()
+        old_token = serve_and_chat(work, port, first=True)
+        secret_before = sha256(f"{DATA}/jwt_secret")
+        schema_before = schema_rows()
+        check(len(schema_before) >= 1 and len({v for v, _, _ in schema_before}) == len(schema_before),
+              f"schema_version has {len(schema_before)} migrations, each once")
+
+        # docs/deployment.md: apt install ./tianyi-server_*.deb (here with the admin console).
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", server_deb, admin_deb], env=apt_env(), cwd=deb_dir)
+        check(run(["dpkg-query", "-W", "-f=${Version}", "tianyi-server"]) != "0.0.1-1", "the upgrade replaced 0.0.1-1")
+        check_installed_layout()
+        check_unit_static()
+        check(f"port = {port}" in open(CONF, encoding="utf-8").read(), "the edited conffile survives the upgrade")
+        check(not glob.glob("/etc/tianyi/*.dpkg-*"), "no .dpkg-dist/.dpkg-old beside it (no conffile prompt)")
+        check(sha256(f"{DATA}/jwt_secret") == secret_before, "the JWT secret survives the upgrade")
+
+        serve_and_chat(work, port, first=False)
+        check(schema_rows() == schema_before, "after the upgrade and a restart no migration ran twice (schema_version unchanged)")
+        svc = Service(work)
+        svc.port = port
+        try:
+            svc.start()
+            status, _ = http_get(port, "/api/v1/me/profile", old_token)
+            check(status == 200, "an access token issued before the upgrade is still valid (same secret)")
+            code, _, _ = svc.stop()
+            check(code == 0, "second restart stops cleanly")
+        finally:
+            svc.kill()
+
+        backup_and_restore_hook(work)
+
+        # Remove keeps data and config; purge deletes them (documented in docs/deployment.md).
+        run(["apt-get", "remove", "-y", "-q", "tianyi-server", "tianyi-admin"], env=apt_env())
+        check(os.path.exists(f"{DATA}/jwt_secret") and os.path.exists(CONF), "remove keeps the data and the config")
+        run(["apt-get", "purge", "-y", "-q", "tianyi-server", "tianyi-admin"], env=apt_env())
+        check_purged()
+    except AssertionError as e:
+        print(f"FAIL: {e}")
+        return 1
+    finally:
+        purge_all()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(checks)} passed, 0 failed")
+    return 0
+
+
+def check_installed_layout_server_only():
+    user = pwd.getpwnam("tianyi")
+    st = os.stat(DATA)
+    check(stat.S_IMODE(st.st_mode) == 0o750 and st.st_uid == user.pw_uid, f"{DATA} is tianyi's, mode 0750 (after configuring twice)")
+    check(run(["getent", "passwd", "tianyi"]).count("\n") == 1, "one tianyi user")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
