@@ -28,7 +28,8 @@ foreach(component IN ITEMS server admin)
 endforeach()
 
 # tianyi-server's files outside the binaries (which their own CMakeLists install).
-install(FILES "${TIANYI_DEB_DIR}/tianyi.conf" DESTINATION /etc/tianyi PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ COMPONENT server)
+# Shipped 0644 as Debian expects; postinst makes it root:tianyi 0640 (the service reads it, others not).
+install(FILES "${TIANYI_DEB_DIR}/tianyi.conf" DESTINATION /etc/tianyi COMPONENT server)
 install(FILES "${PROJECT_SOURCE_DIR}/packaging/systemd/tianyi-server.service" DESTINATION /lib/systemd/system COMPONENT server)
 # tianyi-admin's desktop integration.
 install(FILES "${TIANYI_DEB_DIR}/tianyi-admin.desktop" DESTINATION "${CMAKE_INSTALL_DATADIR}/applications" COMPONENT admin)

@@ -274,7 +274,7 @@ def check_contents(server_deb, admin_deb):
     listing = run(["dpkg-deb", "-c", server_deb])
     files = {line.split()[-1].lstrip("."): line.split()[0] for line in listing.splitlines()}
     for path, mode in [("/usr/bin/tianyi-server", "-rwxr-xr-x"), ("/usr/bin/tianyi-cli", "-rwxr-xr-x"),
-                       (CONF, "-rw-r-----"), (UNIT, "-rw-r--r--"),
+                       (CONF, "-rw-r--r--"), (UNIT, "-rw-r--r--"),
                        ("/usr/share/doc/tianyi-server/copyright", "-rw-r--r--")]:
         check(files.get(path) == mode, f"tianyi-server ships {path} {mode} (has {files.get(path)})")
     check(run(["dpkg-deb", "-f", server_deb, "Version"]).strip().endswith("-1"), "the Debian revision is -1")
@@ -298,7 +298,7 @@ def check_contents(server_deb, admin_deb):
 
 
 def check_lintian(debs):
-    p = subprocess.run(["lintian", "--fail-on", "none", "--no-tag-display-limit", *debs], capture_output=True, text=True)
+    p = subprocess.run(["lintian", "--fail-on", "none", "--tag-display-limit", "0", *debs], capture_output=True, text=True)
     print(p.stdout, end="")
     tags = [line for line in p.stdout.splitlines() if re.match(r"^[EW]: ", line)]
     check(not tags, "lintian: no error and no warning left without a justified override" +
