@@ -18,8 +18,9 @@ set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 # Documentation every Debian package carries: copyright and a compressed changelog.
 configure_file("${TIANYI_DEB_DIR}/changelog.in" "${CMAKE_BINARY_DIR}/packaging/changelog.Debian" @ONLY)
-file(ARCHIVE_CREATE OUTPUT "${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz" PATHS "${CMAKE_BINARY_DIR}/packaging/changelog.Debian"
-     FORMAT raw COMPRESSION GZip)
+# gzip -9n: maximum compression and no timestamp, as Debian policy (and lintian) want.
+execute_process(COMMAND gzip -9nc "${CMAKE_BINARY_DIR}/packaging/changelog.Debian"
+                OUTPUT_FILE "${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz" COMMAND_ERROR_IS_FATAL ANY)
 foreach(component IN ITEMS server admin)
     install(FILES "${TIANYI_DEB_DIR}/copyright" "${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz"
             DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/tianyi-${component}" COMPONENT ${component})
@@ -37,6 +38,9 @@ install(FILES "${TIANYI_DEB_DIR}/tianyi-admin.svg" DESTINATION "${CMAKE_INSTALL_
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME tianyi)
+# Empty, so that each package's synopsis is the first line of its own description below (CPackDeb
+# would otherwise put the project's description in front of it).
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "")
 set(CPACK_PACKAGE_VERSION "${TIANYI_PACKAGE_VERSION}")
 set(CPACK_PACKAGE_VENDOR "tianyi")
 set(CPACK_PACKAGE_CONTACT "${TIANYI_DEB_MAINTAINER}")
@@ -54,13 +58,15 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_DEBIAN_SERVER_PACKAGE_NAME tianyi-server)
-set(CPACK_COMPONENT_SERVER_DESCRIPTION "chat server for many people talking with an AI character
- tianyi-server lets many people chat at once, privately, with an AI character (by default the
- virtual singer Luo Tianyi): streamed text and synthesized voice over HTTP and WebSocket on one
- port, with the web client, persona and knowledge graph built in. Runs as the tianyi system user
- under a hardened systemd unit, configured in /etc/tianyi, data in /var/lib/tianyi.
- .
- Also contains tianyi-cli, a command-line chat and load-test client.")
+# The first line is the synopsis; CPack indents the rest and turns the empty line into " .".
+set(CPACK_DEBIAN_SERVER_DESCRIPTION "chat server for many people talking with an AI character
+tianyi-server lets many people chat at once, privately, with an AI character
+(by default the virtual singer Luo Tianyi): streamed text and synthesized
+voice over HTTP and WebSocket on one port, with the web client, persona and
+knowledge graph built in. Runs as the tianyi system user under a hardened
+systemd unit, configured in /etc/tianyi, data in /var/lib/tianyi.
+
+Also contains tianyi-cli, a command-line chat and load-test client.")
 # Loaded at run time, so dpkg-shlibdeps cannot see them: Qt's SQLite driver (the database) and
 # espeak-ng's voices (the built-in speech). adduser: the maintainer scripts create the user.
 set(CPACK_DEBIAN_SERVER_PACKAGE_DEPENDS "adduser, libqt6sql6-sqlite, espeak-ng-data")
@@ -69,8 +75,9 @@ set(CPACK_DEBIAN_SERVER_PACKAGE_CONTROL_EXTRA
 
 set(CPACK_DEBIAN_ADMIN_PACKAGE_NAME tianyi-admin)
 set(CPACK_DEBIAN_ADMIN_PACKAGE_SECTION net)
-set(CPACK_COMPONENT_ADMIN_DESCRIPTION "operator console for a tianyi chat server
- tianyi-admin is a Qt desktop console for the operators of a tianyi server: open chat
- sessions, users, turns and metrics, live. English and Simplified Chinese.")
+set(CPACK_DEBIAN_ADMIN_DESCRIPTION "operator console for a tianyi chat server
+tianyi-admin is a Qt desktop console for the operators of a tianyi server:
+open chat sessions, users, turns and metrics, live. English and Simplified
+Chinese.")
 
 include(CPack)
