@@ -213,6 +213,13 @@ class Service:
         self.log.seek(0)
         return self.log.read()
 
+    def wait_for_state(self, state, timeout):
+        """Reads queued and new notifications until `state` is among them (or timeout seconds pass)."""
+        deadline = time.monotonic() + timeout
+        while state not in self.states() and time.monotonic() < deadline:
+            self.receive(max(0.05, deadline - time.monotonic()))
+        return state in self.states()
+
     def states(self):
         return [line for _, data in self.messages for line in data.splitlines()]
 
@@ -358,7 +365,7 @@ def serve_and_chat(work, port, first):
               "jwt_secret is tianyi's, mode 0600")
         check(svc.proc.pid and not wx_mappings(svc.proc.pid),
               "no writable+executable mapping after a turn (MemoryDenyWriteExecute can stand)")
-        check("WATCHDOG=1" in svc.states(), "WATCHDOG=1 pings arrive (WatchdogSec)")
+        check(svc.wait_for_state("WATCHDOG=1", 3 * WATCHDOG_USEC / 1e6), "WATCHDOG=1 pings arrive (WatchdogSec)")
         code, took, timeout = svc.stop()
         check(code == 0, f"SIGTERM: exit 0 (after {took:.1f} s, TimeoutStopSec={timeout} s)")
         check("STOPPING=1" in svc.states(), "STOPPING=1 on SIGTERM")
@@ -471,7 +478,7 @@ def main():
         backup_and_restore_hook(work)
 
         # Remove keeps data and config; purge deletes them (documented in docs/deployment.md).
-        run(["apt-get", "remove", "-y", "-q", "tianyi-server", "tianyi-admin"], env=apt_env())
+        run(["apt-get", "remove", "-y", "-q", "tianyi-server"], env=apt_env())
         check(os.path.exists(f"{DATA}/jwt_secret") and os.path.exists(CONF), "remove keeps the data and the config")
         run(["apt-get", "purge", "-y", "-q", "tianyi-server", "tianyi-admin"], env=apt_env())
         check_purged()
