@@ -387,6 +387,33 @@ def backup_and_restore_hook(work):
         print("note: --backup exists but this test does not call it yet (TODO above)")
 
 
+def stop_started_unit():
+    """Where systemd runs, postinst started (or restarted) the unit: stop it, so that this test's own
+    run of ExecStart owns the port and the database."""
+    if os.path.isdir("/run/systemd/system"):
+        run(["systemctl", "stop", "tianyi-server"])
+
+
+def systemd_commands(port):
+    """docs/deployment.md's systemctl and journalctl lines, where systemd runs (CI has none: there the
+    service was already run from the unit's own lines above)."""
+    if not os.path.isdir("/run/systemd/system"):
+        print("note: systemd is not running here: systemctl/journalctl lines not exercised")
+        return
+    run(["systemctl", "restart", "tianyi-server"])
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not port_accepts(port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    check(run(["systemctl", "show", "-p", "ActiveState", "--value", "tianyi-server"]).strip() == "active",
+          "systemctl restart: the unit is active (READY=1 reached systemd)")
+    check(port_accepts(port) and http_get(port, "/readyz")[0] == 200, "the hardened unit serves /readyz")
+    run(["systemctl", "status", "--no-pager", "tianyi-server"])
+    check("listening on" in run(["journalctl", "-u", "tianyi-server", "--no-pager"]), "the log is in the journal")
+    run(["systemctl", "disable", "--now", "tianyi-server"])
+    check(run(["systemctl", "show", "-p", "Result", "--value", "tianyi-server"]).strip() == "success",
+          "systemctl stop: a clean exit")
+
+
 def repack_older(server_deb, work):
     """The same package with an older version: the "previous release" to upgrade from."""
     tree = os.path.join(work, "old")
@@ -444,6 +471,7 @@ def main():
         run(["dpkg", "-i", old], env=apt_env())
         run(["dpkg", "-i", old], env=apt_env())  # configure twice: the maintainer scripts are idempotent
         check_installed_layout_server_only()
+        stop_started_unit()
         port = free_port()
         set_port(port)
         create_admin()
@@ -453,9 +481,11 @@ def main():
         check(len(schema_before) >= 1 and len({v for v, _, _ in schema_before}) == len(schema_before),
               f"schema_version has {len(schema_before)} migrations, each once")
 
-        # docs/deployment.md: apt install ./tianyi-server_*.deb (here with the admin console).
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", server_deb, admin_deb], env=apt_env(), cwd=deb_dir)
+        # docs/deployment.md: apt install ./tianyi-server_*.deb, ./tianyi-admin_*.deb.
+        run(["apt", "install", "-y", "-q", "./" + os.path.basename(server_deb)], env=apt_env(), cwd=deb_dir)
+        run(["apt", "install", "-y", "-q", "./" + os.path.basename(admin_deb)], env=apt_env(), cwd=deb_dir)
         check(run(["dpkg-query", "-W", "-f=${Version}", "tianyi-server"]) != "0.0.1-1", "the upgrade replaced 0.0.1-1")
+        stop_started_unit()
         check_installed_layout()
         check_unit_static()
         check(f"port = {port}" in open(CONF, encoding="utf-8").read(), "the edited conffile survives the upgrade")
@@ -478,9 +508,10 @@ def main():
         backup_and_restore_hook(work)
 
         # Remove keeps data and config; purge deletes them (documented in docs/deployment.md).
-        run(["apt-get", "remove", "-y", "-q", "tianyi-server"], env=apt_env())
+        systemd_commands(port)
+        run(["apt", "remove", "-y", "-q", "tianyi-server"], env=apt_env())
         check(os.path.exists(f"{DATA}/jwt_secret") and os.path.exists(CONF), "remove keeps the data and the config")
-        run(["apt-get", "purge", "-y", "-q", "tianyi-server", "tianyi-admin"], env=apt_env())
+        run(["apt", "purge", "-y", "-q", "tianyi-server", "tianyi-admin"], env=apt_env())
         check_purged()
     except AssertionError as e:
         print(f"FAIL: {e}")
