@@ -431,6 +431,10 @@ def repack_older(server_deb, work):
 def check_purged():
     for path in (DATA, "/etc/tianyi", UNIT, "/usr/bin/tianyi-server", "/usr/bin/tianyi-cli", "/usr/bin/tianyi-admin"):
         check(not os.path.exists(path), f"after purge {path} is gone")
+    check(not os.path.lexists("/etc/systemd/system/multi-user.target.wants/tianyi-server.service"),
+          "after purge the unit is no longer enabled")
+    helper_state = glob.glob("/var/lib/systemd/deb-systemd-helper-*/**/*tianyi*", recursive=True)
+    check(not helper_state, f"after purge deb-systemd-helper keeps no state for the unit ({helper_state})")
     check(subprocess.run(["getent", "passwd", "tianyi"], capture_output=True).returncode != 0, "after purge the user is gone")
     check(subprocess.run(["getent", "group", "tianyi"], capture_output=True).returncode != 0, "after purge the group is gone")
     for package in ("tianyi-server", "tianyi-admin"):
