@@ -358,13 +358,17 @@ def serve_and_chat(work, port, first):
         if first:
             cli(port, "--user", "packaged_fan", "register")
         token = json.loads(cli(port, "--user", "packaged_fan", "--json", "login"))["access_token"]
-        turn = json.loads(cli(port, "--user", "packaged_fan", "--json", "chat", "你好，天依！").splitlines()[-1])
-        check(turn.get("status") == "completed" and turn.get("sentences", 0) >= 1, f"a chat turn completes with her voice ({turn})")
+        # Three turns: enough for Qt to JIT-compile the reply and memory patterns if its PCRE2 JIT were
+        # on (measured: rwx mappings appear by the third turn), so the W^X check below has teeth.
+        for text in ("你好，天依！", "我叫小明，我喜欢唱歌", "你记得我喜欢什么吗？") if first else ("你好，天依！",):
+            turn = json.loads(cli(port, "--user", "packaged_fan", "--json", "chat", text).splitlines()[-1])
+            check(turn.get("status") == "completed" and turn.get("sentences", 0) >= 1,
+                  f"a chat turn completes with her voice ({ {k: turn.get(k) for k in ('status', 'sentences', 'text')} })")
         secret = os.stat(f"{DATA}/jwt_secret")
         check(stat.S_IMODE(secret.st_mode) == 0o600 and secret.st_uid == pwd.getpwnam("tianyi").pw_uid,
               "jwt_secret is tianyi's, mode 0600")
         check(svc.proc.pid and not wx_mappings(svc.proc.pid),
-              "no writable+executable mapping after a turn (MemoryDenyWriteExecute can stand)")
+              "no writable+executable mapping after the turns (MemoryDenyWriteExecute can stand)")
         check(svc.wait_for_state("WATCHDOG=1", 3 * WATCHDOG_USEC / 1e6), "WATCHDOG=1 pings arrive (WatchdogSec)")
         code, took, timeout = svc.stop()
         check(code == 0, f"SIGTERM: exit 0 (after {took:.1f} s, TimeoutStopSec={timeout} s)")
