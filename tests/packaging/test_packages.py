@@ -5,8 +5,9 @@ an upgrade over an older package with data, and purge.
 Runs as root on a throwaway Debian machine (CI): it installs tianyi-server and tianyi-admin into the
 system with dpkg/apt and purges them at the end, also when a check fails. systemd need not run: the
 service is started from the installed unit's own lines (User=, Group=, Environment=, ExecStart=,
-NoNewPrivileges=, CapabilityBoundingSet=) with setpriv, with a NOTIFY_SOCKET and WATCHDOG_USEC of
-this script's, as systemd would.
+NoNewPrivileges=, CapabilityBoundingSet= with setpriv; ProtectSystem=, ReadWritePaths=,
+ProtectHome=, PrivateTmp= in a mount namespace), with a NOTIFY_SOCKET and WATCHDOG_USEC of this
+script's, as systemd would.
 
 The upgrade: the tianyi-server .deb repacked with an older version number (0.0.1-1) is installed and
 used first (account, chat turn, edited conffile), then the real packages go over it with
@@ -164,6 +165,7 @@ class Service:
             wrapper.append("--no-new-privs")
         if u.get("CapabilityBoundingSet") == [""]:
             wrapper += ["--bounding-set=-all", "--inh-caps=-all"]
+        wrapper = sandbox(u) + wrapper
         self.log = open(os.path.join(self.work, "server.log"), "w+")
         self.proc = subprocess.Popen(wrapper + shlex.split(u["ExecStart"][0]), env=env, cwd="/",
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
@@ -229,6 +231,26 @@ class Service:
             self.proc.wait()
 
 
+def sandbox(u):
+    """The unit's file-system sandbox, as far as a mount namespace gives it without systemd: the whole
+    tree read-only but ReadWritePaths= (ProtectSystem=strict), empty /home and /root (ProtectHome=yes),
+    a private /tmp and /var/tmp (PrivateTmp=yes). Every step execs, so the server keeps the pid that
+    gets SIGTERM. (The system call filter, PrivateDevices= and the other kernel protections need
+    systemd itself: the docs' score covers them, the systemctl lines test them where systemd runs.)"""
+    steps = []
+    if u.get("ProtectSystem") == ["strict"]:
+        for value in u.get("ReadWritePaths", []):
+            for path in value.split():
+                steps.append(f"mount --bind {shlex.quote(path)} {shlex.quote(path)}")
+        steps.append("mount -o remount,bind,ro /")
+    if u.get("PrivateTmp") == ["yes"]:
+        steps += ["mount -t tmpfs -o mode=1777 tmpfs /tmp", "mount -t tmpfs -o mode=1777 tmpfs /var/tmp"]
+    if u.get("ProtectHome") == ["yes"]:
+        steps += ["mount -t tmpfs -o mode=0755 tmpfs /home", "mount -t tmpfs -o mode=0700 tmpfs /root"]
+    script = "set -e; " + "; ".join(steps) + '; exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sandbox"]
+
+
 def cli(port, *args, password=PASSWORD):
     """The packaged tianyi-cli."""
     env = dict(os.environ, TIANYI_CLI_PASSWORD=password)
@@ -267,6 +289,16 @@ def schema_rows():
         return db.execute("SELECT version, name, applied_at FROM schema_version ORDER BY version").fetchall()
     finally:
         db.close()
+
+
+def sandboxed_read_only(pid):
+    """From the service's own mount table: / read-only, the data directory read-write."""
+    options = {}
+    with open(f"/proc/{pid}/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            options[fields[4]] = fields[5].split(",")
+    return "ro" in options.get("/", []) and "rw" in options.get(DATA, [])
 
 
 def wx_mappings(pid):
@@ -339,6 +371,8 @@ def check_installed_layout():
     missing = [line for line in run(["ldd", "/usr/bin/tianyi-server", "/usr/bin/tianyi-cli", "/usr/bin/tianyi-admin"]).splitlines()
                if "not found" in line]
     check(not missing, "every shared library of the three programs is found")
+    version = run(["tianyi-admin", "--version"], env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    check("tianyi-admin" in version, f"the installed console starts ({version.strip()})")
 
 
 def create_admin():
@@ -364,6 +398,7 @@ def serve_and_chat(work, port, first):
             turn = json.loads(cli(port, "--user", "packaged_fan", "--json", "chat", text).splitlines()[-1])
             check(turn.get("status") == "completed" and turn.get("sentences", 0) >= 1,
                   f"a chat turn completes with her voice ({ {k: turn.get(k) for k in ('status', 'sentences', 'text')} })")
+        check(sandboxed_read_only(svc.proc.pid), "the service sees / read-only and /var/lib/tianyi writable (ProtectSystem=strict)")
         secret = os.stat(f"{DATA}/jwt_secret")
         check(stat.S_IMODE(secret.st_mode) == 0o600 and secret.st_uid == pwd.getpwnam("tianyi").pw_uid,
               "jwt_secret is tianyi's, mode 0600")
@@ -463,12 +498,14 @@ def main():
         print("SKIP: " + message)
         return SKIP
     server_deb, admin_deb = servers[0], admins[0]
-    for tool in ("dpkg-deb", "lintian", "systemd-analyze", "setpriv", "runuser", "apt-get"):
+    for tool in ("dpkg-deb", "lintian", "systemd-analyze", "setpriv", "unshare", "runuser", "apt", "apt-get"):
         if shutil.which(tool) is None:
             print(f"FAIL: {tool} is missing (packaging/install-deps.sh test installs it)")
             return 1
 
-    work = tempfile.mkdtemp(prefix="tianyi-pkg-")
+    # Not under /tmp: the service gets a private /tmp, and the notify socket lives here (as systemd's
+    # lives in /run).
+    work = tempfile.mkdtemp(prefix="tianyi-pkg-", dir="/run")
     purge_all()  # a machine that kept an earlier run's packages starts clean
     try:
         check_contents(server_deb, admin_deb)
