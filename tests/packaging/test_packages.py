@@ -10,11 +10,12 @@ ProtectHome=, PrivateTmp= in a mount namespace), with a NOTIFY_SOCKET and WATCHD
 script's, as systemd would.
 
 The upgrade: the tianyi-server .deb repacked with an older version number (0.0.1-1) is installed and
-used first (account, chat turn, edited conffile), then the real packages go over it with
-`apt install ./…`. Both hold the same binary, so no schema migration is pending: the check is that
-the data directory, the JWT secret, the edited conffile and the schema_version rows survive, that
-nothing is migrated twice and that the old account and its access token still work. (Building the
-tree twice for two real versions would double the packaging build time in CI.)
+used first (accounts, chat turns, an edited conffile); its database is then turned into what a
+schema-4 release wrote (migration 5 undone with its own statements reversed), and the real packages
+go over it with `apt install ./…`. Checked: the first start applies migration 5 and only it, once; a
+restart applies nothing; the data directory, the JWT secret, the edited conffile, the accounts and
+an access token issued before all survive. (Building an older tree for a real old binary would
+double the packaging build time in CI; the migration path is the same code.)
 
 Exit 77 (skipped) when not root, or when the packages were not built (tests/run.sh builds them; with
 CI set, missing packages fail instead).
@@ -301,6 +302,45 @@ def sandboxed_read_only(pid):
     return "ro" in options.get("/", []) and "rw" in options.get(DATA, [])
 
 
+def table_rows(sql):
+    db = sqlite3.connect(f"file:{DATA}/tianyi.sqlite3?mode=ro", uri=True)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def as_written_by_schema_4():
+    """Turns the old release's database into the one a schema-4 release (before migration 5,
+    account_generations) wrote, by undoing migration 5 with its own statements reversed: the users
+    table of migration 1 (no AUTOINCREMENT, no token_version), no refresh_tokens_expiry index.
+    The upgrade then has a real migration to apply. Returns schema_version's rows (1-4)."""
+    rows = schema_rows()
+    # A new migration 6 makes this fail on purpose: then undo migration 6 here instead (its own
+    # statements reversed), so that the upgrade keeps applying the newest migration.
+    check([r[0] for r in rows] == [1, 2, 3, 4, 5], f"the old release wrote schema versions 1-5 ({[r[0] for r in rows]})")
+    db = sqlite3.connect(f"{DATA}/tianyi.sqlite3", isolation_level=None)
+    try:
+        db.execute("PRAGMA foreign_keys=OFF")
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("CREATE TABLE users_old (id INTEGER PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL UNIQUE,"
+                   " password_hash TEXT NOT NULL, role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user','admin')),"
+                   " disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL)")
+        db.execute("INSERT INTO users_old SELECT id, username, username_key, password_hash, role, disabled, created_at FROM users")
+        db.execute("DROP TABLE users")
+        db.execute("ALTER TABLE users_old RENAME TO users")
+        db.execute("DROP INDEX refresh_tokens_expiry")
+        db.execute("DELETE FROM schema_version WHERE version = 5")
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+    # Written as root: give every file back to the service, as the old release left them.
+    for name in os.listdir(DATA):
+        shutil.chown(os.path.join(DATA, name), "tianyi", "tianyi")
+    return schema_rows()
+
+
 def wx_mappings(pid):
     """Memory mappings that are writable and executable at once (what MemoryDenyWriteExecute forbids)."""
     with open(f"/proc/{pid}/maps", encoding="utf-8") as f:
@@ -409,7 +449,7 @@ def serve_and_chat(work, port, first):
         check(code == 0, f"SIGTERM: exit 0 (after {took:.1f} s, TimeoutStopSec={timeout} s)")
         check("STOPPING=1" in svc.states(), "STOPPING=1 on SIGTERM")
         check(svc.states().count("READY=1") == 1, "READY=1 is sent once")
-        return token
+        return token, svc.output()
     except BaseException:
         print(svc.output() if svc.proc else "", file=sys.stderr)
         raise
@@ -520,11 +560,11 @@ def main():
         port = free_port()
         set_port(port)
         create_admin()
-        old_token = serve_and_chat(work, port, first=True)
+        old_token, _ = serve_and_chat(work, port, first=True)
         secret_before = sha256(f"{DATA}/jwt_secret")
-        schema_before = schema_rows()
-        check(len(schema_before) >= 1 and len({v for v, _, _ in schema_before}) == len(schema_before),
-              f"schema_version has {len(schema_before)} migrations, each once")
+        users_before = table_rows("SELECT id, username, password_hash FROM users ORDER BY id")
+        check(len(users_before) == 2, "the old release holds the admin and the fan")
+        schema_before = as_written_by_schema_4()
 
         # docs/deployment.md: apt install ./tianyi-server_*.deb, ./tianyi-admin_*.deb.
         run(["apt", "install", "-y", "-q", "./" + os.path.basename(server_deb)], env=apt_env(), cwd=deb_dir)
@@ -537,8 +577,16 @@ def main():
         check(not glob.glob("/etc/tianyi/*.dpkg-*"), "no .dpkg-dist/.dpkg-old beside it (no conffile prompt)")
         check(sha256(f"{DATA}/jwt_secret") == secret_before, "the JWT secret survives the upgrade")
 
-        serve_and_chat(work, port, first=False)
-        check(schema_rows() == schema_before, "after the upgrade and a restart no migration ran twice (schema_version unchanged)")
+        # First start of the new package on the old data: migration 5 once, the rest untouched.
+        _, first_log = serve_and_chat(work, port, first=False)
+        schema_after = schema_rows()
+        check(schema_after[:-1] == schema_before and [r[:2] for r in schema_after[-1:]] == [(5, "account_generations")],
+              "the upgrade's first start applied migration 5, and only it")
+        if not os.path.isdir("/run/systemd/system"):  # else systemd's restart in postinst ran it first
+            applied = re.findall(r'applied migration (\d+)', first_log)
+            check(applied == ["5"], f"the first start's log names migration 5 once ({applied})")
+        check(table_rows("SELECT id, username, password_hash FROM users ORDER BY id") == users_before,
+              "the accounts survive the migration (the fan logged in and chatted above)")
         svc = Service(work)
         svc.port = port
         try:
@@ -547,8 +595,10 @@ def main():
             check(status == 200, "an access token issued before the upgrade is still valid (same secret)")
             code, _, _ = svc.stop()
             check(code == 0, "second restart stops cleanly")
+            check("applied migration" not in svc.output(), "a restart migrates nothing")
         finally:
             svc.kill()
+        check(schema_rows() == schema_after, "schema_version is unchanged by the restart")
 
         backup_and_restore_hook(work)
 
