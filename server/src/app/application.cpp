@@ -1,10 +1,9 @@
 #include "app/application.h"
 
-#include "app/systemdnotifier.h"
-
 #include "admin/adminfeed.h"
 #include "admin/adminroutes.h"
 #include "admin/adminservice.h"
+#include "app/systemdnotifier.h"
 #include "auth/accountroutes.h"
 #include "auth/accountservice.h"
 #include "base/logging.h"

@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 
+#include <climits>
 #include <systemd/sd-daemon.h>
 
 namespace tianyi {
