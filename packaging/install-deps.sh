@@ -11,7 +11,8 @@ build_packages=(
   libqt6opengl6-dev   # Qt6Charts' CMake package needs Qt6OpenGL's (tianyi-admin)
   qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6sql6-sqlite libqt6sql6-psql qtkeychain-qt6-dev libgl-dev
   libsodium-dev libespeak-ng-dev espeak-ng-data
-  libsqlite3-dev      # tianyi-server --backup / --restore use SQLite's online backup API directly
+  libsqlite3-dev                # tianyi-server --backup / --restore use SQLite's online backup API directly
+  libsystemd-dev                # sd_notify for the Type=notify unit
 )
 test_packages=(
   python3 python3-jwt sqlite3 curl
@@ -20,6 +21,7 @@ test_packages=(
   haproxy nginx-light openssl   # tests/net/reverse_proxies.py: the shipped proxy configurations with TLS
   python3-jsonschema python3-yaml  # tests/openapi: docs/openapi.yaml and the monitoring files against the real server
   clang libclang-rt-14-dev      # bench/fuzz.sh: the fuzz preset (clang 14, libFuzzer + sanitizer runtimes)
+  lintian dpkg-dev              # tests/packaging: CPack's dpkg-shlibdeps and the packages' lint
 )
 
 packages=("${build_packages[@]}")

@@ -3,6 +3,7 @@
 #include "admin/adminfeed.h"
 #include "admin/adminroutes.h"
 #include "admin/adminservice.h"
+#include "app/systemdnotifier.h"
 #include "auth/accountroutes.h"
 #include "auth/accountservice.h"
 #include "base/logging.h"
@@ -44,6 +45,7 @@ Application::Application(Config config, QObject *parent)
     , m_config(std::move(config))
     , m_metrics(std::make_unique<Metrics>())
     , m_router(std::make_unique<Router>())
+    , m_systemd(std::make_unique<SystemdNotifier>())
 {
     m_shutdownPoll.setInterval(kShutdownPollMs);
     connect(&m_shutdownPoll, &QTimer::timeout, this, [this]() {
@@ -161,6 +163,7 @@ bool Application::start(QString *error)
         return false;
     }
     qCInfo(lcApp).noquote() << "listening on" << baseUrl();
+    m_systemd->ready(QStringLiteral("listening on ") + baseUrl());
     return true;
 }
 
@@ -276,6 +279,7 @@ void Application::shutdown()
         emit stopped();
         return;
     }
+    m_systemd->stopping();
     qCInfo(lcApp) << "shutting down: no new connections; waiting up to" << m_config.server.shutdownTimeoutMs << "ms for in-flight work";
     m_frontDoor->stopAccepting();
     m_frontDoor->closeIdleHttpConnections();

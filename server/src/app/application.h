@@ -26,6 +26,7 @@ class Metrics;
 class PromptContextCache;
 class Providers;
 class Router;
+class SystemdNotifier;
 class TtsProvider;
 class TtsScheduler;
 class TtsVoiceBook;
@@ -92,6 +93,7 @@ private:
     std::unique_ptr<AdminService> m_admin;
     std::unique_ptr<AdminFeed> m_adminFeed;
     FrontDoor *m_frontDoor = nullptr;
+    std::unique_ptr<SystemdNotifier> m_systemd; // READY/STOPPING/WATCHDOG for a Type=notify unit
     QTimer m_shutdownPoll;
     qint64 m_shutdownDeadline = 0;
     bool m_stopping = false;
