@@ -457,13 +457,57 @@ def serve_and_chat(work, port, first):
         svc.kill()
 
 
-def backup_and_restore_hook(work):
-    # TODO(lead): tianyi-server --backup/--restore are added on another branch. Once merged, back up
-    # the data directory here as the tianyi user, purge-free restore it into the same path, and
-    # check the account still logs in. Kept as a named hook so this test's flow does not change.
-    help_text = run(["tianyi-server", "--help"])
-    if "--backup" in help_text:
-        print("note: --backup exists but this test does not call it yet (TODO above)")
+def history_texts(port, token):
+    status, body = http_get(port, "/api/v1/me/history?limit=100", token)
+    check(status == 200, "the history answers")
+    return [(t["user_text"], t["status"]) for t in json.loads(body)["turns"]]
+
+
+def backup_and_restore(work, port):
+    """docs/deployment.md's backup (while the service runs) and restore (service stopped) commands, as
+    written there: the restored server has every turn stored before the backup and none after it."""
+    user = pwd.getpwnam("tianyi")
+    backups = tempfile.mkdtemp(prefix="tianyi-backups-", dir="/var/tmp")  # the service user must reach it
+    os.chown(backups, user.pw_uid, user.pw_gid)
+    target = os.path.join(backups, "tianyi-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    as_service = ["runuser", "-u", "tianyi", "--", "tianyi-server", "--config", CONF]
+    try:
+        svc = Service(work)
+        svc.port = port
+        try:
+            svc.start()
+            token = json.loads(cli(port, "--user", "packaged_fan", "--json", "login"))["access_token"]
+            json.loads(cli(port, "--user", "packaged_fan", "--json", "chat", "备份之前").splitlines()[-1])
+            before = history_texts(port, token)
+            check(("备份之前", "completed") in before, "a turn stored before the backup")
+            out = run(as_service + ["--backup", target])
+            check(out.startswith("Backup written to " + target), f"--backup while the service runs ({out.splitlines()[0]})")
+            check(os.path.isfile(os.path.join(target, "tianyi.sqlite3")) and os.stat(target).st_uid == user.pw_uid,
+                  "the backup is a directory of the service user's with the database")
+            check(glob.glob(os.path.join(target, "audio", "*", "*", "*.wav")), "the backup holds her audio")
+            cli(port, "--user", "packaged_fan", "--json", "chat", "备份之后")
+            refused = subprocess.run(as_service + ["--restore", target], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            check(refused.returncode == 1 and "Stop the server first" in refused.stderr,
+                  "--restore is refused while the service runs")
+            code, _, _ = svc.stop()
+            check(code == 0, "the service stops for the restore")
+        finally:
+            svc.kill()
+        out = run(as_service + ["--restore", target])
+        check(out.startswith("Restored "), f"--restore with the service stopped ({out.splitlines()[0]})")
+        check(glob.glob(f"{DATA}/tianyi.sqlite3.before-restore-*"), "the replaced database is kept aside")
+        svc = Service(work)
+        svc.port = port
+        try:
+            svc.start()
+            token = json.loads(cli(port, "--user", "packaged_fan", "--json", "login"))["access_token"]
+            check(history_texts(port, token) == before, "the restored server has exactly the turns stored before the backup")
+            code, _, _ = svc.stop()
+            check(code == 0, "the restored service stops cleanly")
+        finally:
+            svc.kill()
+    finally:
+        shutil.rmtree(backups, ignore_errors=True)
 
 
 def stop_started_unit():
@@ -600,7 +644,7 @@ def main():
             svc.kill()
         check(schema_rows() == schema_after, "schema_version is unchanged by the restart")
 
-        backup_and_restore_hook(work)
+        backup_and_restore(work, port)
 
         # Remove keeps data and config; purge deletes them (documented in docs/deployment.md).
         systemd_commands(port)
