@@ -33,13 +33,13 @@ struct AdminUser {
 };
 
 // Signs an access token with any role (the stored role still decides on the server).
-inline QByteArray signToken(ChatFixture &fx, qint64 userId, const QString &role)
+inline QByteArray signToken(ChatFixture &fx, qint64 userId, const QString &role, qint64 ttlS = 600)
 {
     AccessClaims claims;
     claims.userId = userId;
     claims.role = role;
     claims.issuedAt = QDateTime::currentSecsSinceEpoch();
-    claims.expiresAt = claims.issuedAt + 600;
+    claims.expiresAt = claims.issuedAt + ttlS;
     claims.jti = QUuid::createUuid().toString(QUuid::Id128);
     return fx.app().accounts().jwt().sign(claims);
 }
@@ -124,6 +124,8 @@ public:
         return QTest::qWaitFor([&]() { return indexOfType(type, from) >= 0; }, timeoutMs);
     }
     bool waitClosed(int timeoutMs = 20000) { return QTest::qWaitFor([&]() { return closed; }, timeoutMs); }
+    void send(const QJsonObject &message) { socket.sendTextMessage(QString::fromUtf8(QJsonDocument(message).toJson(QJsonDocument::Compact))); }
+    void sendAuth(const QByteArray &token) { send({{QStringLiteral("type"), QStringLiteral("auth")}, {QStringLiteral("token"), QString::fromLatin1(token)}}); }
     QStringList types() const
     {
         QStringList out;

@@ -96,6 +96,39 @@ private slots:
         QVERIFY(byMessage.events.first().value(QStringLiteral("queues")).toObject().contains(QStringLiteral("llm")));
     }
 
+    // Like a chat socket, the feed lives as long as its admin's access token, unless a fresh token of
+    // the same admin arrives on it; a token of another account closes it.
+    void theFeedEndsWithItsTokenUnlessRenewed()
+    {
+        ChatFixture fx(fastOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const AdminUser admin = makeAdmin(fx);
+        AdminFeedTestClient expiring;
+        QVERIFY(expiring.openAndHello(fx.port(), signToken(fx, admin.id, QStringLiteral("admin"), 2)));
+        const qint64 expiresAt = expiring.events.first().value(QStringLiteral("token_expires_at")).toInteger();
+        QVERIFY(expiresAt >= QDateTime::currentSecsSinceEpoch());
+        AdminFeedTestClient renewed;
+        QVERIFY(renewed.openAndHello(fx.port(), signToken(fx, admin.id, QStringLiteral("admin"), 2)));
+        renewed.sendAuth(signToken(fx, admin.id, QStringLiteral("admin"), 600));
+        QVERIFY(renewed.waitForType(QStringLiteral("authenticated")));
+        QVERIFY(renewed.events.at(renewed.indexOfType(QStringLiteral("authenticated"))).value(QStringLiteral("token_expires_at")).toInteger()
+                >= expiresAt + 500);
+
+        QVERIFY(expiring.waitClosed(15000));
+        QCOMPARE(expiring.closeCode, chat::kCloseUnauthorized);
+        QVERIFY(QDateTime::currentSecsSinceEpoch() >= expiresAt); // not before it expired
+        QTRY_VERIFY_WITH_TIMEOUT(QDateTime::currentSecsSinceEpoch() > expiresAt + 1, 10000);
+        const int from = renewed.events.size();
+        renewed.send({{QStringLiteral("type"), QStringLiteral("ping")}});
+        QVERIFY(renewed.waitForType(QStringLiteral("pong"), from));
+        QVERIFY(!renewed.closed);
+
+        const AdminUser other = makeAdmin(fx, QStringLiteral("other"));
+        renewed.sendAuth(other.token);
+        QVERIFY(renewed.waitClosed());
+        QCOMPARE(renewed.closeCode, chat::kCloseUnauthorized);
+    }
+
     void sessionsShowTwoChattingUsers()
     {
         ChatFixture fx(fastOptions());

@@ -14,6 +14,7 @@
 #include <QUrlQuery>
 #include <QWebSocket>
 #include <QWebSocketServer>
+#include <algorithm>
 
 namespace tianyi {
 
@@ -46,6 +47,10 @@ AdminFeedClient::AdminFeedClient(AdminFeed &feed, QWebSocket *socket, QObject *p
         if (m_phase == Phase::AwaitingAuth)
             close(chat::kCloseUnauthorized, QStringLiteral("no auth message in time"));
     });
+    // Like a chat socket, the feed lives as long as its admin's access token unless renewed by `auth`.
+    connect(m_peer, &WebSocketPeer::tokenExpired, this, [this]() {
+        close(chat::kCloseUnauthorized, QStringLiteral("the access token expired; send {\"type\":\"auth\"} with a fresh one before it does"));
+    });
     connect(m_peer, &WebSocketPeer::slowConsumer, this, [this](qint64 queued) {
         qCWarning(lcWs) << "slow admin feed consumer:" << queued << "bytes queued; closing";
         close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
@@ -71,20 +76,18 @@ void AdminFeedClient::authenticate(const QString &token)
         if (!self || self->m_phase == Phase::Closed)
             return;
         if (!who.ok()) {
-            const HttpError &e = who.error();
-            const bool forbidden = e.kind == HttpError::Kind::Forbidden || e.kind == HttpError::Kind::AccountDisabled;
-            const QString reason = forbidden ? QStringLiteral("admin role required: %1").arg(e.message) : e.message;
-            self->close(forbidden ? AdminFeed::kCloseForbidden : chat::kCloseUnauthorized,
-                        reason.isEmpty() ? QStringLiteral("invalid token") : reason.left(120));
+            self->refuse(who.error());
             return;
         }
         self->m_userId = who.value().userId;
         self->m_phase = Phase::Ready;
+        self->m_peer->armTokenExpiry(who.value().expiresAt);
         AdminService &admin = self->m_feed.admin();
         self->send({{QStringLiteral("type"), QStringLiteral("hello")},
                     {QStringLiteral("protocol"), chat::kProtocolVersion},
                     {QStringLiteral("at"), nowIso()},
                     {QStringLiteral("user_id"), self->m_userId},
+                    {QStringLiteral("token_expires_at"), self->m_peer->tokenExpiresAt()},
                     {QStringLiteral("sessions"), admin.sessionsJson()},
                     {QStringLiteral("queues"), admin.queuesJson()}});
         if (self->m_phase != Phase::Ready) // dropped by that first send
@@ -92,6 +95,13 @@ void AdminFeedClient::authenticate(const QString &token)
         self->m_feed.clientReady(self);
         qCInfo(lcWs) << "admin feed opened for user" << self->m_userId;
     });
+}
+
+void AdminFeedClient::refuse(const HttpError &e)
+{
+    const bool forbidden = e.kind == HttpError::Kind::Forbidden || e.kind == HttpError::Kind::AccountDisabled;
+    const QString reason = forbidden ? QStringLiteral("admin role required: %1").arg(e.message) : e.message;
+    close(forbidden ? AdminFeed::kCloseForbidden : chat::kCloseUnauthorized, reason.isEmpty() ? QStringLiteral("invalid token") : reason.left(120));
 }
 
 void AdminFeedClient::onText(const QString &message)
@@ -110,12 +120,37 @@ void AdminFeedClient::onText(const QString &message)
         authenticate(token);
         return;
     }
+    if (type == chat::kAuth) {
+        renew(object.value(QStringLiteral("token")).toString());
+        return;
+    }
     if (type == chat::kPing)
         send({{QStringLiteral("type"), chat::kPong}});
     else
         send({{QStringLiteral("type"), chat::kError},
               {QStringLiteral("code"), chat::kErrBadRequest},
-              {QStringLiteral("message"), QStringLiteral("the admin feed only takes ping; use the HTTP API for actions")}});
+              {QStringLiteral("message"), QStringLiteral("the admin feed only takes auth and ping; use the HTTP API for actions")}});
+}
+
+// A fresh access token of the same admin on the open feed: it lives on past the old token's expiry.
+// Anything else (another account, no longer an enabled admin, a bad token) closes it.
+void AdminFeedClient::renew(const QString &token)
+{
+    QPointer<AdminFeedClient> self(this);
+    m_feed.admin().authorize(token.toUtf8(), [self](Outcome<Principal> who) {
+        if (!self || self->m_phase != Phase::Ready)
+            return;
+        if (!who.ok()) {
+            self->refuse(who.error());
+            return;
+        }
+        if (who.value().userId != self->m_userId) {
+            self->close(chat::kCloseUnauthorized, QStringLiteral("the token is of another account"));
+            return;
+        }
+        self->m_peer->armTokenExpiry(std::max(who.value().expiresAt, self->m_peer->tokenExpiresAt()));
+        self->send({{QStringLiteral("type"), chat::kAuthenticated}, {QStringLiteral("token_expires_at"), self->m_peer->tokenExpiresAt()}});
+    });
 }
 
 // Sends an event (an empty one only checks the queue). Over the cap: the admin is dropped.

@@ -1,7 +1,9 @@
 #pragma once
 // The live feed "/ws/admin" for the operator app: authentication like the chat socket (?token= or
 // a first {"type":"auth","token"} message), admin role only (bad token: close 4001; valid token of
-// a non-admin or disabled account: close 4003). After `hello` (with a snapshot of sessions and
+// a non-admin or disabled account: close 4003). The feed lives as long as the admin's access token
+// (`hello.token_expires_at`; then 4001) unless a fresh token of the same admin arrives in another
+// `auth` message (answered `authenticated`). After `hello` (with a snapshot of sessions and
 // queues) it pushes session_opened / session_closed, turn_started / turn_ended (with stats),
 // queues every second and users_changed. Each socket's send queue is capped
 // (limits.ws_max_send_queue_bytes): a slow admin is dropped with 4004, never waited for.
@@ -22,6 +24,7 @@ class AdminService;
 class ChatGateway;
 class AdminFeed;
 struct Config;
+struct HttpError;
 
 class AdminFeedClient : public QObject
 {
@@ -39,6 +42,9 @@ public:
 
 private:
     void authenticate(const QString &token);
+    void renew(const QString &token);
+    // Closes for a refused token: 4003 for a valid token of a non-admin or disabled account, else 4001.
+    void refuse(const HttpError &error);
     void onText(const QString &message);
     void onDisconnected();
 

@@ -38,7 +38,6 @@ QJsonObject personaHello(const PersonaCard &persona, const WebSettings &web, con
     return out;
 }
 
-constexpr qint64 kMaxTimerMs = 24LL * 3600 * 1000; // re-armed beyond this
 
 struct AccountInfo {
     bool ok = false;
@@ -83,12 +82,7 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *pare
         close(chat::kCloseSlowConsumer, QStringLiteral("send queue over its limit"));
     });
 
-    m_tokenExpiry.setSingleShot(true);
-    connect(&m_tokenExpiry, &QTimer::timeout, this, [this]() {
-        if (m_tokenExpiresAtS * 1000 > QDateTime::currentMSecsSinceEpoch()) {
-            armTokenExpiry(m_tokenExpiresAtS); // a long-lived token: the timer's range ended first
-            return;
-        }
+    connect(m_peer, &WebSocketPeer::tokenExpired, this, [this]() {
         CorrelationScope scope(correlationBase());
         qCInfo(lcWs) << "access token expired: closing";
         close(chat::kCloseUnauthorized, QStringLiteral("the access token expired; send {\"type\":\"auth\"} with a fresh one before it does"));
@@ -186,14 +180,6 @@ void ChatSession::checkAccount(const Principal &principal,
         });
 }
 
-void ChatSession::armTokenExpiry(qint64 expiresAtS)
-{
-    m_tokenExpiresAtS = expiresAtS;
-    const qint64 leftMs = expiresAtS * 1000 - QDateTime::currentMSecsSinceEpoch();
-    // A QTimer counts in int milliseconds: a long-lived token is re-armed when the timer fires early.
-    m_tokenExpiry.start(int(std::clamp<qint64>(leftMs, 0, kMaxTimerMs)));
-}
-
 std::optional<Principal> ChatSession::verifyToken(const QString &token)
 {
     const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
@@ -227,7 +213,7 @@ void ChatSession::authenticate(const QString &token)
         }
         m_admitted = true;
         m_phase = Phase::Ready;
-        armTokenExpiry(principal.expiresAt);
+        m_peer->armTokenExpiry(principal.expiresAt);
         const PersonaCard &persona = *m_gateway.services().persona;
         QJsonArray emotions;
         for (const PersonaEmotion &e : persona.emotions)
@@ -239,7 +225,7 @@ void ChatSession::authenticate(const QString &token)
                   {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), m_userId},
                                                        {QStringLiteral("username"), m_username},
                                                        {QStringLiteral("nickname"), m_nickname}}},
-                  {QStringLiteral("token_expires_at"), m_tokenExpiresAtS},
+                  {QStringLiteral("token_expires_at"), m_peer->tokenExpiresAt()},
                   {QStringLiteral("persona"), personaHello(persona, m_gateway.services().config->web, emotions)},
                   {QStringLiteral("speech_input"), m_gateway.services().asr != nullptr},
                   {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
@@ -271,8 +257,8 @@ void ChatSession::reauthenticate(const QString &token)
         // token's expiry; within one login the later expiry wins (renewals may arrive out of order).
         const bool sameLogin = principal.loginId == m_loginId;
         m_loginId = principal.loginId;
-        armTokenExpiry(sameLogin ? std::max(principal.expiresAt, m_tokenExpiresAtS) : principal.expiresAt);
-        sendJson({{QStringLiteral("type"), chat::kAuthenticated}, {QStringLiteral("token_expires_at"), m_tokenExpiresAtS}});
+        m_peer->armTokenExpiry(sameLogin ? std::max(principal.expiresAt, m_peer->tokenExpiresAt()) : principal.expiresAt);
+        sendJson({{QStringLiteral("type"), chat::kAuthenticated}, {QStringLiteral("token_expires_at"), m_peer->tokenExpiresAt()}});
     });
 }
 
@@ -563,7 +549,6 @@ void ChatSession::close(int code, const QString &reason)
     if (m_phase == Phase::Closed)
         return;
     m_phase = Phase::Closed;
-    m_tokenExpiry.stop();
     m_queuedChats.clear();
     if (m_turn && !m_turn->isFinished()) {
         TurnPipeline *turn = m_turn;

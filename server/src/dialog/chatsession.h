@@ -76,7 +76,6 @@ private:
     void reauthenticate(const QString &token);
     // Reads the account behind a verified token on the storage thread (disabled or deleted: refused).
     void checkAccount(const Principal &principal, std::function<void(const QString &refusal, const QString &username, const QString &nickname)> done);
-    void armTokenExpiry(qint64 expiresAtS);
     void onText(const QString &message);
     void onBinary(const QByteArray &message);
     void onDisconnected();
@@ -105,8 +104,6 @@ private:
     QString m_nickname;
     bool m_admitted = false;
     int m_malformed = 0;
-    QTimer m_tokenExpiry;               // closes the socket when its access token expires
-    qint64 m_tokenExpiresAtS = 0;
 
     // A chat that arrives while the previous turn's turn_end still waits for that turn to be stored
     // (see TurnPipeline::ended) starts right after that turn_end, so turns stay in order.

@@ -1,11 +1,16 @@
 #include "net/websocketpeer.h"
 
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QWebSocket>
 #include <algorithm>
 
 namespace tianyi {
+
+namespace {
+constexpr qint64 kMaxTimerMs = 24LL * 3600 * 1000; // QTimer takes int milliseconds: re-armed beyond this
+} // namespace
 
 WebSocketPeer::WebSocketPeer(QWebSocket *socket, const Limits &limits, QObject *parent)
     : QObject(parent)
@@ -29,6 +34,7 @@ WebSocketPeer::WebSocketPeer(QWebSocket *socket, const Limits &limits, QObject *
         m_closed = true;
         m_pingTimer.stop();
         m_authTimer.stop();
+        m_tokenTimer.stop();
         emit disconnected();
     });
 
@@ -47,6 +53,14 @@ WebSocketPeer::WebSocketPeer(QWebSocket *socket, const Limits &limits, QObject *
     m_pingTimer.start();
     m_authTimer.setSingleShot(true);
     connect(&m_authTimer, &QTimer::timeout, this, &WebSocketPeer::authDeadlinePassed);
+    m_tokenTimer.setSingleShot(true);
+    connect(&m_tokenTimer, &QTimer::timeout, this, [this]() {
+        if (m_tokenExpiresAtS * 1000 > QDateTime::currentMSecsSinceEpoch()) {
+            armTokenExpiry(m_tokenExpiresAtS); // a long-lived token: the timer's range ended first
+            return;
+        }
+        emit tokenExpired();
+    });
 }
 
 WebSocketPeer::~WebSocketPeer()
@@ -86,6 +100,7 @@ void WebSocketPeer::close(int code, const QString &reason)
     m_closed = true;
     m_pingTimer.stop();
     m_authTimer.stop();
+    m_tokenTimer.stop();
     if (!m_socket)
         return;
     m_socket->close(QWebSocketProtocol::CloseCode(code), reason);
@@ -104,6 +119,16 @@ void WebSocketPeer::startAuthDeadline(int ms)
 void WebSocketPeer::stopAuthDeadline()
 {
     m_authTimer.stop();
+}
+
+void WebSocketPeer::armTokenExpiry(qint64 expiresAtS)
+{
+    if (m_closed)
+        return;
+    m_tokenExpiresAtS = expiresAtS;
+    const qint64 leftMs = expiresAtS * 1000 - QDateTime::currentMSecsSinceEpoch();
+    // A QTimer counts in int milliseconds: a long-lived token is re-armed when the timer fires early.
+    m_tokenTimer.start(int(std::clamp<qint64>(leftMs, 0, kMaxTimerMs)));
 }
 
 } // namespace tianyi

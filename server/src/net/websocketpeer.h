@@ -1,8 +1,9 @@
 #pragma once
 // One server-side WebSocket as its owner (a chat session, an admin feed client) uses it: incoming
 // size limits, sending with a cap on the unsent bytes (a slow consumer is reported, never waited
-// for), keep-alive pings with a silence timeout, the deadline for a first-message `auth`, and a close
-// with a code that aborts a peer which does not finish the closing handshake.
+// for), keep-alive pings with a silence timeout, the deadline for a first-message `auth`, the end of
+// the access token the peer authenticated with, and a close with a code that aborts a peer which does
+// not finish the closing handshake.
 //
 // Qt's QWebSocket has an unbounded send queue, no keep-alive and a 2 GiB default message size:
 // every socket the server accepts goes through this class so none of that is forgotten.
@@ -48,6 +49,11 @@ public:
     void startAuthDeadline(int ms);
     void stopAuthDeadline();
 
+    // The socket lives as long as the access token it was authenticated with: tokenExpired() at
+    // expiresAtS (epoch seconds; at once if that has passed). Arming again moves the end (a renewed token).
+    void armTokenExpiry(qint64 expiresAtS);
+    qint64 tokenExpiresAt() const { return m_tokenExpiresAtS; }
+
 signals:
     // Every message counts as a sign of life before these are emitted.
     void textReceived(const QString &message);
@@ -55,6 +61,7 @@ signals:
     void disconnected();
     void silent(qint64 silentForMs);
     void authDeadlinePassed();
+    void tokenExpired();
     void slowConsumer(qint64 queuedBytes);
 
 private:
@@ -64,6 +71,8 @@ private:
     Limits m_limits;
     QTimer m_pingTimer;
     QTimer m_authTimer;
+    QTimer m_tokenTimer;
+    qint64 m_tokenExpiresAtS = 0;
     QElapsedTimer m_sinceSeen;
     bool m_closed = false;
 };
