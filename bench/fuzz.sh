@@ -76,16 +76,16 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export QT_LOGGING_RULES="*.debug=false;*.info=false;*.warning=false"   # parsers log refusals; keep the logs to libFuzzer
 export QT_QPA_PLATFORM=offscreen
 
-# libFuzzer's exit status after SIGINT, chosen so it cannot be mistaken for a finding (crashes exit 1,
-# timeouts 70/77, OOMs 71/...).
-interrupted_by_budget=73
+# libFuzzer's exit status after SIGINT (clang 14's libFuzzer has no flag to change it); it counts as a
+# clean end only when this script sent the interrupt (the marker file), never as a finding's status.
+interrupted_status=72
 # Polls the fuzzer's own CPU time (utime + stime, fields 14 and 15 of /proc/PID/stat, in clock ticks)
-# and interrupts it once the budget is spent; returns when the process is gone.
+# and interrupts it once the budget is spent, leaving the marker $2; returns when the process is gone.
 stop_at_cpu_budget() {
-  local pid="$1" budget_ticks=$(( $2 * $(getconf CLK_TCK) )) stat
+  local pid="$1" marker="$2" budget_ticks=$(( $3 * $(getconf CLK_TCK) )) stat
   while stat=$(cat "/proc/$pid/stat" 2>/dev/null); do
     set -- ${stat##*) }   # fields after the command name, which may contain spaces; $12/$13 = utime/stime
-    if [ $(( ${12} + ${13} )) -ge "$budget_ticks" ]; then kill -INT "$pid" 2>/dev/null; return; fi
+    if [ $(( ${12} + ${13} )) -ge "$budget_ticks" ]; then touch "$marker"; kill -INT "$pid" 2>/dev/null; return; fi
     sleep 5
   done
 }
@@ -102,11 +102,11 @@ fuzz_one() {
   # so wall time overstates the work done).
   (cd "$dir" && {
      nice -n 15 "$build/tests/fuzz/$t" -max_total_time="$seconds" -max_len="${max_len[$t]}" -timeout=10 \
-       -rss_limit_mb=2048 -print_final_stats=1 -interrupted_exitcode=$interrupted_by_budget \
+       -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$dir/artifacts/" "${dict[@]}" "$dir/corpus" "$root/tests/fuzz/corpus/$t" >"$dir/log" 2>&1 &
      pid=$!
-     [ -n "$cpu_seconds" ] && stop_at_cpu_budget "$pid" "$cpu_seconds"
-     wait "$pid" || { rc=$?; [ "$rc" = "$interrupted_by_budget" ] || echo "$rc" >"$dir/status"; }
+     [ -n "$cpu_seconds" ] && stop_at_cpu_budget "$pid" "$dir/stopped-at-cpu-budget" "$cpu_seconds"
+     wait "$pid" || { rc=$?; [ "$rc" = "$interrupted_status" ] && [ -f "$dir/stopped-at-cpu-budget" ] || echo "$rc" >"$dir/status"; }
      times >"$dir/times"; })
   [ -f "$dir/status" ] && status=$(cat "$dir/status")
   end=$(date +%s)
