@@ -6,6 +6,7 @@
 #include "app/signalwatcher.h"
 #include "auth/accountservice.h"
 #include "core/workerpool.h"
+#include "history/audiostore.h"
 #include "metrics/metrics.h"
 #include "storage/database.h"
 #include "storage/databasebackup.h"
@@ -91,16 +92,10 @@ int createAdmin(QCoreApplication &app, const Config &config, const QString &user
     return exitCode;
 }
 
-// Where AudioStore keeps synthesized sentences: <data_dir>/audio.
-QString audioRootOf(const Config &config)
-{
-    return QDir(config.server.dataDir).absoluteFilePath(QStringLiteral("audio"));
-}
-
 // --backup FILE: a consistent copy while a server may be running (storage/databasebackup.h).
 int backupTo(const Config &config, const QString &target, bool force)
 {
-    const BackupReport report = DatabaseBackup::run({config.sqlitePath(), audioRootOf(config), target, force});
+    const BackupReport report = DatabaseBackup::run({config.sqlitePath(), AudioStore::rootFor(config.server.dataDir), target, force});
     if (!report.ok) {
         printErr(QStringLiteral("tianyi-server: backup failed: %1").arg(report.error));
         return 1;
@@ -115,7 +110,7 @@ int backupTo(const Config &config, const QString &target, bool force)
 // --restore FILE: replaces the database (and audio) of a stopped server (storage/databaserestore.h).
 int restoreFrom(const Config &config, const QString &source)
 {
-    const RestoreReport report = DatabaseRestore::run({config.sqlitePath(), audioRootOf(config), source});
+    const RestoreReport report = DatabaseRestore::run({config.sqlitePath(), AudioStore::rootFor(config.server.dataDir), source});
     if (!report.ok) {
         printErr(QStringLiteral("tianyi-server: restore refused: %1").arg(report.error));
         return 1;

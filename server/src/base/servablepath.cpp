@@ -30,4 +30,11 @@ QString staticResourcePath(const QString &root, const QString &requestPath)
     return path;
 }
 
+QString fileUnder(const QString &root, const QString &relativePath)
+{
+    if (relativePath.isEmpty())
+        return {};
+    return staticResourcePath(root, QLatin1Char('/') + relativePath);
+}
+
 } // namespace tianyi

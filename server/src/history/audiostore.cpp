@@ -1,6 +1,7 @@
 #include "history/audiostore.h"
 
 #include "base/logging.h"
+#include "base/servablepath.h"
 #include "core/workerpool.h"
 #include "metrics/metrics.h"
 #include "storage/database.h"
@@ -70,20 +71,13 @@ QString writeWav(const QString &root, const QString &relativePath, const QByteAr
     return error;
 }
 
-// Paths come from our own rows; refuse anything that could leave the audio root all the same.
-bool isSafeRelative(const QString &relativePath)
-{
-    return !relativePath.isEmpty() && !relativePath.startsWith(QLatin1Char('/')) && !relativePath.contains(QLatin1String(".."))
-           && !relativePath.contains(QLatin1Char('\\'));
-}
-
 } // namespace
 
 AudioStore::AudioStore(const AudioRetentionSettings &settings, const QString &dataDir, Database &db, WorkerPool &workers, Metrics &metrics,
                        QObject *parent)
     : QObject(parent)
     , m_settings(settings)
-    , m_root(QDir(dataDir).absoluteFilePath(QStringLiteral("audio")))
+    , m_root(rootFor(dataDir))
     , m_db(db)
     , m_workers(workers)
     , m_metrics(metrics)
@@ -98,6 +92,11 @@ AudioStore::AudioStore(const AudioRetentionSettings &settings, const QString &da
 }
 
 AudioStore::~AudioStore() = default;
+
+QString AudioStore::rootFor(const QString &dataDir)
+{
+    return QDir(dataDir).absoluteFilePath(QStringLiteral("audio"));
+}
 
 QString AudioStore::relativePathOf(qint64 userId, qint64 turnId, int sentenceIndex)
 {
@@ -309,11 +308,12 @@ void AudioStore::startUserRemoval(qint64 userId)
 
 bool AudioStore::readFile(QObject *context, const QString &relativePath, std::function<void(std::optional<QByteArray>)> done)
 {
-    if (!isSafeRelative(relativePath)) {
+    // Paths come from our own rows; anything that could leave the audio root is refused all the same.
+    const QString path = fileUnder(m_root, relativePath);
+    if (path.isEmpty()) {
         done(std::nullopt);
         return true;
     }
-    const QString path = m_root + QLatin1Char('/') + relativePath;
     return m_workers.run<std::optional<QByteArray>>(context, [path]() -> std::optional<QByteArray> {
         QFile file(path);
         if (!file.open(QIODevice::ReadOnly))
@@ -365,16 +365,16 @@ void AudioStore::runRetention()
         qCInfo(lcDb) << "audio retention: removing" << pass.released.size() << "files (" << pass.byAge << "by age," << pass.byBytes
                      << "by size);" << pass.bytesKept << "bytes kept";
         QStringList paths;
-        for (const ReleasedAudio &a : pass.released)
-            if (isSafeRelative(a.relativePath))
-                paths << a.relativePath;
-        const QString root = m_root;
+        for (const ReleasedAudio &a : pass.released) {
+            const QString path = fileUnder(m_root, a.relativePath);
+            if (!path.isEmpty())
+                paths << path;
+        }
         const int count = int(pass.released.size());
         const bool more = pass.more;
-        const bool queued = m_workers.run<int>(this, [root, paths]() {
+        const bool queued = m_workers.run<int>(this, [paths]() {
             int removed = 0;
-            for (const QString &rel : paths) {
-                const QString path = root + QLatin1Char('/') + rel;
+            for (const QString &path : paths) {
                 if (QFile::remove(path))
                     ++removed;
                 // Empty turn and user directories go too (rmdir fails harmlessly when not empty).

@@ -73,6 +73,8 @@ public:
     void runRetention();
 
     QString audioRoot() const { return m_root; }
+    // Where the sentences of a data directory live (also what --backup and --restore copy).
+    static QString rootFor(const QString &dataDir);
     bool keepsAudio() const { return m_settings.keep; }
     qint64 bytesKept() const { return m_bytesKept; }
     int pendingWrites() const { return m_pending; }

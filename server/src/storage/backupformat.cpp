@@ -173,12 +173,6 @@ bool giveToOwnerOf(const QString &reference, const QString &path, QString *error
     return true;
 }
 
-bool isSafeRelativePath(const QString &relativePath)
-{
-    return !relativePath.isEmpty() && !relativePath.startsWith(QLatin1Char('/')) && !relativePath.contains(QLatin1String(".."))
-           && !relativePath.contains(QLatin1Char('\\'));
-}
-
 QString utcStamp()
 {
     return QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd'T'HHmmss'Z'"));

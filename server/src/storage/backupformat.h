@@ -52,8 +52,6 @@ bool makeOwnerDirs(const QString &path, QString *error);
 // user could not open them: hands path (recursively) to the owner and group of reference. A no-op
 // for any other user, who can only create files of their own anyway.
 bool giveToOwnerOf(const QString &reference, const QString &path, QString *error);
-// A relative path of our own layout: no absolute path, no "..", no backslash.
-bool isSafeRelativePath(const QString &relativePath);
 // "20261203T142501Z": names what a restore keeps aside.
 QString utcStamp();
 

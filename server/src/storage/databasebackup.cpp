@@ -1,5 +1,6 @@
 #include "storage/databasebackup.h"
 
+#include "base/servablepath.h"
 #include "storage/sqlitefile.h"
 
 #include <QCoreApplication>
@@ -113,9 +114,9 @@ bool copyAudio(SqliteFile &copy, const QString &audioRoot, const QString &dir, b
     if (!backup::makeOwnerDirs(targetRoot, error))
         return false;
     for (const QString &relative : *paths) {
-        if (!backup::isSafeRelativePath(relative))
+        const QString from = fileUnder(audioRoot, relative);
+        if (from.isEmpty())
             continue;
-        const QString from = audioRoot + QLatin1Char('/') + relative;
         const QFileInfo info(from);
         if (!info.isFile() || info.isSymLink()) {
             ++contents.audioMissing;
@@ -194,35 +195,35 @@ BackupReport DatabaseBackup::run(const BackupRequest &request)
         return report;
 
     const QString databaseCopy = temporary + QLatin1Char('/') + backup::kDatabaseName;
-    const auto fail = [&](BackupReport &r) -> BackupReport {
+    const auto fail = [&]() {
         removeTree(temporary);
-        return r;
+        return report;
     };
     if (!copyPages(request.databasePath, databaseCopy, report, &report.error))
-        return fail(report);
+        return fail();
 
     SqliteFile copy;
     if (!copy.open(databaseCopy, SqliteFile::Mode::ReadOnly, kBusyTimeoutMs, &report.error))
-        return fail(report);
+        return fail();
     const auto contents = backup::inspect(copy, &report.error);
     if (!contents) {
         report.error = QStringLiteral("the copy is not sound, nothing was kept: %1").arg(report.error);
-        return fail(report);
+        return fail();
     }
     report.contents = *contents;
     if (!copyAudio(copy, request.audioRoot, temporary, report.contents, &report.error))
-        return fail(report);
+        return fail();
     copy.close();
 
     // The database file itself: fsync (the backup API wrote it through SQLite's journal-less copy).
     QFile written(databaseCopy);
     if (!written.open(QIODevice::ReadWrite) || ::fsync(written.handle()) != 0) {
         report.error = QStringLiteral("cannot write %1 to disk").arg(databaseCopy);
-        return fail(report);
+        return fail();
     }
     written.close();
     if (!backup::syncDirectory(temporary, &report.error) || !publish(temporary, target, request.force, &report.error))
-        return fail(report);
+        return fail();
     report.elapsedMs = total.elapsed();
     report.ok = true;
     return report;

@@ -1,5 +1,6 @@
 #include "storage/databaserestore.h"
 
+#include "base/servablepath.h"
 #include "storage/sqlitefile.h"
 
 #include <QCoreApplication>
@@ -29,7 +30,7 @@ public:
         if (!mode) {
             *error = SqliteFile::isBusy(code)
                          ? QStringLiteral("%1 is in use: a tianyi-server (or another program) has it open. Stop the server first "
-                                          "(e.g. systemctl stop tianyi), then run --restore again. Nothing was changed.")
+                                          "(e.g. systemctl stop tianyi-server), then run --restore again. Nothing was changed.")
                                .arg(path)
                          : QStringLiteral("cannot open the current database %1: %2. Nothing was changed.").arg(path, sqlError);
             return false;
@@ -58,9 +59,9 @@ bool copyAudioTree(const QString &from, const QString &to, backup::Contents &con
         const QString path = it.next();
         const QFileInfo info(path);
         const QString relative = QDir(from).relativeFilePath(path);
-        if (info.isSymLink() || !info.isFile() || !backup::isSafeRelativePath(relative))
+        if (info.isSymLink() || !info.isFile() || fileUnder(to, relative).isEmpty())
             continue;
-        const QString target = to + QLatin1Char('/') + relative;
+        const QString target = fileUnder(to, relative);
         if (!backup::makeOwnerDirs(QFileInfo(target).absolutePath(), error) || !backup::copyFileDurably(path, target, error))
             return false;
         ++contents.audioFiles;
