@@ -13,7 +13,7 @@ Proves:
     operation, and its content type, required headers and body must match the spec (jsonschema's
     Draft202012Validator); every request the server accepts (2xx) must match the spec's query
     parameters and request body for its content type (JSON or form).
-Usage: contract.py TIANYI_SERVER_BINARY
+Usage: contract.py TIANYI_SERVER_BINARY TIANYI_CLI_BINARY
 """
 import os
 import re
@@ -349,7 +349,7 @@ def exercise(server, c):
     # A chat turn (the socket), then history, audio and memories.
     c.websocket_upgrade("/ws")
     c.websocket_upgrade("/ws/admin")
-    ws = server.chat_socket(token)
+    ws = server.repl(token)
     try:
         end = ws.chat("我叫小明，我最喜欢猫，我住在上海。")
         if end.get("status") != "completed":
@@ -401,11 +401,11 @@ def exercise(server, c):
             c.call("GET", template, 401, params=params)
             c.call("GET", template, 403, params=params, token=token)
         sessions = j(c.call("GET", "/api/v1/admin/sessions", 200, token=admin_token))["sessions"]
-        if [s["id"] for s in sessions] != [ws.hello["session_id"]]:
-            fail(f"admin sessions {sessions} do not list the open socket {ws.hello['session_id']}")
+        if [s["username"] for s in sessions] != ["alice"]:
+            fail(f"admin sessions {sessions} do not list exactly alice's open chat socket")
         c.call("GET", "/api/v1/admin/users", 200, token=admin_token, query="?after_id=1&limit=2")
         c.call("GET", "/api/v1/admin/users", 400, token=admin_token, query="?limit=501")
-        session = {"id": ws.hello["session_id"]}
+        session = {"id": sessions[0]["id"]}
         nosession = {"id": "no-such-session"}
         for template in ("/api/v1/admin/sessions/{id}/prompt",):
             c.call("GET", template, 200, params=session, token=admin_token)
@@ -511,7 +511,7 @@ def check_coverage(c):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     spec = Spec(SPEC_PATH)
     def checks():
@@ -521,7 +521,7 @@ def main():
         print(f"ok: the {check_route_lists(spec)} routes registered in server/src are exactly the spec's operations")
         env = {"TIANYI_AUTH_REGISTER_PER_ADDRESS_MAX": "12", "TIANYI_AUTH_LOGIN_MAX_FAILURES": "3",
                "TIANYI_LIMITS_MAX_BODY_BYTES": str(MAX_BODY_BYTES)}
-        with TianyiServer(sys.argv[1], env) as server:
+        with TianyiServer(sys.argv[1], sys.argv[2], env) as server:
             c = Client(server, spec)
             try:
                 exercise(server, c)

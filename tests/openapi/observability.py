@@ -15,7 +15,7 @@ latency histograms have samples), and proves:
     it and on the dashboard's queries;
   - the dashboard is importable JSON: schemaVersion, a datasource variable of type prometheus, and
     every panel and query using it.
-Usage: observability.py TIANYI_SERVER_BINARY TIANYI_FAKE_UPSTREAM_BINARY
+Usage: observability.py TIANYI_SERVER_BINARY TIANYI_FAKE_UPSTREAM_BINARY TIANYI_CLI_BINARY
 """
 import json
 import os
@@ -201,7 +201,7 @@ def promtool_check(dashboard):
 
 
 # ---- the server ---------------------------------------------------------------------------------
-def served_metrics(server_bin, fake_bin):
+def served_metrics(server_bin, fake_bin, cli_bin):
     work = tempfile.mkdtemp(prefix="tianyi-observability-")
     fake = subprocess.Popen([fake_bin, "--port", "0", "--ttft-ms", "20", "--tokens-per-second", "40", "--tts-first-chunk-ms", "20"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -216,22 +216,17 @@ def served_metrics(server_bin, fake_bin):
             json.dump({"default": {"ref_audio_path": "/srv/voices/calm.wav", "prompt_text": "你好", "prompt_lang": "zh"}}, f)
         env = {"TIANYI_LLM_BASE_URL": url + "/v1", "TIANYI_EMBEDDING_BASE_URL": url + "/v1",
                "TIANYI_TTS_BASE_URLS": url, "TIANYI_TTS_VOICES_FILE": voices}
-        with TianyiServer(server_bin, env) as server:
+        with TianyiServer(server_bin, cli_bin, env) as server:
             server.register("alice")
-            ws = server.chat_socket(server.login("alice")["access_token"])
-            try:
-                end = ws.chat("你好，天依！")
-                if end.get("status") != "completed":
-                    fail(f"the chat turn ended {end}\n{server.log_tail()}")
-                # A stopped turn, so the stop latency histogram has a sample too.
-                ws.send({"type": "chat", "text": "给我讲一个很长的故事吧。"})
-                start = ws.wait_for("turn_start")
-                ws.send({"type": "stop", "turn": start.get("turn")})
-                end = ws.wait_for("turn_end")
-                if end.get("status") != "interrupted":
-                    fail(f"the stopped turn ended {end}")
-            finally:
-                ws.close()
+            token = server.login("alice")["access_token"]
+            end = server.chat(token, "你好，天依！")
+            if end.get("status") != "completed":
+                fail(f"the chat turn ended {end}\n{server.log_tail()}")
+            # A stopped turn (the fake streams 40 tokens/s, so 300 ms is mid-reply): the stop latency
+            # histogram gets a sample too.
+            end = server.chat(token, "给我讲一个很长的故事吧。", stop_after_ms=300)
+            if end.get("status") != "interrupted":
+                fail(f"the stopped turn ended {end}")
             return server.metrics_text()
     finally:
         fake.terminate()
@@ -240,7 +235,7 @@ def served_metrics(server_bin, fake_bin):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         raise SystemExit(__doc__)
 
     def checks():
@@ -250,7 +245,7 @@ def main():
         print(f"ok: the rules file has the structure Prometheus requires ({alerts} alerts)")
         print(f"ok: {promtool_check(dash)}")
         named = [(where, name, labels) for where, expr in dash + rules for name, labels in selectors(expr)]
-        families, samples = parse_exposition(served_metrics(sys.argv[1], sys.argv[2]))
+        families, samples = parse_exposition(served_metrics(sys.argv[1], sys.argv[2], sys.argv[3]))
         problems = [p for p in (check_metric(n, l, families, samples, w) for w, n, l in named) if p]
         if problems:
             fail("metrics named but not served:\n  " + "\n  ".join(problems))

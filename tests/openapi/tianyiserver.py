@@ -1,14 +1,12 @@
 """A real tianyi-server as a subprocess, for the tests of this folder: a fresh data directory, the
 offline defaults (built-in responder, espeak-ng, hashing embedder), a free loopback port, a plain
-HTTP client and a minimal WebSocket client for chat turns (the Python standard library only, so the
-tests need nothing beyond Debian's python3)."""
+HTTP client, and chat turns through tianyi-cli (the project's own WebSocket client)."""
 import base64
 import http.client
 import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import tempfile
 import time
@@ -58,8 +56,9 @@ class Response:
 class TianyiServer:
     """Starts on enter, stops (SIGTERM, then kill) and removes its data directory on exit."""
 
-    def __init__(self, binary, env=None):
+    def __init__(self, binary, cli, env=None):
         self.binary = binary
+        self.cli = cli
         self.extra_env = env or {}
         self.work = None
         self.proc = None
@@ -155,8 +154,43 @@ class TianyiServer:
             raise SystemExit(f"FAIL: GET /metrics answered {r.status}")
         return r.body.decode()
 
-    def chat_socket(self, token):
-        return ChatSocket(self.port, token)
+    def repl(self, token):
+        """A chat session that stays open between turns: tianyi-cli repl, one line per turn."""
+        return CliSession([self.cli, "--server", f"http://127.0.0.1:{self.port}", "--token", token, "--json", "repl"])
+
+    def chat(self, token, text, stop_after_ms=None):
+        """One turn through tianyi-cli (optionally interrupted stop_after_ms after the chat is sent);
+        returns its JSON summary of the turn (status, sentences, latencies)."""
+        stop = ["--stop-after-ms", str(stop_after_ms)] if stop_after_ms is not None else []
+        r = subprocess.run([self.cli, "--server", f"http://127.0.0.1:{self.port}", "--token", token, "--json", *stop, "chat", text],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0 or not r.stdout.strip():
+            fail(f"tianyi-cli chat exited {r.returncode}: {r.stderr[-1000:]}")
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+class CliSession:
+    """tianyi-cli repl as a subprocess: chat() sends one line and returns that turn's JSON summary."""
+
+    def __init__(self, command):
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def chat(self, text):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            fail(f"tianyi-cli repl ended without a turn: {self.proc.stderr.read()[-1000:]}")
+        return json.loads(line)
+
+    def close(self):
+        """End of input: the repl waits for a running turn, then exits."""
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def websocket_handshake(port, path, timeout=60):
@@ -174,82 +208,3 @@ def websocket_handshake(port, path, timeout=60):
     head, _, rest = data.partition(b"\r\n\r\n")
     return sock, head, rest
 
-
-class ChatSocket:
-    """A minimal RFC 6455 client for /ws: text messages out (masked), text and binary frames in,
-    pings answered. Enough for authenticating and running chat turns."""
-
-    def __init__(self, port, token, timeout=60):
-        self.sock, head, self.buffer = websocket_handshake(port, "/ws", timeout)
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise SystemExit(f"FAIL: /ws handshake answered {head[:120]!r}")
-        self.send({"type": "auth", "token": token})
-        self.hello = self.wait_for("hello")
-
-    def _read(self, n):
-        while len(self.buffer) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise SystemExit("FAIL: /ws closed by the server")
-            self.buffer += chunk
-        out, self.buffer = self.buffer[:n], self.buffer[n:]
-        return out
-
-    def _frame(self, opcode, payload):
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([0x80 | opcode])
-        if n < 126:
-            head += bytes([0x80 | n])
-        elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack(">H", n)
-        else:
-            head += bytes([0x80 | 127]) + struct.pack(">Q", n)
-        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def send(self, message):
-        self._frame(0x1, json.dumps(message).encode())
-
-    def receive(self):
-        """The next text message (a dict) or binary message (bytes); answers pings on the way."""
-        message, kind = b"", None
-        while True:
-            b0, b1 = self._read(2)
-            opcode, n = b0 & 0x0F, b1 & 0x7F
-            if n == 126:
-                n = struct.unpack(">H", self._read(2))[0]
-            elif n == 127:
-                n = struct.unpack(">Q", self._read(8))[0]
-            payload = self._read(n)
-            if opcode == 0x9:
-                self._frame(0xA, payload)
-                continue
-            if opcode == 0x8:
-                code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
-                raise ConnectionError(f"/ws closed with {code}: {payload[2:]!r}")
-            if opcode in (0x1, 0x2):
-                kind = opcode
-            message += payload
-            if b0 & 0x80:
-                return json.loads(message) if kind == 0x1 else message
-
-    def wait_for(self, type_):
-        while True:
-            m = self.receive()
-            if isinstance(m, dict):
-                if m.get("type") == type_:
-                    return m
-                if m.get("type") == "error" and type_ != "error":
-                    continue
-
-    def chat(self, text):
-        """Runs one turn to its end; returns the turn_end message."""
-        self.send({"type": "chat", "text": text})
-        return self.wait_for("turn_end")
-
-    def close(self):
-        try:
-            self._frame(0x8, struct.pack(">H", 1000))
-        except OSError:
-            pass
-        self.sock.close()
