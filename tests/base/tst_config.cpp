@@ -51,6 +51,12 @@ private slots:
         QTest::newRow("bad bool") << QStringList{QStringLiteral("TIANYI_TTS_STREAMING=maybe")} << QStringLiteral("tts.streaming");
         QTest::newRow("min above max") << QStringList{QStringLiteral("TIANYI_AUTH_USERNAME_MIN_LENGTH=40")} << QStringLiteral("auth.username_min_length");
         const QString dir = QStringLiteral(TIANYI_SOURCE_DIR "/resources");
+        QTest::newRow("olv path taken by the chat socket") << QStringList{QStringLiteral("TIANYI_COMPAT_OLV_ENABLED=true"), QStringLiteral("TIANYI_COMPAT_OLV_PATH=/ws")}
+                                                           << QStringLiteral("compat.olv_path");
+        QTest::newRow("olv path under the api") << QStringList{QStringLiteral("TIANYI_COMPAT_OLV_ENABLED=true"), QStringLiteral("TIANYI_COMPAT_OLV_PATH=/api/v1/x")}
+                                                << QStringLiteral("compat.olv_path");
+        QTest::newRow("olv path with dot segments") << QStringList{QStringLiteral("TIANYI_COMPAT_OLV_ENABLED=true"), QStringLiteral("TIANYI_COMPAT_OLV_PATH=/a/../ws")}
+                                                    << QStringLiteral("compat.olv_path");
         QTest::newRow("live2d model without dir") << QStringList{QStringLiteral("TIANYI_WEB_LIVE2D_MODEL=m.model3.json")} << QStringLiteral("web.live2d_model");
         QTest::newRow("live2d dir missing") << QStringList{QStringLiteral("TIANYI_WEB_LIVE2D_DIR=/nonexistent/live2d")} << QStringLiteral("web.live2d_dir");
         QTest::newRow("live2d model missing") << QStringList{QStringLiteral("TIANYI_WEB_LIVE2D_DIR=") + dir, QStringLiteral("TIANYI_WEB_LIVE2D_MODEL=no.model3.json")}

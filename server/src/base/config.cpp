@@ -280,6 +280,9 @@ std::vector<ConfigKey> buildKeys()
                              "HS256 signing secret (at least 32 bytes). Empty: generated at first start into <data_dir>/jwt_secret (mode 0600).", 32));
     keys.push_back(integerKey("auth.access_token_ttl_s", [](Config &c) -> int & { return c.auth.accessTokenTtlS; }, 10, 86400 * 7,
                               "Lifetime of access tokens (JWT), seconds."));
+    keys.push_back(integerKey("auth.device_token_ttl_days", [](Config &c) -> int & { return c.auth.deviceTokenTtlDays; }, 1, 3650,
+                              "Lifetime of a device token (a long-lived token for a client that cannot log in, such as an "
+                              "Open-LLM-VTuber frontend); revocable from the profile page."));
     keys.push_back(integerKey("auth.refresh_token_ttl_s", [](Config &c) -> int & { return c.auth.refreshTokenTtlS; }, 60, 86400 * 365,
                               "Lifetime of refresh tokens, seconds."));
     keys.push_back(integerKey("auth.username_min_length", [](Config &c) -> int & { return c.auth.usernameMinLength; }, 1, 64,
@@ -433,6 +436,14 @@ std::vector<ConfigKey> buildKeys()
     keys.push_back(textKey("web.live2d_model", [](Config &c) -> QString & { return c.web.live2dModel; },
                            "The model's .model3.json, relative to web.live2d_dir (e.g. tianyi/tianyi.model3.json); the page "
                            "then shows it instead of the drawn avatar. Empty: the drawn avatar."));
+    // compatibility endpoints
+    keys.push_back(boolKey("compat.olv_enabled", [](Config &c) -> bool & { return c.compat.olvEnabled; },
+                           "Serve Open-LLM-VTuber's frontend protocol (its web page and desktop pet) at compat.olv_path."));
+    keys.push_back(textKey("compat.olv_path", [](Config &c) -> QString & { return c.compat.olvPath; },
+                           "WebSocket path of the Open-LLM-VTuber endpoint (OLV clients default to /client-ws)."));
+    keys.push_back(integerKey("compat.olv_playback_timeout_ms", [](Config &c) -> int & { return c.compat.olvPlaybackTimeoutMs; }, 1000, 600000,
+                              "How long an Open-LLM-VTuber turn waits for the client's frontend-playback-complete before it ends the "
+                              "conversation chain anyway."));
     return keys;
 }
 
@@ -452,6 +463,13 @@ QString crossCheck(const Config &cfg)
                 .arg(cfg.web.live2dModel);
         if (!QFileInfo(path).isFile())
             return QStringLiteral("web.live2d_model: no such file: %1").arg(path);
+    }
+    if (cfg.compat.olvEnabled) {
+        const QString path = cfg.compat.olvPath;
+        static const QStringList taken{QStringLiteral("/ws"), QStringLiteral("/ws/admin")};
+        if (!path.startsWith(QLatin1Char('/')) || path.startsWith(QStringLiteral("/api/")) || taken.contains(path)
+            || staticResourcePath(QStringLiteral("/x"), path).isEmpty())
+            return QStringLiteral("compat.olv_path: must be a plain absolute path other than /ws, /ws/admin and /api/..., got \"%1\"").arg(path);
     }
     if (!cfg.web.live2dDir.isEmpty() && !QFileInfo(cfg.web.live2dDir).isDir())
         return QStringLiteral("web.live2d_dir: not a directory: %1").arg(cfg.web.live2dDir);

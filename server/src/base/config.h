@@ -45,6 +45,7 @@ struct StorageSettings {
 struct AuthSettings {
     QByteArray jwtSecret;              // empty = generated at first start into <data_dir>/jwt_secret (0600)
     int accessTokenTtlS = 900;
+    int deviceTokenTtlDays = 365;      // long-lived tokens for devices that cannot log in (a VTuber client)
     int refreshTokenTtlS = 30 * 24 * 3600;
     int usernameMinLength = 2;
     int usernameMaxLength = 32;
@@ -156,6 +157,13 @@ struct WebSettings {
     QString live2dModel;  // the .model3.json relative to live2dDir; empty: the drawn avatar only
 };
 
+// Endpoints for clients of other projects, each off unless enabled.
+struct CompatSettings {
+    bool olvEnabled = false;           // Open-LLM-VTuber's frontend protocol
+    QString olvPath = QStringLiteral("/client-ws");
+    int olvPlaybackTimeoutMs = 30000;  // waiting for frontend-playback-complete (OLV's own server waits forever)
+};
+
 struct Config {
     ServerSettings server;
     LimitSettings limits;
@@ -170,6 +178,7 @@ struct Config {
     PromptSettings prompt;
     AudioRetentionSettings audio;
     WebSettings web;
+    CompatSettings compat;
 
     QString sqlitePath() const;
 };
