@@ -263,6 +263,7 @@ void Application::registerOperationalRoutes()
         live2d.urlPrefix = QStringLiteral("/live2d");
         live2d.dir = QDir::cleanPath(QDir(m_config.web.live2dDir).absolutePath());
         live2d.workers = m_workers.get();
+        live2d.anyOrigin = m_config.compat.olvEnabled; // Open-LLM-VTuber clients load the model from another origin
     }
     registerStaticFiles(*m_router, QStringLiteral(":/web"), live2d);
     m_router->add("GET", QStringLiteral("/metrics"), [this](const HttpRequest &, Responder r) {

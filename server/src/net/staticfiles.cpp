@@ -69,9 +69,11 @@ bool serveFromDisk(const StaticDiskMount &disk, const HttpRequest &request, cons
                 return std::nullopt;
             return file.readAll();
         },
-        [responder, path, csp](std::optional<QByteArray> bytes) {
+        [responder, path, csp, anyOrigin = disk.anyOrigin](std::optional<QByteArray> bytes) {
             if (!bytes)
                 responder.send(HttpResponse::error(404, QStringLiteral("not_found"), QStringLiteral("no such file")));
+            else if (anyOrigin)
+                responder.send(staticResponse(*bytes, path, csp).withHeader("Access-Control-Allow-Origin", "*"));
             else
                 responder.send(staticResponse(*bytes, path, csp));
         });

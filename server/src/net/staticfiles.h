@@ -19,6 +19,10 @@ struct StaticDiskMount {
     QString urlPrefix;          // e.g. "/live2d"
     QString dir;                // absolute, cleaned
     WorkerPool *workers = nullptr;
+    // Access-Control-Allow-Origin: * on these files, for clients served from elsewhere that load the
+    // model (an Open-LLM-VTuber page or desktop pet). Public files fetched without credentials: the
+    // header lets other origins read what any GET already returns, nothing more.
+    bool anyOrigin = false;
     static constexpr qint64 kMaxFileBytes = qint64(64) << 20; // larger files are not served (404)
 };
 
