@@ -4,6 +4,7 @@
 // token generation, and never reaches the log.
 #include "auth/accountservice.h"
 #include "auth/authguard.h"
+#include "auth/jwt.h"
 #include "auth/logins.h"
 #include "authtest.h"
 #include "chattestclient.h"
@@ -157,6 +158,46 @@ class TestDeviceTokens : public QObject
     Q_OBJECT
 
 private slots:
+    void scopeClaimIsStrict()
+    {
+        const JwtCodec codec(QByteArray(48, 'k'));
+        const AuthGuard guard(codec);
+        const qint64 now = QDateTime::currentSecsSinceEpoch();
+        AccessClaims device{7, QStringLiteral("user"), now, now + 3600, QStringLiteral("j"), 0, QStringLiteral("0123abcd")};
+        device.scope = kDeviceScope;
+        const QByteArray token = codec.sign(device);
+        QCOMPARE(jwtPayload(token).value(QStringLiteral("scope")).toString(), QStringLiteral("device"));
+        const JwtCodec::Verified verified = codec.verify(token, now);
+        QVERIFY(verified.ok());
+        QCOMPARE(verified.claims.scope, kDeviceScope);
+
+        const Outcome<Principal> refused = guard.authenticateToken(token);
+        QVERIFY(!refused.ok());
+        QCOMPARE(int(refused.error().kind), int(HttpError::Kind::Unauthorized));
+        QVERIFY(refused.error().tokenPresented);
+        QVERIFY2(refused.error().message.contains(QLatin1String("device token")), qPrintable(refused.error().message));
+        const Outcome<Principal> accepted = guard.authenticateDeviceOrAccessToken(token);
+        QVERIFY(accepted.ok());
+        QVERIFY(accepted.value().isDevice());
+        QCOMPARE(accepted.value().loginId, QStringLiteral("0123abcd"));
+
+        // An ordinary token has no scope claim at all and passes both.
+        const QByteArray access = codec.sign(AccessClaims{7, QStringLiteral("user"), now, now + 900, QStringLiteral("j"), 0, QStringLiteral("0123abcd")});
+        QVERIFY(!jwtPayload(access).contains(QStringLiteral("scope")));
+        QVERIFY(guard.authenticateToken(access).ok());
+        QVERIFY(!guard.authenticateToken(access).value().isDevice());
+        QVERIFY(guard.authenticateDeviceOrAccessToken(access).ok());
+
+        // Scopes we never issue, and a device token without a login (it could not be revoked), are refused.
+        AccessClaims other = device;
+        other.scope = QStringLiteral("admin");
+        QCOMPARE(int(codec.verify(codec.sign(other), now).failure), int(JwtCodec::Failure::BadClaims));
+        AccessClaims loginless = device;
+        loginless.loginId.clear();
+        QCOMPARE(int(codec.verify(codec.sign(loginless), now).failure), int(JwtCodec::Failure::BadClaims));
+        QVERIFY(!guard.authenticateDeviceOrAccessToken(codec.sign(loginless)).ok());
+    }
+
     void refusedWhenNoEndpointAcceptsDeviceTokens()
     {
         TestServer server; // compat.olv_enabled is off by default
@@ -387,6 +428,26 @@ private slots:
         // Logging a browser out removes it from the list.
         QCOMPARE(http.postJson(QStringLiteral("/api/v1/auth/logout"), {{QStringLiteral("refresh_token"), QString::fromLatin1(refresh)}}).status, 204);
         QVERIFY(loginWithId(loginsOf(http, laptop.access), phone.loginId).isEmpty());
+    }
+
+    void browserLoginsFromBeforeTheMigrationKeepTheirStart()
+    {
+        TestServer server;
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        HttpClient http(server.baseUrl());
+        const Login alice = newAccount(http, QStringLiteral("alice"));
+        // A refresh token stored before refresh_tokens.login_created_at existed has NULL there.
+        bool cleared = false;
+        server.app().database().write<bool>(&server.app(), [](SqlSession &s) {
+            s.exec(QStringLiteral("UPDATE refresh_tokens SET login_created_at = NULL"));
+            return true;
+        }, [&](DbResult<bool> r) { cleared = r.ok(); });
+        QTRY_VERIFY(cleared);
+        const QString started = loginWithId(loginsOf(http, alice.access), alice.loginId).value(QStringLiteral("created_at")).toString();
+        QVERIFY(!started.isEmpty()); // the row's own issue time stands in
+        const HttpResult refreshed = refreshGrant(http, alice.refresh);
+        QCOMPARE(refreshed.status, 200);
+        QCOMPARE(loginWithId(loginsOf(http, accessTokenOf(refreshed)), alice.loginId).value(QStringLiteral("created_at")).toString(), started);
     }
 
     void revokeEndsOnlyTheCallersLogin()
