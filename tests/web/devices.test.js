@@ -106,6 +106,13 @@ test('desktop: a device token is made with the password, shown once as a ws:// a
   assert.equal(await page.locator('#logins-list li[data-kind=device]').count(), 0);
   assert.equal(await page.locator('#logins-list li.login').count(), 1);
   assert.deepEqual(page.errors, []);
+
+  // Revoking this browser's own login says so in the dialog and logs this page out.
+  question = '';
+  page.once('dialog', (d) => { question = d.message(); d.accept(); });
+  await page.locator('#logins-list li.current .revoke').click();
+  await page.waitForSelector('#view-auth:not([hidden])');
+  assert.match(question, /logs you out here/);
   await page.context().close();
 });
 
