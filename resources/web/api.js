@@ -123,6 +123,11 @@ export async function logout() {
 export const history = (before, limit = 20) => authed('GET', `api/v1/me/history?limit=${limit}` + (before ? '&before=' + before : '')).then(parse);
 export const getProfile = () => authed('GET', 'api/v1/me/profile').then(parse);
 export const putProfile = (p) => authed('PUT', 'api/v1/me/profile', p).then(parse);
+// {logins: [{id, kind: browser|device, name, created_at, expires_at, last_used_at, current}], device_endpoint: path or null}
+export const logins = () => authed('GET', 'api/v1/me/logins').then(parse);
+export const revokeLogin = (id) => authed('DELETE', 'api/v1/me/logins/' + encodeURIComponent(id)).then(parse);
+// {id, name, token, expires_at}: the token is in this answer only.
+export const createDeviceToken = (name, password) => authed('POST', 'api/v1/me/device-tokens', { name, password }).then(parse);
 // One page of memories, newest first; page.next_before asks for the next (null: no more).
 export const memories = (before) => authed('GET', 'api/v1/me/memories?limit=200' + (before ? '&before=' + encodeURIComponent(before) : '')).then(parse);
 export const forget = (id) => authed('DELETE', 'api/v1/me/memories/' + encodeURIComponent(id)).then(parse);

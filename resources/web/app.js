@@ -100,6 +100,33 @@ const STRINGS = {
     'profile.saved': 'Saved.',
     'profile.loadFailed': 'The profile could not be loaded: {reason}',
     'profile.saveFailed': 'The profile was not saved: {reason}',
+    'devices.title': 'Connect a VTuber client',
+    'devices.intro': 'Open-LLM-VTuber’s web page and desktop pet cannot log in. Make a device token for one here and paste the address into its settings.',
+    'devices.off': 'This server does not accept VTuber clients: its operator has not turned that endpoint on.',
+    'devices.name': 'Device name',
+    'devices.name.placeholder': 'e.g. desk pet',
+    'devices.password': 'Your password',
+    'devices.create': 'Make a token',
+    'devices.url': 'Address for the client’s settings',
+    'devices.once': 'Shown only this once. It works like a password: anyone who has it can chat as you until you revoke it below.',
+    'devices.copy': 'Copy',
+    'devices.copied': 'Copied.',
+    'devices.copyFailed': 'Could not copy: select the address and copy it yourself.',
+    'devices.createFailed': 'The token was not made: {reason}',
+    'devices.wrongPassword': 'The password is wrong.',
+    'devices.tooMany': 'This account has as many device tokens as it may have; revoke one first.',
+    'logins.title': 'Where you are logged in',
+    'logins.browser': 'Browser',
+    'logins.device': 'Device token',
+    'logins.thisBrowser': 'this browser',
+    'logins.created': 'since',
+    'logins.lastUsed': 'last used',
+    'logins.expires': 'expires',
+    'logins.revoke': 'Revoke',
+    'logins.confirm': 'Revoke “{name}”? It stops working at once.',
+    'logins.confirmThis': 'This is the browser you are using: revoking it logs you out here.',
+    'logins.failed': 'Logins could not be loaded: {reason}',
+    'logins.revokeFailed': 'Could not revoke: {reason}',
     'memories.title': 'What she remembers about you',
     'memories.none': 'She does not remember anything about you yet.',
     'memories.unavailable': 'Memories are not available yet on this server.',
@@ -195,6 +222,33 @@ const STRINGS = {
     'profile.saved': '已保存。',
     'profile.loadFailed': '无法加载个人资料：{reason}',
     'profile.saveFailed': '个人资料没有保存：{reason}',
+    'devices.title': '连接 VTuber 客户端',
+    'devices.intro': 'Open-LLM-VTuber 的网页和桌宠无法登录。在这里为它生成一个设备令牌，把地址粘贴到它的设置里。',
+    'devices.off': '这个服务器不接受 VTuber 客户端：管理员没有开启这个接口。',
+    'devices.name': '设备名称',
+    'devices.name.placeholder': '例如：桌宠',
+    'devices.password': '你的密码',
+    'devices.create': '生成令牌',
+    'devices.url': '填到客户端设置里的地址',
+    'devices.once': '只显示这一次。它和密码一样：任何拿到它的人都能以你的身份聊天，直到你在下面撤销它。',
+    'devices.copy': '复制',
+    'devices.copied': '已复制。',
+    'devices.copyFailed': '无法复制：请手动选中地址复制。',
+    'devices.createFailed': '没能生成令牌：{reason}',
+    'devices.wrongPassword': '密码不对。',
+    'devices.tooMany': '这个账号的设备令牌已经达到上限，请先撤销一个。',
+    'logins.title': '登录的设备',
+    'logins.browser': '浏览器',
+    'logins.device': '设备令牌',
+    'logins.thisBrowser': '本浏览器',
+    'logins.created': '登录于',
+    'logins.lastUsed': '最近使用',
+    'logins.expires': '到期',
+    'logins.revoke': '撤销',
+    'logins.confirm': '撤销“{name}”？它会立即失效。',
+    'logins.confirmThis': '这是你正在用的浏览器：撤销后这里会退出登录。',
+    'logins.failed': '无法加载登录列表：{reason}',
+    'logins.revokeFailed': '没能撤销：{reason}',
     'memories.title': '她记得的关于你的事',
     'memories.none': '她还不记得关于你的任何事。',
     'memories.unavailable': '这个服务器暂时没有记忆功能。',
@@ -312,6 +366,7 @@ const ERROR_KEYS = {
   weak_password: 'error.weakPassword',
   account_disabled: 'error.accountDisabled',
   network: 'error.network',
+  too_many_device_tokens: 'devices.tooMany',
 };
 // An error in the page's language: our own ones carry a key; the server's are named by their code,
 // with the server's words as the detail, or shown as the server worded them.
@@ -330,7 +385,7 @@ function show(view) {
   $('#nav').hidden = view === 'auth';
   $('#logout').hidden = view === 'auth';
   if (view === 'history') loadHistory();
-  if (view === 'profile') loadProfile();
+  if (view === 'profile') { loadProfile(); loadLogins(); }
   if (view === 'memories') loadMemories();
   if (view === 'chat') {
     scrollToEnd();
@@ -766,6 +821,125 @@ $('#profile-form').addEventListener('submit', async (ev) => {
   } catch (err) {
     sayError('profile.saveFailed', err);
   }
+});
+
+// ---------- logins and device tokens ----------
+// The address a VTuber client is given: the server's device endpoint on this host, the token in
+// the query (the client cannot send a header). wss when this page came over https.
+function deviceUrl(path, token) {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${location.host}${path}?token=${encodeURIComponent(token)}`;
+}
+
+function timeSpan(labelKey, iso) {
+  const span = el('span', 'when');
+  const time = el('time');
+  time.dateTime = iso;
+  time.dataset.time = iso;
+  time.textContent = new Date(iso).toLocaleString(locale());
+  span.append(setText(el('span'), labelKey), ' ', time);
+  return span;
+}
+
+function loginLabel(login) {
+  return login.kind === 'device' ? login.name : t('logins.browser') + (login.current ? ` (${t('logins.thisBrowser')})` : '');
+}
+
+function loginItem(login) {
+  const li = el('li', 'login');
+  li.dataset.id = login.id;
+  li.dataset.kind = login.kind;
+  if (login.current) li.classList.add('current');
+  const about = el('div', 'about');
+  const title = el('div', 'title');
+  title.id = 'login-' + login.id;
+  if (login.kind === 'device') title.append(el('span', 'name', login.name), ' ', setText(el('span', 'tag'), 'logins.device'));
+  else {
+    title.append(setText(el('span', 'name'), 'logins.browser'));
+    if (login.current) title.append(' ', setText(el('span', 'tag this'), 'logins.thisBrowser'));
+  }
+  about.append(title, timeSpan('logins.created', login.created_at));
+  if (login.last_used_at) about.append(timeSpan('logins.lastUsed', login.last_used_at));
+  about.append(timeSpan('logins.expires', login.expires_at));
+  const revoke = setText(el('button', 'revoke'), 'logins.revoke');
+  revoke.type = 'button';
+  revoke.setAttribute('aria-describedby', title.id); // "Revoke", described by the login's name
+  revoke.addEventListener('click', () => revokeLogin(login, li));
+  li.append(about, revoke);
+  return li;
+}
+
+async function revokeLogin(login, li) {
+  const question = t('logins.confirm', { name: loginLabel(login) }) + (login.current ? '\n' + t('logins.confirmThis') : '');
+  if (!confirm(question)) return;
+  try {
+    await api.revokeLogin(login.id);
+  } catch (err) {
+    sayError('logins.revokeFailed', err);
+    return;
+  }
+  if (login.current) { // this browser's tokens are dead now: back to the login page
+    await api.logout();
+    return;
+  }
+  const next = li.nextElementSibling?.querySelector('button') || li.previousElementSibling?.querySelector('button');
+  li.remove();
+  (next || $('#logins-title')).focus(); // keep keyboard focus in the list
+}
+
+async function loadLogins() {
+  const list = $('#logins-list');
+  try {
+    const answer = await api.logins();
+    list.replaceChildren(...(answer.logins || []).map(loginItem));
+    const endpoint = answer.device_endpoint;
+    $('#devices').dataset.endpoint = endpoint || '';
+    $('#devices-on').hidden = !endpoint;
+    $('#devices-off').hidden = !!endpoint;
+    if (!endpoint) setText($('#devices-off'), 'devices.off');
+  } catch (err) {
+    list.replaceChildren(setText(el('li', 'empty'), 'logins.failed', { reason: explain(err) }));
+  }
+}
+
+$('#device-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = ev.target;
+  const password = f.password.value;
+  f.password.value = ''; // not kept in the page longer than the request
+  const result = $('#device-result');
+  result.hidden = true;
+  $('#device-url').value = '';
+  try {
+    const made = await api.createDeviceToken(f.name.value.trim(), password);
+    $('#device-url').value = deviceUrl($('#devices').dataset.endpoint, made.token);
+    $('#device-copy-status').textContent = '';
+    result.hidden = false;
+    f.name.value = '';
+    banner(null);
+    $('#device-url').focus();
+    $('#device-url').select();
+    loadLogins();
+  } catch (err) {
+    if (err.code === 'forbidden') err.key = 'devices.wrongPassword';
+    sayError('devices.createFailed', err);
+    f.password.focus();
+  }
+});
+
+$('#device-copy').addEventListener('click', async () => {
+  const input = $('#device-url');
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(input.value);
+    copied = true;
+  } catch {
+    // No clipboard API outside a secure context (plain http to another host): the old way.
+    input.focus();
+    input.select();
+    try { copied = document.execCommand('copy'); } catch { copied = false; }
+  }
+  setText($('#device-copy-status'), copied ? 'devices.copied' : 'devices.copyFailed');
 });
 
 // ---------- memories ----------

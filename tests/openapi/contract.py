@@ -346,6 +346,27 @@ def exercise(server, c):
     c.call("PUT", "/api/v1/me/profile", 400, token=token, body={"mood": "happy"})
     c.call("PUT", "/api/v1/me/profile", 401, body={"description": "x"})
 
+    # Logins and device tokens (the device endpoint is on: TIANYI_COMPAT_OLV_ENABLED below).
+    listed = j(c.call("GET", "/api/v1/me/logins", 200, token=token))
+    if listed["device_endpoint"] != "/client-ws" or [l["current"] for l in listed["logins"]] != [True]:
+        fail(f"GET /api/v1/me/logins: expected this one browser login, current, and the device endpoint: {listed}")
+    c.call("GET", "/api/v1/me/logins", 401)
+    devices = "/api/v1/me/device-tokens"
+    c.call("POST", devices, 401, body={"name": "desk pet", "password": PASSWORD})
+    c.call("POST", devices, 400, token=token, body={"name": "  ", "password": PASSWORD})
+    c.call("POST", devices, 400, token=token, body={"name": "desk pet"})
+    c.call("POST", devices, 413, token=token, body={"name": "desk pet", "password": "x" * MAX_BODY_BYTES})
+    made = [j(c.call("POST", devices, 201, token=token, body={"name": f"desk pet {n}", "password": PASSWORD})) for n in range(10)]
+    c.call("POST", devices, 409, token=token, body={"name": "one too many", "password": PASSWORD})
+    c.call("GET", "/api/v1/me/profile", 401, token=made[0]["token"])  # a device token is not for the HTTP API
+    device = {"id": made[0]["id"]}
+    c.call("DELETE", "/api/v1/me/logins/{id}", 404, params=device, token=bob["access_token"])  # not bob's
+    c.call("DELETE", "/api/v1/me/logins/{id}", 401, params=device)
+    c.call("DELETE", "/api/v1/me/logins/{id}", 204, params=device, token=token)
+    c.call("DELETE", "/api/v1/me/logins/{id}", 404, params=device, token=token)
+    if len(j(c.call("GET", "/api/v1/me/logins", 200, token=token))["logins"]) != 10:
+        fail("GET /api/v1/me/logins: expected the browser login and the 9 device tokens left")
+
     # A chat turn (the socket), then history, audio and memories.
     c.websocket_upgrade("/ws")
     c.websocket_upgrade("/ws/admin")
@@ -470,6 +491,9 @@ def exercise(server, c):
     c.call("DELETE", me, 204, token=carol["access_token"], body={"password": PASSWORD})
     c.call("GET", "/api/v1/me/profile", 401, token=carol["access_token"])
 
+    # A wrong password for a device token counts like a failed login (here: the address's last one before its lock).
+    c.call("POST", "/api/v1/me/device-tokens", 403, token=token, body={"name": "desk pet", "password": "not the password"})
+
     # 429 with Retry-After: the login limit per (username, address), then the registration limit.
     c.until_429("POST", "/api/v1/auth/token", 20, lambda n: {"form": {"grant_type": "password", "username": "dave", "password": "wrong"}})
     c.until_429("POST", "/api/v1/auth/register", 50, lambda n: {"body": {"username": f"flood{n}", "password": PASSWORD}})
@@ -519,7 +543,7 @@ def main():
         print(f"ok: docs/openapi.yaml is structurally OpenAPI 3.1 ({len(spec.operations)} operations; every $ref resolves, every schema is JSON Schema 2020-12)")
         print(f"ok: {check_meta_schema(spec)}")
         print(f"ok: the {check_route_lists(spec)} routes registered in server/src are exactly the spec's operations")
-        env = {"TIANYI_AUTH_REGISTER_PER_ADDRESS_MAX": "12", "TIANYI_AUTH_LOGIN_MAX_FAILURES": "3",
+        env = {"TIANYI_AUTH_REGISTER_PER_ADDRESS_MAX": "12", "TIANYI_AUTH_LOGIN_MAX_FAILURES": "3", "TIANYI_COMPAT_OLV_ENABLED": "true",
                "TIANYI_LIMITS_MAX_BODY_BYTES": str(MAX_BODY_BYTES)}
         with TianyiServer(sys.argv[1], sys.argv[2], env) as server:
             c = Client(server, spec)

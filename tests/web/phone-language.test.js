@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStack, openPage, registerAndLogin, DEVICES } from './stack.js';
+import { startStack, openPage, registerAndLogin, layoutProblems, DEVICES } from './stack.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = join(HERE, '..', '..', 'docs', 'screenshots');
@@ -27,33 +27,6 @@ after(async () => {
 });
 
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `web-${name}.png`) });
-
-// What does not fit: horizontal overflow of the page, controls outside the viewport or smaller than
-// a fingertip (44 px), for the visible ones of `selectors` and every visible button and input.
-async function layoutProblems(page, selectors) {
-  return page.evaluate((must) => {
-    const problems = [];
-    const W = innerWidth;
-    const H = innerHeight;
-    if (document.scrollingElement.scrollWidth > W) problems.push(`page is ${document.scrollingElement.scrollWidth} px wide in ${W}`);
-    const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
-    const name = (e) => e.id ? '#' + e.id : `${e.tagName.toLowerCase()}.${e.className} "${e.textContent.trim().slice(0, 20)}"`;
-    for (const sel of must) {
-      const e = document.querySelector(sel);
-      if (!e || !visible(e)) { problems.push(`${sel} is not shown`); continue; }
-      const r = e.getBoundingClientRect();
-      if (r.left < 0 || r.top < 0 || r.right > W + 0.5 || r.bottom > H + 0.5) problems.push(`${sel} is outside the viewport (${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)})`);
-    }
-    for (const e of document.querySelectorAll('button, input, textarea')) {
-      if (!visible(e)) continue;
-      const r = e.getBoundingClientRect();
-      if (r.height < 44 || (e.tagName === 'BUTTON' && r.width < 44)) problems.push(`${name(e)} is ${Math.round(r.width)}x${Math.round(r.height)}`);
-      if (r.right > W + 0.5) problems.push(`${name(e)} reaches x=${Math.round(r.right)}`);
-      if (e.tagName === 'BUTTON' && e.scrollWidth > e.clientWidth + 1) problems.push(`${name(e)}: its label is cut`);
-    }
-    return problems;
-  }, selectors);
-}
 
 const CHAT_CONTROLS = ['#chat-input', '#send', '#stop', '#mic', '#conn-state', '#avatar', '#lang', '#logout'];
 const repliesDone = (page, n) => page.waitForFunction((k) => document.querySelectorAll('#transcript li.reply.completed').length >= k, n, { timeout: 30000 });

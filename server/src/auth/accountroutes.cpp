@@ -1,6 +1,7 @@
 #include "auth/accountroutes.h"
 
 #include "auth/accountservice.h"
+#include "auth/logins.h"
 #include "auth/requestbody.h"
 #include "net/router.h"
 
@@ -230,6 +231,55 @@ void handlePutProfile(AccountService &accounts, const Principal &who, const Http
     accounts.updateProfile(who, std::move(parsed.changes), [r](Outcome<Profile> result) { sendProfile(r, result); });
 }
 
+void handleListLogins(AccountService &accounts, const Principal &who, const HttpRequest &, const Responder &r)
+{
+    accounts.listLogins(who, [r](Outcome<AccountService::LoginList> result) {
+        r.send(result.ok() ? HttpResponse::json(200, result.value().toJson()) : result.error().toResponse());
+    });
+}
+
+void handleCreateDeviceToken(AccountService &accounts, const Principal &who, const HttpRequest &req, const Responder &r)
+{
+    const JsonBody body = parseJsonObject(req);
+    if (!body.problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, body.problem));
+        return;
+    }
+    QString problem = unknownFieldsProblem(body.object, {QStringLiteral("name"), QStringLiteral("password")});
+    QString name;
+    QString password;
+    if (problem.isEmpty())
+        name = requiredString(body.object, QStringLiteral("name"), &problem);
+    if (problem.isEmpty())
+        password = requiredString(body.object, QStringLiteral("password"), &problem);
+    // The name is checked before the password, so a bad name costs no hashing and no throttle count.
+    if (problem.isEmpty())
+        problem = Logins::deviceNameProblem(name);
+    if (!problem.isEmpty()) {
+        r.send(errorResponse(Kind::BadRequest, problem));
+        return;
+    }
+    accounts.createDeviceToken(who, name, password, AccountService::clientAddress(req), [r](Outcome<AccountService::DeviceTokenResult> result) {
+        if (!result.ok()) {
+            r.send(result.error().toResponse());
+            return;
+        }
+        if (const auto *refusal = std::get_if<AccountService::DeviceTokenRefusal>(&result.value())) {
+            r.send(HttpResponse::error(409, refusal->code, refusal->message));
+            return;
+        }
+        // Shown once: like a token response, never cached (Cache-Control: no-store is on every response).
+        r.send(HttpResponse::json(201, std::get<AccountService::DeviceToken>(result.value()).toJson()).withHeader("Pragma", "no-cache"));
+    });
+}
+
+void handleRevokeLogin(AccountService &accounts, const Principal &who, const HttpRequest &req, const Responder &r)
+{
+    accounts.revokeLogin(who, req.pathParams.value(QStringLiteral("id")), [r](Outcome<bool> result) {
+        r.send(result.ok() ? HttpResponse::noContent() : result.error().toResponse());
+    });
+}
+
 } // namespace
 
 void registerAccountRoutes(Router &router, AccountService &accounts)
@@ -263,6 +313,9 @@ void registerAccountRoutes(Router &router, AccountService &accounts)
     router.add("POST", QStringLiteral("/api/v1/me/password"), bindAuthenticated(&handleChangePassword));
     router.add("GET", QStringLiteral("/api/v1/me/profile"), bindAuthenticated(&handleGetProfile));
     router.add("PUT", QStringLiteral("/api/v1/me/profile"), bindAuthenticated(&handlePutProfile));
+    router.add("GET", QStringLiteral("/api/v1/me/logins"), bindAuthenticated(&handleListLogins));
+    router.add("DELETE", QStringLiteral("/api/v1/me/logins/{id}"), bindAuthenticated(&handleRevokeLogin));
+    router.add("POST", QStringLiteral("/api/v1/me/device-tokens"), bindAuthenticated(&handleCreateDeviceToken));
 }
 
 } // namespace tianyi

@@ -3,6 +3,7 @@
 #include "base/logging.h"
 #include "auth/cryptoutil.h"
 #include "auth/jwtsecret.h"
+#include "auth/logins.h"
 #include "auth/passwordhasher.h"
 #include "net/clientaddress.h"
 #include "auth/refreshtokens.h"
@@ -27,6 +28,8 @@ const QString kSignOuts = QStringLiteral("tianyi_auth_sign_outs_everywhere_total
 const QString kPasswordChanges = QStringLiteral("tianyi_auth_password_changes_total");
 const QString kRefreshes = QStringLiteral("tianyi_auth_token_refreshes_total");
 const QString kHashSeconds = QStringLiteral("tianyi_auth_password_hash_seconds");
+const QString kDeviceTokens = QStringLiteral("tianyi_auth_device_tokens_total");
+const QString kLoginsRevoked = QStringLiteral("tianyi_auth_logins_revoked_total");
 
 // Enough for a spray over many names and addresses; each entry is well under 200 bytes.
 constexpr int kMaxThrottledKeys = 100000;
@@ -86,6 +89,21 @@ QJsonObject AccountService::Tokens::toJson() const
                        {QStringLiteral("refresh_token"), QString::fromLatin1(refreshToken)}};
 }
 
+QJsonObject AccountService::LoginList::toJson() const
+{
+    return QJsonObject{{QStringLiteral("logins"), logins},
+                       {QStringLiteral("device_endpoint"),
+                        deviceEndpointPath.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(deviceEndpointPath)}};
+}
+
+QJsonObject AccountService::DeviceToken::toJson() const
+{
+    return QJsonObject{{QStringLiteral("id"), id},
+                       {QStringLiteral("name"), name},
+                       {QStringLiteral("token"), QString::fromLatin1(token)},
+                       {QStringLiteral("expires_at"), isoUtc(expiresAtMs)}};
+}
+
 std::unique_ptr<AccountService> AccountService::create(const Config &config, Database &db, WorkerPool &workers, Metrics &metrics, QString *error)
 {
     if (!crypto::ensureSodium()) {
@@ -97,13 +115,15 @@ std::unique_ptr<AccountService> AccountService::create(const Config &config, Dat
         *error = secret.error;
         return nullptr;
     }
-    return std::make_unique<AccountService>(config.auth, secret.secret, db, workers, metrics);
+    return std::make_unique<AccountService>(config.auth, secret.secret, db, workers, metrics,
+                                            DeviceEndpoint{config.compat.olvEnabled, config.compat.olvPath});
 }
 
 AccountService::AccountService(const AuthSettings &settings, QByteArray jwtSecret, Database &db, WorkerPool &workers, Metrics &metrics,
-                               QObject *parent)
+                               DeviceEndpoint deviceEndpoint, QObject *parent)
     : QObject(parent)
     , m_settings(settings)
+    , m_deviceEndpoint(std::move(deviceEndpoint))
     , m_jwt(std::move(jwtSecret))
     , m_guard(m_jwt)
     , m_usernames(settings.usernameMinLength, settings.usernameMaxLength)
@@ -127,6 +147,8 @@ AccountService::AccountService(const AuthSettings &settings, QByteArray jwtSecre
     m_metrics.declareCounter(kSignOuts, QStringLiteral("Sign-outs everywhere (every token of the account revoked)."));
     m_metrics.declareCounter(kPasswordChanges, QStringLiteral("Password changes by the account's owner."));
     m_metrics.declareCounter(kRefreshes, QStringLiteral("Refresh-token grants by outcome (success, invalid, reused, revoked, disabled)."));
+    m_metrics.declareCounter(kDeviceTokens, QStringLiteral("Device tokens issued (long-lived tokens for clients that cannot log in)."));
+    m_metrics.declareCounter(kLoginsRevoked, QStringLiteral("Logins (browser or device) revoked by their owner from the list of logins."));
     m_metrics.declareHistogram(kHashSeconds, QStringLiteral("Argon2id work per operation (hash, verify), seconds."),
                                {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
     // Make the dummy hash now, on the pool, so the first login of an unknown name is not slower.
@@ -164,6 +186,28 @@ std::optional<HttpError> AccountService::storageProblem(const DbResult<R> &resul
     return HttpError::of(HttpError::Kind::Internal, QStringLiteral("storage error"));
 }
 
+template <typename T>
+void AccountService::asAccount(Access access, const Principal &who, std::function<Outcome<T>(SqlSession &)> work, Done<T> done)
+{
+    auto checked = [who, work = std::move(work)](SqlSession &s) -> Outcome<T> {
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, who);
+        if (!account.ok())
+            return account.error();
+        return work(s);
+    };
+    auto deliver = [done = std::move(done)](DbResult<Outcome<T>> r) {
+        if (const std::optional<HttpError> problem = storageProblem(r)) {
+            done(*problem);
+            return;
+        }
+        done(*r.value);
+    };
+    if (access == Access::Write)
+        m_db.write<Outcome<T>>(this, std::move(checked), std::move(deliver));
+    else
+        m_db.read<Outcome<T>>(this, std::move(checked), std::move(deliver));
+}
+
 template <typename R>
 bool AccountService::runHashing(const char *op, std::function<R(const PasswordHasher &)> work, std::function<void(R)> done)
 {
@@ -184,6 +228,14 @@ QByteArray AccountService::signAccessToken(qint64 userId, const QString &role, q
     const qint64 now = nowMs() / 1000;
     return m_jwt.sign(AccessClaims{userId, role, now, now + m_settings.accessTokenTtlS,
                                    QString::fromLatin1(crypto::base64UrlEncode(crypto::randomBytes(16))), tokenVersion, loginId});
+}
+
+QByteArray AccountService::signDeviceToken(const Principal &who, const QString &loginId, qint64 expiresAtS) const
+{
+    AccessClaims claims{who.userId, who.role, nowMs() / 1000, expiresAtS, QString::fromLatin1(crypto::base64UrlEncode(crypto::randomBytes(16))),
+                        who.tokenVersion, loginId};
+    claims.scope = kDeviceScope;
+    return m_jwt.sign(claims);
 }
 
 void AccountService::registerUser(RegisterInput input, const QHostAddress &peer, Done<UserView> done)
@@ -469,7 +521,7 @@ void AccountService::reauthenticate(const Principal &who, const QString &passwor
                 return;
             }
             // The token's expiry and login stay: checkAccount in the caller's transaction checks them again.
-            done(Reauthenticated{Principal{user.id, user.role, user.tokenVersion, who.expiresAt, who.loginId}, v.newHash});
+            done(Reauthenticated{Principal{user.id, user.role, user.tokenVersion, who.expiresAt, who.loginId, who.scope}, v.newHash});
         });
         if (!queued) {
             m_throttle.attemptAbandoned(key, ip, nowMs());
@@ -536,23 +588,87 @@ void AccountService::changePassword(const Principal &who, const QString &current
     });
 }
 
+void AccountService::listLogins(const Principal &who, Done<LoginList> done)
+{
+    const qint64 now = nowMs();
+    asAccount<QJsonArray>(Access::Read, who, [who, now](SqlSession &s) -> Outcome<QJsonArray> {
+        return Logins::list(s, who.userId, who.tokenVersion, who.loginId, now);
+    }, [this, done](Outcome<QJsonArray> r) {
+        if (!r.ok()) {
+            done(r.error());
+            return;
+        }
+        done(LoginList{r.value(), m_deviceEndpoint.enabled ? m_deviceEndpoint.path : QString()});
+    });
+}
+
+void AccountService::createDeviceToken(const Principal &who, const QString &name, const QString &password, const QHostAddress &peer,
+                                       Done<DeviceTokenResult> done)
+{
+    // Checked before the password: nothing to hash when the token would work nowhere.
+    if (!m_deviceEndpoint.enabled) {
+        done(DeviceTokenResult{DeviceTokenRefusal{QStringLiteral("device_tokens_unavailable"),
+                                                  QStringLiteral("no endpoint of this server accepts device tokens (compat.olv_enabled is off)")}});
+        return;
+    }
+    confirmPassword(who, password, peer, [this, name, done](Outcome<Principal> checked) {
+        if (!checked.ok()) {
+            done(checked.error());
+            return;
+        }
+        const Principal principal = checked.value();
+        const qint64 now = nowMs();
+        const qint64 ttlMs = qint64(m_settings.deviceTokenTtlDays) * 24 * 3600 * 1000;
+        // The account is checked again in this transaction: a sign-out or password change while the hash was checked wins.
+        asAccount<Logins::Issued>(Access::Write, principal, [principal, name, now, ttlMs](SqlSession &s) -> Outcome<Logins::Issued> {
+            return Logins::issueDevice(s, principal.userId, principal.tokenVersion, name, now, ttlMs);
+        }, [this, principal, done](Outcome<Logins::Issued> r) {
+            if (!r.ok()) {
+                done(r.error());
+                return;
+            }
+            const Logins::Issued &issued = r.value();
+            if (issued.refusal == Logins::IssueRefusal::TooMany) {
+                done(DeviceTokenResult{DeviceTokenRefusal{
+                    QStringLiteral("too_many_device_tokens"),
+                    QStringLiteral("this account already has %1 device tokens; revoke one before making another")
+                        .arg(Logins::kMaxDeviceTokensPerUser)}});
+                return;
+            }
+            const Logins::NewDevice &device = issued.device;
+            m_metrics.increment(kDeviceTokens);
+            qCInfo(lcAuth) << "user" << principal.userId << "made a device token, login" << device.id;
+            done(DeviceTokenResult{DeviceToken{device.id, device.name, signDeviceToken(principal, device.id, device.expiresAtMs / 1000),
+                                               device.expiresAtMs}});
+        });
+    });
+}
+
+void AccountService::revokeLogin(const Principal &who, const QString &loginId, Done<bool> done)
+{
+    const qint64 now = nowMs();
+    asAccount<bool>(Access::Write, who, [who, loginId, now](SqlSession &s) -> Outcome<bool> {
+        if (!Logins::revoke(s, who.userId, loginId, now))
+            return HttpError::notFound(QStringLiteral("login"));
+        return true;
+    }, [this, userId = who.userId, loginId, done](Outcome<bool> r) {
+        if (r.ok()) {
+            m_metrics.increment(kLoginsRevoked);
+            qCInfo(lcAuth) << "user" << userId << "revoked login" << loginId;
+            emit loginRevoked(userId, loginId);
+        }
+        done(r);
+    });
+}
+
 void AccountService::profile(const Principal &who, Done<Profile> done)
 {
-    m_db.read<Outcome<Profile>>(this, [who](SqlSession &s) -> Outcome<Profile> {
-        const Outcome<Principal> account = AuthGuard::checkAccount(s, who);
-        if (!account.ok())
-            return account.error();
+    asAccount<Profile>(Access::Read, who, [who](SqlSession &s) -> Outcome<Profile> {
         const std::optional<ProfileRecord> record = UserRepository(s).profile(who.userId);
         if (!record)
             return HttpError::of(HttpError::Kind::Internal, QStringLiteral("the profile of this account is missing"));
         return toProfile(*record);
-    }, [done](DbResult<Outcome<Profile>> r) {
-        if (const std::optional<HttpError> problem = storageProblem(r)) {
-            done(*problem);
-            return;
-        }
-        done(*r.value);
-    });
+    }, std::move(done));
 }
 
 void AccountService::updateProfile(const Principal &who, ProfileChanges changes, Done<Profile> done)

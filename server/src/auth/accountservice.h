@@ -15,11 +15,13 @@
 #include "auth/usernamepolicy.h"
 
 #include <QHostAddress>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QObject>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <variant>
 
 namespace tianyi {
 
@@ -31,6 +33,13 @@ class WorkerPool;
 template <typename T>
 struct DbResult;
 
+// Where device tokens are accepted: the one endpoint whose clients cannot log in. Disabled, no
+// device token is issued (it would work nowhere).
+struct DeviceEndpoint {
+    bool enabled = false;
+    QString path;
+};
+
 class AccountService : public QObject
 {
     Q_OBJECT
@@ -40,7 +49,7 @@ public:
     static std::unique_ptr<AccountService> create(const Config &config, Database &db, WorkerPool &workers, Metrics &metrics, QString *error);
 
     AccountService(const AuthSettings &settings, QByteArray jwtSecret, Database &db, WorkerPool &workers, Metrics &metrics,
-                   QObject *parent = nullptr);
+                   DeviceEndpoint deviceEndpoint = {}, QObject *parent = nullptr);
     ~AccountService() override;
 
     struct RegisterInput {
@@ -62,6 +71,24 @@ public:
         QByteArray refreshToken;
         QJsonObject toJson() const;
     };
+    struct LoginList {
+        QJsonArray logins;
+        QString deviceEndpointPath; // empty when no endpoint accepts device tokens
+        QJsonObject toJson() const;
+    };
+    struct DeviceToken {
+        QString id;
+        QString name;
+        QByteArray token; // shown to the user once; never stored or logged
+        qint64 expiresAtMs = 0;
+        QJsonObject toJson() const;
+    };
+    // Why a device token was not made although the request was in order (HTTP 409).
+    struct DeviceTokenRefusal {
+        QString code;
+        QString message;
+    };
+    using DeviceTokenResult = std::variant<DeviceToken, DeviceTokenRefusal>;
     struct AdminResult {
         qint64 userId = 0;
         bool created = false; // false: an existing user was promoted
@@ -89,6 +116,16 @@ public:
     // Re-authentication before a dangerous action (account deletion): the account is current and
     // `password` is its password (throttled like a login). Yields the checked principal.
     void confirmPassword(const Principal &who, const QString &password, const QHostAddress &peer, Done<Principal> done);
+    // The caller's live logins: browser logins and device tokens, the caller's own marked current.
+    void listLogins(const Principal &who, Done<LoginList> done);
+    // A long-lived device token (scope "device") for a client that cannot log in. Needs the current
+    // password (throttled like a login): a stolen 15-minute access token must not mint a year-long one.
+    void createDeviceToken(const Principal &who, const QString &name, const QString &password, const QHostAddress &peer,
+                           Done<DeviceTokenResult> done);
+    // Ends one login of the caller (device or browser); its sockets are closed (loginRevoked).
+    // Not found (404) for an unknown id and for another user's alike.
+    void revokeLogin(const Principal &who, const QString &loginId, Done<bool> done);
+    const DeviceEndpoint &deviceEndpoint() const { return m_deviceEndpoint; }
     void profile(const Principal &who, Done<Profile> done);
     void updateProfile(const Principal &who, ProfileChanges changes, Done<Profile> done);
     // Creates an admin, or sets the password of an existing user, makes it admin, enables it and
@@ -122,15 +159,22 @@ private:
                         Done<Reauthenticated> done);
     void issueTokens(qint64 userId, const QString &role, qint64 tokenVersion, const QByteArray &rehash, Done<Tokens> done);
     QByteArray signAccessToken(qint64 userId, const QString &role, qint64 tokenVersion, const QString &loginId) const;
+    QByteArray signDeviceToken(const Principal &who, const QString &loginId, qint64 expiresAtS) const;
     HttpError throttled(int waitS, const QString &what);
     // Runs hashing work on the pool, timing it; false when the pool is full.
     template <typename R>
     bool runHashing(const char *op, std::function<R(const PasswordHasher &)> work, std::function<void(R)> done);
     template <typename R>
     static std::optional<HttpError> storageProblem(const DbResult<R> &result);
+    // Storage work done on behalf of `who`: the account is checked first (AuthGuard::checkAccount),
+    // in the same transaction when `write`; a storage failure or refusal reaches `done` as an error.
+    enum class Access { Read, Write };
+    template <typename T>
+    void asAccount(Access access, const Principal &who, std::function<Outcome<T>(SqlSession &)> work, Done<T> done);
     static qint64 nowMs();
 
     AuthSettings m_settings;
+    DeviceEndpoint m_deviceEndpoint;
     JwtCodec m_jwt;
     AuthGuard m_guard;
     UsernamePolicy m_usernames;

@@ -61,6 +61,8 @@ QByteArray JwtCodec::sign(const AccessClaims &claims) const
     };
     if (!claims.loginId.isEmpty())
         payload.insert(QStringLiteral("sid"), claims.loginId);
+    if (!claims.scope.isEmpty())
+        payload.insert(QStringLiteral("scope"), claims.scope);
     const QByteArray signingInput = header + '.' + crypto::base64UrlEncode(QJsonDocument(payload).toJson(QJsonDocument::Compact));
     return signingInput + '.' + crypto::base64UrlEncode(crypto::hmacSha256(m_secret, signingInput));
 }
@@ -119,7 +121,13 @@ JwtCodec::Verified JwtCodec::verify(const QByteArray &token, qint64 nowSeconds) 
     const QJsonValue sidValue = payload->value(QStringLiteral("sid"));
     const bool sidOk = sidValue.isUndefined()
                        || (sidValue.isString() && !sidValue.toString().isEmpty() && sidValue.toString().size() <= kMaxLoginIdChars);
-    if (!subOk || userId <= 0 || (role != QLatin1String("user") && role != QLatin1String("admin")) || !iat || !exp || !tokenVersion || !sidOk) {
+    // scope: absent for an ordinary access token; the only other scope we issue is "device".
+    const QJsonValue scopeValue = payload->value(QStringLiteral("scope"));
+    // A device token must name its login, or it could not be revoked before it expires.
+    const bool scopeOk = scopeValue.isUndefined()
+                         || (scopeValue.isString() && scopeValue.toString() == kDeviceScope && !sidValue.isUndefined());
+    if (!subOk || userId <= 0 || (role != QLatin1String("user") && role != QLatin1String("admin")) || !iat || !exp || !tokenVersion || !sidOk
+        || !scopeOk) {
         result.failure = Failure::BadClaims;
         return result;
     }
@@ -127,7 +135,8 @@ JwtCodec::Verified JwtCodec::verify(const QByteArray &token, qint64 nowSeconds) 
         result.failure = Failure::Expired;
         return result;
     }
-    result.claims = AccessClaims{userId, role, *iat, *exp, payload->value(QStringLiteral("jti")).toString(), *tokenVersion, sidValue.toString()};
+    result.claims = AccessClaims{userId, role, *iat, *exp, payload->value(QStringLiteral("jti")).toString(), *tokenVersion, sidValue.toString(),
+                                 scopeValue.toString()};
     return result;
 }
 

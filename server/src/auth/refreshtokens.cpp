@@ -45,7 +45,7 @@ QString RefreshTokens::issue(SqlSession &s, qint64 userId, const QByteArray &tok
     repo.deleteDeadOfUser(userId, nowMs);
     repo.deleteExpired(nowMs, kExpiredSweptPerIssue);
     const QString familyId = newFamilyId();
-    repo.insert(userId, familyId, hashOf(token), nowMs, nowMs + ttlMs);
+    repo.insert(userId, familyId, hashOf(token), nowMs, nowMs + ttlMs, nowMs);
     repo.keepNewestFamiliesOfUser(userId, kFamiliesKeptPerUser);
     return familyId;
 }
@@ -84,7 +84,7 @@ RefreshTokens::Rotation RefreshTokens::rotate(SqlSession &s, const QByteArray &p
         return r;
     }
     repo.markRotated(row->id, nowMs);
-    repo.insert(row->userId, row->familyId, hashOf(replacement), nowMs, nowMs + ttlMs);
+    repo.insert(row->userId, row->familyId, hashOf(replacement), nowMs, nowMs + ttlMs, row->loginCreatedAtMs);
     repo.pruneRotatedOfFamily(row->familyId, kRotatedKeptPerFamily);
     r.outcome = Outcome::Rotated;
     r.role = user->role;

@@ -155,6 +155,27 @@ const std::vector<Migration> &migrations()
              QStringLiteral("CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at)"),
          },
          true},
+        {6, QStringLiteral("device_logins"),
+         {
+             // Logins of long-lived device tokens (auth/devicetokens.h). A table of their own rather than a
+             // kind column on refresh_tokens: a device login has no refresh token to rotate, and every
+             // refresh-token rule (rotation, reuse detection, the per-user family cap that drops the least
+             // recently used login, the dead-row sweeps) would otherwise need an exception for it.
+             // Only the id the token names is stored, never the token.
+             QStringLiteral("CREATE TABLE device_logins ("
+                            " id TEXT PRIMARY KEY,"                 // the login id (claim sid)
+                            " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+                            " name TEXT NOT NULL,"
+                            " token_version INTEGER NOT NULL,"      // the account's generation at issue: a bump ends it
+                            " created_at INTEGER NOT NULL,"
+                            " expires_at INTEGER NOT NULL,"
+                            " last_used_at INTEGER,"
+                            " revoked_at INTEGER)"),
+             QStringLiteral("CREATE INDEX device_logins_user ON device_logins(user_id)"),
+             // When a browser login began, carried across refresh-token rotations (the older rows of a
+             // family are pruned, so their own created_at cannot say it). NULL in rows written before.
+             QStringLiteral("ALTER TABLE refresh_tokens ADD COLUMN login_created_at INTEGER"),
+         }},
     };
     return list;
 }

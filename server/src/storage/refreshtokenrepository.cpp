@@ -2,21 +2,24 @@
 
 namespace tianyi {
 
-void RefreshTokenRepository::insert(qint64 userId, const QString &familyId, const QByteArray &tokenHash, qint64 nowMs, qint64 expiresAtMs)
+void RefreshTokenRepository::insert(qint64 userId, const QString &familyId, const QByteArray &tokenHash, qint64 nowMs, qint64 expiresAtMs,
+                                    qint64 loginCreatedMs)
 {
-    m_s.exec(QStringLiteral("INSERT INTO refresh_tokens(user_id, family_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)"),
-             {userId, familyId, tokenHash, nowMs, expiresAtMs});
+    m_s.exec(QStringLiteral("INSERT INTO refresh_tokens(user_id, family_id, token_hash, created_at, expires_at, login_created_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?)"),
+             {userId, familyId, tokenHash, nowMs, expiresAtMs, loginCreatedMs});
 }
 
 std::optional<RefreshTokenRecord> RefreshTokenRepository::findByHash(const QByteArray &tokenHash)
 {
-    QSqlQuery q = m_s.exec(QStringLiteral("SELECT id, user_id, family_id, expires_at, rotated_at IS NOT NULL, revoked_at IS NOT NULL"
-                                          " FROM refresh_tokens WHERE token_hash = ?"),
+    // Rows written before login_created_at existed count from their own issue.
+    QSqlQuery q = m_s.exec(QStringLiteral("SELECT id, user_id, family_id, expires_at, rotated_at IS NOT NULL, revoked_at IS NOT NULL,"
+                                          " COALESCE(login_created_at, created_at) FROM refresh_tokens WHERE token_hash = ?"),
                            {tokenHash});
     if (!q.next())
         return std::nullopt;
     return RefreshTokenRecord{q.value(0).toLongLong(), q.value(1).toLongLong(), q.value(2).toString(), q.value(3).toLongLong(),
-                              q.value(4).toInt() != 0, q.value(5).toInt() != 0};
+                              q.value(4).toInt() != 0, q.value(5).toInt() != 0, q.value(6).toLongLong()};
 }
 
 void RefreshTokenRepository::markRotated(qint64 id, qint64 nowMs)
@@ -36,6 +39,25 @@ bool RefreshTokenRepository::loginIsLive(qint64 userId, const QString &familyId)
                                           " AND rotated_at IS NULL AND revoked_at IS NULL LIMIT 1"),
                            {familyId, userId});
     return q.next();
+}
+
+QList<LiveLoginRecord> RefreshTokenRepository::liveLoginsOfUser(qint64 userId, qint64 nowMs)
+{
+    QSqlQuery q = m_s.exec(QStringLiteral("SELECT family_id, COALESCE(login_created_at, created_at), expires_at, created_at FROM refresh_tokens"
+                                          " WHERE user_id = ? AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > ?"
+                                          " ORDER BY COALESCE(login_created_at, created_at), id"),
+                           {userId, nowMs});
+    QList<LiveLoginRecord> out;
+    while (q.next())
+        out.append(LiveLoginRecord{q.value(0).toString(), q.value(1).toLongLong(), q.value(2).toLongLong(), q.value(3).toLongLong()});
+    return out;
+}
+
+bool RefreshTokenRepository::revokeFamilyOfUser(qint64 userId, const QString &familyId, qint64 nowMs)
+{
+    QSqlQuery q = m_s.exec(QStringLiteral("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND user_id = ? AND revoked_at IS NULL"),
+                           {nowMs, familyId, userId});
+    return q.numRowsAffected() > 0;
 }
 
 int RefreshTokenRepository::revokeAllOfUser(qint64 userId, qint64 nowMs)
