@@ -109,6 +109,7 @@ const STRINGS = {
     'devices.create': 'Make a token',
     'devices.url': 'Address for the client’s settings',
     'devices.once': 'Shown only this once. It works like a password: anyone who has it can chat as you until you revoke it below.',
+    'devices.base': 'Base URL for the client’s settings (it loads the model from here)',
     'devices.copy': 'Copy',
     'devices.copied': 'Copied.',
     'devices.copyFailed': 'Could not copy: select the address and copy it yourself.',
@@ -231,6 +232,7 @@ const STRINGS = {
     'devices.create': '生成令牌',
     'devices.url': '填到客户端设置里的地址',
     'devices.once': '只显示这一次。它和密码一样：任何拿到它的人都能以你的身份聊天，直到你在下面撤销它。',
+    'devices.base': '客户端设置里的 Base URL（模型从这里加载）',
     'devices.copy': '复制',
     'devices.copied': '已复制。',
     'devices.copyFailed': '无法复制：请手动选中地址复制。',
@@ -913,6 +915,7 @@ $('#device-form').addEventListener('submit', async (ev) => {
   try {
     const made = await api.createDeviceToken(f.name.value.trim(), password);
     $('#device-url').value = deviceUrl($('#devices').dataset.endpoint, made.token);
+    $('#device-base').value = location.origin; // OLV's "Base URL": the model's URL is relative to it
     $('#device-copy-status').textContent = '';
     result.hidden = false;
     f.name.value = '';

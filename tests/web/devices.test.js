@@ -71,6 +71,8 @@ test('desktop: a device token is made with the password, shown once as a ws:// a
   assert.match(address, new RegExp(`^ws://${base.host.replace(/\./g, '\\.')}/client-ws\\?token=[\\w.-]+$`));
   const token = new URL(address).searchParams.get('token');
   assert.equal(claims(token).scope, 'device');
+  // OLV's "Base URL" setting: the model_info URL the endpoint sends is relative to it.
+  assert.equal(await page.inputValue('#device-base'), base.origin);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'device-url'); // focus on what to copy
   assert.match(await page.locator('#device-result .warning').textContent(), /only this once/);
   assert.equal(await page.inputValue('#device-form input[name=password]'), '');
@@ -84,7 +86,9 @@ test('desktop: a device token is made with the password, shown once as a ws:// a
   assert.match(await device.textContent(), /desk pet/);
   assert.equal(await device.locator('.revoke').getAttribute('aria-describedby'), await device.locator('.title').getAttribute('id'));
   assert.equal(claims(token).sid, await device.getAttribute('data-id'));
-  assert.deepEqual(await layoutProblems(page, ['#device-url', '#device-copy', '#logins-list li[data-kind=device] .revoke']), []);
+  assert.deepEqual(await layoutProblems(page, ['#device-url', '#device-copy', '#device-base']), []);
+  await device.locator('.revoke').scrollIntoViewIfNeeded();
+  assert.deepEqual(await layoutProblems(page, ['#logins-list li[data-kind=device] .revoke']), []);
 
   await page.click('#device-copy');
   await page.waitForFunction(() => document.querySelector('#device-copy-status').textContent !== '');
