@@ -9,6 +9,7 @@
 #include "base/logging.h"
 #include "core/workerpool.h"
 #include "dialog/chatgateway.h"
+#include "dialog/tianyiwire.h"
 #include "dialog/ttsscheduler.h"
 #include "history/audiostore.h"
 #include "history/historyroutes.h"
@@ -193,7 +194,7 @@ bool Application::startChat(QString *error)
     chat.audio = m_audioStore.get();
     chat.asr = asr();
     m_chat = std::make_unique<ChatGateway>(chat);
-    m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")));
+    m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")), []() { return std::make_unique<TianyiWire>(); });
 
     // A deleted account's open sockets end at once (its token no longer names a user).
     connect(m_memory.get(), &MemoryService::accountDeleted, m_chat.get(), [gateway = m_chat.get()](qint64 userId) {
