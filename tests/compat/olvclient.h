@@ -47,6 +47,10 @@ public:
         }
         socket.open(url);
     }
+    bool waitConnected(int timeoutMs = 20000)
+    {
+        return QTest::qWaitFor([&]() { return socket.state() == QAbstractSocket::ConnectedState || closed; }, timeoutMs) && !closed;
+    }
     // What OLV's frontend sends as soon as its socket opens.
     void sendOpeningMessages()
     {

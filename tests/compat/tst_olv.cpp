@@ -9,6 +9,7 @@
 
 #include <QLoggingCategory>
 #include <QMutex>
+#include <QSemaphore>
 #include <QtTest>
 #include <cmath>
 #include <tianyi/wav.h>
@@ -209,8 +210,21 @@ private slots:
         QVERIFY2(fx.started(), qPrintable(fx.error()));
         const ChatUser u = fx.user();
         OlvClient c;
-        QVERIFY(openOlv(c, fx, u.token));
+        // OLV's frontend sends its first requests the moment the socket opens, before any answer:
+        // the storage thread is held so that they arrive while the account is still being checked.
+        auto gate = std::make_shared<QSemaphore>();
+        fx.app().database().write<bool>(&fx.app(), [gate](SqlSession &) { return gate->tryAcquire(1, 20000); }, [](DbResult<bool>) {});
+        c.open(fx.port(), u.token);
+        QVERIFY(c.waitConnected());
+        c.sendOpeningMessages();
+        c.sendType(QStringLiteral("heartbeat"));
+        QVERIFY(c.waitFor([&]() { return c.socket.bytesToWrite() == 0; }));
+        QVERIFY(c.messages.isEmpty());
+        gate->release();
+        QVERIFY(c.waitForType(QStringLiteral("new-history-created")));
+        QVERIFY(c.waitForType(QStringLiteral("heartbeat-ack")));
         QCOMPARE(OlvClient::typeOf(c.messages.first()), QStringLiteral("full-text"));
+        QCOMPARE(OlvClient::typeOf(c.messages.at(1)), QStringLiteral("set-model-and-conf"));
         const QJsonObject conf = c.first(QStringLiteral("set-model-and-conf"));
         QCOMPARE(conf.value(QStringLiteral("conf_uid")).toString(), QStringLiteral("luotianyi"));
         QCOMPARE(conf.value(QStringLiteral("conf_name")).toString(), QStringLiteral("洛天依"));
@@ -218,12 +232,10 @@ private slots:
         QVERIFY(conf.value(QStringLiteral("model_info")).isNull()); // no Live2D model configured
         QCOMPARE(c.count(QStringLiteral("control:start-mic")), 0);  // no speech input configured
 
-        c.sendOpeningMessages();
-        QVERIFY(c.waitForType(QStringLiteral("new-history-created")));
         QCOMPARE(c.first(QStringLiteral("background-files")).value(QStringLiteral("files")).toArray().size(), 0);
         const QJsonArray configs = c.first(QStringLiteral("config-files")).value(QStringLiteral("configs")).toArray();
         QCOMPARE(configs.size(), 1);
-        QVERIFY(c.indexOf(QStringLiteral("history-list")) >= 0);
+        QVERIFY(c.waitForType(QStringLiteral("history-list")));
 
         const int from = c.messages.size();
         c.textInput(QStringLiteral("你好"));
@@ -418,6 +430,24 @@ private slots:
         QVERIFY(c.waitClosed());
         QCOMPARE(c.closeCode, chat::kCloseAbuse);
         QCOMPARE(c.count(QStringLiteral("error")), limit);
+    }
+
+    void historyRequestsOneAtATime()
+    {
+        ChatFixture fx(olvOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        OlvClient c;
+        QVERIFY(openOlv(c, fx, fx.user().token));
+        const int burst = 50;
+        for (int i = 0; i < burst; ++i)
+            c.sendType(QStringLiteral("fetch-history-list"));
+        c.sendType(QStringLiteral("heartbeat"));
+        QVERIFY(c.waitForType(QStringLiteral("heartbeat-ack")));
+        QVERIFY(c.waitFor([&]() { return c.count(QStringLiteral("history-list")) + c.count(QStringLiteral("error")) == burst; }));
+        // Storage reads one at a time: most of the burst is refused, not queued.
+        QVERIFY(c.count(QStringLiteral("history-list")) >= 1);
+        QVERIFY(c.count(QStringLiteral("history-list")) < burst);
+        QVERIFY(!c.closed);
     }
 
     void historiesAreTheUsersOwn()

@@ -106,6 +106,13 @@ void OlvWire::text(const QString &message)
         s.close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
         return;
     }
+    if (s.phase() == ChatSession::Phase::Authenticating) {
+        if (m_earlyBytes + message.size() <= kMaxEarlyBytes) {
+            m_earlyBytes += message.size();
+            m_early << message;
+        }
+        return;
+    }
     QJsonParseError parseError{};
     const QJsonDocument doc = QJsonDocument::fromJson(message.toUtf8(), &parseError);
     if (parseError.error != QJsonParseError::NoError || !doc.isObject()) {
@@ -146,12 +153,7 @@ void OlvWire::handle(const QString &type, const QJsonObject &message)
     } else if (type == QLatin1String("audio-play-start") || type == QLatin1String("ai-speak-signal")) {
         // Group forwarding and proactive speech: not offered; the client carries on without them.
     } else if (type == QLatin1String("fetch-history-list")) {
-        m_history->list(&s, s.userId(), [this](std::optional<QJsonArray> histories) {
-            if (!histories)
-                session().sendError(chat::kErrInternal, QStringLiteral("the histories could not be read"));
-            else
-                send(QStringLiteral("history-list"), {{QStringLiteral("histories"), *histories}});
-        });
+        fetchHistoryList();
     } else if (type == QLatin1String("fetch-and-set-history")) {
         fetchHistory(message);
     } else if (type == QLatin1String("create-new-history")) {
@@ -236,6 +238,30 @@ void OlvWire::interrupt(const QJsonObject &message)
     s.stop(playedMs, m_turn.number);
 }
 
+bool OlvWire::startHistoryRead()
+{
+    if (m_historyReads >= kMaxHistoryReadsInFlight) {
+        session().sendError(chat::kErrRateLimited, QStringLiteral("a history request is still running"));
+        return false;
+    }
+    ++m_historyReads;
+    return true;
+}
+
+void OlvWire::fetchHistoryList()
+{
+    ChatSession &s = session();
+    if (!startHistoryRead())
+        return;
+    m_history->list(&s, s.userId(), [this](std::optional<QJsonArray> histories) {
+        --m_historyReads;
+        if (!histories)
+            session().sendError(chat::kErrInternal, QStringLiteral("the histories could not be read"));
+        else
+            send(QStringLiteral("history-list"), {{QStringLiteral("histories"), *histories}});
+    });
+}
+
 void OlvWire::fetchHistory(const QJsonObject &message)
 {
     ChatSession &s = session();
@@ -244,7 +270,10 @@ void OlvWire::fetchHistory(const QJsonObject &message)
         s.malformed(QStringLiteral("fetch-and-set-history needs a \"history_uid\""));
         return;
     }
+    if (!startHistoryRead())
+        return;
     m_history->messages(&s, s.userId(), uid, [this, uid](std::optional<QJsonArray> messages) {
+        --m_historyReads;
         if (!messages) {
             session().sendError(chat::kErrInternal, QStringLiteral("the history could not be read"));
         } else if (messages->isEmpty() && uid != session().conversationId()) {
@@ -263,6 +292,17 @@ void OlvWire::hello()
     sendModelAndConf();
     if (s.services().asr)
         send(kControl, {{QStringLiteral("text"), QStringLiteral("start-mic")}});
+    // The early messages after the session is announced as opened (the admin feed sees it before its turns).
+    QTimer::singleShot(0, &s, [this]() {
+        const QStringList early = std::exchange(m_early, QStringList());
+        m_earlyBytes = 0;
+        for (const QString &message : early) {
+            if (session().phase() != ChatSession::Phase::Ready)
+                break; // closed by one of them (malformed)
+            CorrelationScope scope(QStringLiteral("%1#%2").arg(session().userId()).arg(session().sessionId()));
+            text(message);
+        }
+    });
 }
 
 void OlvWire::sendModelAndConf()

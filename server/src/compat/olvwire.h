@@ -45,6 +45,12 @@ class OlvWire : public ChatWire
 {
 public:
     static constexpr int kMaxSentencesPerTurn = 1024;  // sentence texts remembered for one turn
+    // OLV's frontend sends its first requests (backgrounds, configs, histories) as soon as the socket
+    // opens, while the token is still being checked: they wait for hello, up to this many bytes of an
+    // unauthenticated client (more are dropped).
+    static constexpr int kMaxEarlyBytes = 64 * 1024;
+    // History requests read storage: one at a time per socket, later ones while it runs are refused.
+    static constexpr int kMaxHistoryReadsInFlight = 1;
 
     explicit OlvWire(const CompatSettings &settings);
 
@@ -81,6 +87,8 @@ private:
     void micEnd();
     void interrupt(const QJsonObject &message);
     void fetchHistory(const QJsonObject &message);
+    void fetchHistoryList();
+    bool startHistoryRead();        // false (and rate_limited sent) while another one runs
     void sendAudio(int index, const AssembledSentence *audio); // null: text only
     void sendTextOnlyUpTo(int index);
     void beginChain(int turn, const QString &userText);
@@ -96,6 +104,9 @@ private:
     QTimer m_playbackTimer;
     bool m_micOpen = false;
     QString m_pendingTranscript;
+    QStringList m_early;            // messages that arrived before hello
+    qint64 m_earlyBytes = 0;
+    int m_historyReads = 0;
 };
 
 } // namespace olv

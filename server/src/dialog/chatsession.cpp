@@ -256,7 +256,7 @@ void ChatSession::reauthenticate(const QString &token)
 
 void ChatSession::onText(const QString &message)
 {
-    if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
+    if (m_phase == Phase::Closed)
         return;
     std::optional<CorrelationScope> scope;
     if (m_phase == Phase::Ready)
@@ -362,7 +362,7 @@ void ChatSession::stopCurrentTurn()
 
 void ChatSession::onBinary(const QByteArray &message)
 {
-    if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
+    if (m_phase == Phase::Closed)
         return;
     std::optional<CorrelationScope> scope;
     if (m_phase == Phase::Ready)

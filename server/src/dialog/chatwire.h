@@ -35,8 +35,8 @@ public:
     // start authentication or its deadline.
     virtual void opened(const QWebSocket &socket) = 0;
 
-    // Client -> session. Called while the session awaits authentication or is ready, never while a
-    // token is being checked or after the close.
+    // Client -> session. Called in every phase but Closed: while a token is being checked too (a
+    // wire decides whether such early messages wait for hello or are dropped).
     virtual void text(const QString &message) = 0;
     virtual void binary(const QByteArray &message) = 0;
 

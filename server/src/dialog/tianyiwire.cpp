@@ -54,6 +54,8 @@ void TianyiWire::opened(const QWebSocket &socket)
 void TianyiWire::text(const QString &message)
 {
     ChatSession &s = session();
+    if (s.phase() == ChatSession::Phase::Authenticating)
+        return; // clients wait for hello: what comes before it is dropped
     QJsonParseError error{};
     const QJsonDocument doc = QJsonDocument::fromJson(message.toUtf8(), &error);
     if (error.error != QJsonParseError::NoError || !doc.isObject()) {
@@ -78,6 +80,8 @@ void TianyiWire::text(const QString &message)
 
 void TianyiWire::binary(const QByteArray &message)
 {
+    if (session().phase() == ChatSession::Phase::Authenticating)
+        return;
     if (session().phase() == ChatSession::Phase::AwaitingAuth) {
         session().close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
         return;
