@@ -240,10 +240,15 @@ private slots:
         const int from = c.messages.size();
         c.textInput(QStringLiteral("你好"));
         QVERIFY(c.waitForType(QStringLiteral("backend-synth-complete"), from));
-        // Nothing ends the chain before the client says its playback is complete.
+        // Nothing ends the chain, and the turn is not stored, before the client says its playback is complete.
         QCOMPARE(c.indexOf(QStringLiteral("force-new-message"), from), -1);
+        QVERIFY(fx.storedTurns(u.id).isEmpty()); // only a pending row, which the history leaves out
         c.sendType(QStringLiteral("frontend-playback-complete"));
         QVERIFY(c.waitForType(QStringLiteral("control:conversation-chain-end"), from));
+        const QVector<StoredTurn> stored = fx.storedTurns(u.id);
+        QCOMPARE(stored.size(), 1);
+        QCOMPARE(stored.first().status, chat::kCompleted);
+        QCOMPARE(stored.first().replyText, kReplyText);
 
         QStringList expected{QStringLiteral("control:conversation-chain-start"), QStringLiteral("full-text")};
         const QList<QJsonObject> audios = ofType(c, QStringLiteral("audio"));
@@ -299,14 +304,16 @@ private slots:
     {
         ChatFixture fx(olvOptions(kReply, [](Config &c) { c.compat.olvPlaybackTimeoutMs = 1000; }));
         QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser u = fx.user();
         OlvClient c;
-        QVERIFY(openOlv(c, fx, fx.user().token));
+        QVERIFY(openOlv(c, fx, u.token));
         c.textInput(QStringLiteral("你好"));
         QVERIFY(c.waitForType(QStringLiteral("backend-synth-complete")));
         QCOMPARE(c.indexOf(QStringLiteral("force-new-message")), -1);
         // Never answering frontend-playback-complete: the chain still ends.
         QVERIFY(c.waitForType(QStringLiteral("control:conversation-chain-end")));
         QVERIFY(c.indexOf(QStringLiteral("force-new-message")) > c.indexOf(QStringLiteral("backend-synth-complete")));
+        QCOMPARE(fx.storedTurns(u.id).first().status, chat::kCompleted);
         // And the next turn runs normally.
         const int from = c.messages.size();
         c.textInput(QStringLiteral("再说一次"));
@@ -347,6 +354,28 @@ private slots:
         const int end = c.indexOf(QStringLiteral("control:conversation-chain-end"));
         QCOMPARE(c.count(QStringLiteral("audio"), end), 0);
         QCOMPARE(c.count(QStringLiteral("audio")), audiosAtEnd);
+    }
+
+    void interruptDuringPlaybackStoresOnlyTheHeardSentences()
+    {
+        // OLV's clients play long after the audio was sent: an interrupt after backend-synth-complete
+        // still stores only what was heard.
+        ChatFixture fx(olvOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser u = fx.user();
+        OlvClient c;
+        QVERIFY(openOlv(c, fx, u.token));
+        c.textInput(QStringLiteral("你好"));
+        QVERIFY(c.waitForType(QStringLiteral("backend-synth-complete")));
+        const QString first = ofType(c, QStringLiteral("audio")).first().value(QStringLiteral("display_text")).toObject().value(QStringLiteral("text")).toString();
+        QVERIFY(!first.isEmpty());
+        QVERIFY(first != kReplyText);
+        c.send({{QStringLiteral("type"), QStringLiteral("interrupt-signal")}, {QStringLiteral("text"), first}});
+        QVERIFY(c.waitForType(QStringLiteral("control:conversation-chain-end")));
+        const QVector<StoredTurn> stored = fx.storedTurns(u.id);
+        QCOMPARE(stored.size(), 1);
+        QCOMPARE(stored.first().status, chat::kInterrupted);
+        QCOMPARE(stored.first().replyText, first);
     }
 
     void microphoneInputIsTranscribedAndStartsTheTurn()

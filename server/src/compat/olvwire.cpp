@@ -78,8 +78,9 @@ OlvWire::OlvWire(const CompatSettings &settings)
 {
     m_playbackTimer.setSingleShot(true);
     QObject::connect(&m_playbackTimer, &QTimer::timeout, &m_playbackTimer, [this]() {
-        qCInfo(lcWs) << "no frontend-playback-complete within" << m_settings.olvPlaybackTimeoutMs << "ms: ending the conversation chain";
-        endChain();
+        CorrelationScope scope(QStringLiteral("%1#%2").arg(session().userId()).arg(session().sessionId()));
+        qCInfo(lcWs) << "no frontend-playback-complete within" << m_settings.olvPlaybackTimeoutMs << "ms: the turn ends";
+        playbackComplete();
     });
 }
 
@@ -147,7 +148,7 @@ void OlvWire::handle(const QString &type, const QJsonObject &message)
         interrupt(message);
     } else if (type == QLatin1String("frontend-playback-complete")) {
         if (m_awaitingPlayback)
-            endChain();
+            playbackComplete();
     } else if (type == QLatin1String("heartbeat")) {
         send(QStringLiteral("heartbeat-ack"));
     } else if (type == QLatin1String("audio-play-start") || type == QLatin1String("ai-speak-signal")) {
@@ -222,12 +223,8 @@ void OlvWire::micEnd()
 void OlvWire::interrupt(const QJsonObject &message)
 {
     ChatSession &s = session();
-    if (m_turn.number == 0 || s.currentTurn() != m_turn.number) {
-        // The turn already ended (its audio was all sent): the client stopped its playback.
-        if (m_awaitingPlayback)
-            endChain();
-        return;
-    }
+    if (m_turn.number == 0 || s.currentTurn() != m_turn.number)
+        return; // the turn is over (it was stored): nothing to stop
     QStringList sent;
     for (int i = 0; i < m_turn.nextToSend; ++i)
         sent << m_turn.sentences.at(i).text;
@@ -332,7 +329,7 @@ void OlvWire::turnEvent(int turn, const QString &type, const QJsonObject &fields
     } else if (type == chat::kError) {
         send(QStringLiteral("error"), {{QStringLiteral("message"), fields.value(QStringLiteral("message")).toString()}});
     } else if (type == chat::kTurnEnd) {
-        turnEnded(fields.value(QStringLiteral("status")).toString());
+        endChain();
     }
     // text_delta and emotion: OLV shows a sentence with its audio; stopped: the client stopped itself.
 }
@@ -398,17 +395,25 @@ void OlvWire::beginChain(int turn, const QString &userText)
     m_pendingTranscript.clear();
 }
 
-void OlvWire::turnEnded(const QString &status)
+void OlvWire::turnSynthesized(int turn)
 {
-    if (status == chat::kCompleted)
-        sendTextOnlyUpTo(int(m_turn.sentences.size()));
-    if (status == chat::kCompleted && m_turn.audioSent) {
-        send(QStringLiteral("backend-synth-complete"));
-        m_awaitingPlayback = true;
-        m_playbackTimer.start(m_settings.olvPlaybackTimeoutMs);
+    if (turn != m_turn.number)
+        return;
+    sendTextOnlyUpTo(int(m_turn.sentences.size()));
+    if (!m_turn.audioSent) { // nothing to play (OLV's server skips the handshake then too)
+        session().playbackComplete(turn);
         return;
     }
-    endChain();
+    send(QStringLiteral("backend-synth-complete"));
+    m_awaitingPlayback = true;
+    m_playbackTimer.start(m_settings.olvPlaybackTimeoutMs);
+}
+
+void OlvWire::playbackComplete()
+{
+    m_playbackTimer.stop();
+    m_awaitingPlayback = false;
+    session().playbackComplete(m_turn.number); // the turn is stored; its turn_end ends the chain
 }
 
 void OlvWire::endChain()

@@ -8,10 +8,12 @@
 //  - One turn: control conversation-chain-start, full-text "Thinking...", [user-input-transcription],
 //    per sentence one `audio` (a WAV, 20 ms volumes, display_text, the emotion's Live2D expression),
 //    backend-synth-complete, then — once the client says frontend-playback-complete, or after
-//    compat.olv_playback_timeout_ms (OLV's own server waits forever) — force-new-message and
-//    control conversation-chain-end.
+//    compat.olv_playback_timeout_ms (OLV's own server waits forever) — the turn is stored and
+//    force-new-message and control conversation-chain-end follow.
 //  - interrupt-signal {text}: the heard text is mapped to the whole sentences it covers; the turn
-//    stops and stores exactly those (their audio duration is the played time).
+//    stops and stores exactly those (their audio duration is the played time). The turn stays open
+//    until the playback is complete (TurnPipeline::holdUntilPlayback): OLV's clients play long after
+//    the audio was sent, and an interrupt during that playback stores only what was heard too.
 //  - Microphone: mic-audio-data float chunks through SpeechInput (its caps), mic-audio-end starts
 //    recognition. raw-audio-data (OLV's server-side voice detection) is not supported.
 //  - Histories: see OlvHistory. Config switching: one config (the persona); no backgrounds; no groups.
@@ -55,6 +57,7 @@ public:
     explicit OlvWire(const CompatSettings &settings);
 
     bool acceptsDeviceTokens() const override { return true; }
+    bool holdsTurnsUntilPlayback() const override { return true; }
     void opened(const QWebSocket &socket) override;
     void text(const QString &message) override;
     void binary(const QByteArray &message) override;
@@ -63,6 +66,7 @@ public:
     void authenticated(qint64 tokenExpiresAtS) override;
     void turnEvent(int turn, const QString &type, const QJsonObject &fields) override;
     void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
+    void turnSynthesized(int turn) override;
     void transcript(const QString &text) override;
     void error(const QString &code, const QString &message, const QJsonObject &extra) override;
 
@@ -92,7 +96,7 @@ private:
     void sendAudio(int index, const AssembledSentence *audio); // null: text only
     void sendTextOnlyUpTo(int index);
     void beginChain(int turn, const QString &userText);
-    void turnEnded(const QString &status);
+    void playbackComplete();
     void endChain();
 
     const CompatSettings &m_settings;

@@ -328,6 +328,8 @@ void ChatSession::beginTurn(const QString &text, const QString &clientMsgId)
     auto *turn = new TurnPipeline(m_gateway.services(), *this, m_userId, m_conversationId, turnNo, m_gateway.nextTurnKey(), text,
                                   correlationId, this);
     m_turn = turn;
+    if (m_wire->holdsTurnsUntilPlayback())
+        turn->holdUntilPlayback();
     connect(turn, &TurnPipeline::ended, this, [turn](const QString &) { turn->deleteLater(); });
     turn->start();
 }
@@ -341,6 +343,12 @@ void ChatSession::stop(std::optional<qint64> playedMs, std::optional<int> turn)
     if (turn && *turn != m_turn->turnNo())
         return; // an older turn: already over
     interruptTurn(playedMs, true, sinceStop);
+}
+
+void ChatSession::playbackComplete(int turn)
+{
+    if (m_turn && !m_turn->isFinished() && m_turn->turnNo() == turn)
+        m_turn->playbackComplete();
 }
 
 void ChatSession::interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop)
@@ -433,6 +441,13 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         if (!m_queuedChats.empty()) // not from inside the ending turn's own call
             QMetaObject::invokeMethod(this, &ChatSession::startQueuedChat, Qt::QueuedConnection);
     }
+}
+
+void ChatSession::turnSynthesized(int turn)
+{
+    if (turn <= m_closedTurn || turn == m_stoppedTurn || m_phase == Phase::Closed)
+        return;
+    m_wire->turnSynthesized(turn);
 }
 
 void ChatSession::markSpeaking(int turn)

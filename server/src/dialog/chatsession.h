@@ -80,6 +80,8 @@ public:
     // Barge-in: stops the running turn (of number `turn` when given), storing what was heard
     // (playedMs of its audio when given, else the sentences whose audio was fully sent).
     void stop(std::optional<qint64> playedMs, std::optional<int> turn);
+    // The client has played turn `turn`'s audio (wires that hold turns until playback).
+    void playbackComplete(int turn);
     void speechStart(const QJsonObject &audioStart);
     void speechAppend(const QByteArray &pcm);
     void speechFinish();
@@ -98,6 +100,7 @@ public:
     void markSpeaking(int turn); // the first reply text or audio of the turn (once per turn)
     void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
     void turnPrompt(const AssembledPrompt &prompt) override { m_lastPrompt = prompt; }
+    void turnSynthesized(int turn) override;
 
 private:
     // The token's principal, or nullopt after closing the socket with 4001 (bad, expired, wrong key).

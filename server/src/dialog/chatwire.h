@@ -30,6 +30,9 @@ public:
     virtual qint64 maxIncomingBytes() const { return 0; }
     // Device tokens (long-lived, for clients that cannot log in) are accepted on this wire.
     virtual bool acceptsDeviceTokens() const { return false; }
+    // The client says when it has played a turn's audio: turns stay open until
+    // ChatSession::playbackComplete (see TurnPipeline::holdUntilPlayback).
+    virtual bool holdsTurnsUntilPlayback() const { return false; }
 
     // The socket is handshaken: read what the handshake carries (a token in the URL, options) and
     // start authentication or its deadline.
@@ -46,6 +49,7 @@ public:
     // Events of a turn that passed the session's guarantee filter (the wire adds what it needs).
     virtual void turnEvent(int turn, const QString &type, const QJsonObject &fields) = 0;
     virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
+    virtual void turnSynthesized(int turn) { Q_UNUSED(turn) } // only when holdsTurnsUntilPlayback()
     virtual void transcript(const QString &text) = 0;         // the recognized speech input
     virtual void error(const QString &code, const QString &message, const QJsonObject &extra) = 0;
 
