@@ -282,6 +282,33 @@ private slots:
         QCOMPARE(expressionOf(audios.last()), QStringLiteral("sad"));    // [悲伤]
     }
 
+    void failedSpeechIsShownAsTextOnly()
+    {
+        ChatFixture::Options o = olvOptions();
+        o.ttsFault = QStringLiteral("500");
+        ChatFixture fx(o);
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        OlvClient c;
+        QVERIFY(openOlv(c, fx, fx.user().token));
+        c.textInput(QStringLiteral("你好"));
+        QVERIFY(c.waitForType(QStringLiteral("backend-synth-complete")));
+        QCOMPARE(c.count(QStringLiteral("error")), 1); // speech synthesis is unavailable, once
+        QString shown;
+        for (const QJsonObject &a : ofType(c, QStringLiteral("audio"))) {
+            QVERIFY(a.value(QStringLiteral("audio")).isNull());
+            QCOMPARE(a.value(QStringLiteral("volumes")).toArray().size(), 0);
+            shown += a.value(QStringLiteral("display_text")).toObject().value(QStringLiteral("text")).toString();
+        }
+        QCOMPARE(shown, kReplyText);
+        c.sendType(QStringLiteral("frontend-playback-complete"));
+        QVERIFY(c.waitForType(QStringLiteral("control:conversation-chain-end")));
+        // A text over chat.max_text_chars: an error, and the socket stays.
+        c.textInput(QString(fx.app().config().chat.maxTextChars + 1, QLatin1Char('a')));
+        QVERIFY(c.waitFor([&]() { return c.count(QStringLiteral("error")) == 2; }));
+        QVERIFY(ofType(c, QStringLiteral("error")).last().value(QStringLiteral("message")).toString().contains(QStringLiteral("longer than")));
+        QVERIFY(!c.closed);
+    }
+
     void modelInfoNamesTheLive2dModelAndAgreesWithTheExpressions()
     {
         const QString dir = QStringLiteral(TIANYI_SOURCE_DIR "/resources");
