@@ -46,8 +46,7 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, std::unique_p
     m_device = query.queryItemValue(QStringLiteral("device"), QUrl::FullyDecoded).left(64);
     m_wire->bind(*this);
 
-    const qint64 maxIncoming = m_wire->maxIncomingBytes() > 0 ? m_wire->maxIncomingBytes() : qint64(cfg.limits.wsMaxMessageBytes);
-    m_peer = new WebSocketPeer(socket, {maxIncoming, cfg.limits.wsMaxSendQueueBytes, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs}, this);
+    m_peer = new WebSocketPeer(socket, {cfg.limits.wsMaxMessageBytes, cfg.limits.wsMaxSendQueueBytes, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs}, this);
     connect(m_peer, &WebSocketPeer::textReceived, this, &ChatSession::onText);
     connect(m_peer, &WebSocketPeer::binaryReceived, this, &ChatSession::onBinary);
     connect(m_peer, &WebSocketPeer::disconnected, this, &ChatSession::onDisconnected);

@@ -26,8 +26,6 @@ public:
     // Once, by the session, before opened().
     void bind(ChatSession &session) { m_session = &session; }
 
-    // The largest message accepted from the client (0: limits.ws_max_message_bytes).
-    virtual qint64 maxIncomingBytes() const { return 0; }
     // Device tokens (long-lived, for clients that cannot log in) are accepted on this wire.
     virtual bool acceptsDeviceTokens() const { return false; }
     // The client says when it has played a turn's audio: turns stay open until
