@@ -540,6 +540,7 @@ private slots:
         QCOMPARE(messages.at(0).toObject().value(QStringLiteral("content")).toString(), QStringLiteral("你好"));
         QCOMPARE(messages.at(1).toObject().value(QStringLiteral("role")).toString(), QStringLiteral("ai"));
         QCOMPARE(messages.at(1).toObject().value(QStringLiteral("content")).toString(), kReplyText);
+        QVERIFY(messages.at(0).toObject().value(QStringLiteral("id")).toString() != messages.at(1).toObject().value(QStringLiteral("id")).toString());
 
         // Bob sees none of it, by list or by uid, and cannot delete it.
         OlvClient b;

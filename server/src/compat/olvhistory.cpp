@@ -51,12 +51,15 @@ QJsonArray OlvHistory::toMessages(const QVector<StoredTurn> &turnsNewestFirst, c
         const StoredTurn &t = *it;
         if (t.sessionId != historyUid)
             continue;
-        out.append(QJsonObject{{QStringLiteral("role"), QStringLiteral("human")},
+        // id: the frontend's Message has one (its list key); unique per stored turn and role.
+        out.append(QJsonObject{{QStringLiteral("id"), QStringLiteral("%1-human").arg(t.id)},
+                               {QStringLiteral("role"), QStringLiteral("human")},
                                {QStringLiteral("timestamp"), timestamp(t.createdAtMs)},
                                {QStringLiteral("content"), t.userText},
                                {QStringLiteral("name"), QStringLiteral("Human")}});
         if (!t.replyText.isEmpty())
-            out.append(QJsonObject{{QStringLiteral("role"), QStringLiteral("ai")},
+            out.append(QJsonObject{{QStringLiteral("id"), QStringLiteral("%1-ai").arg(t.id)},
+                                   {QStringLiteral("role"), QStringLiteral("ai")},
                                    {QStringLiteral("timestamp"), timestamp(endedAt(t))},
                                    {QStringLiteral("content"), t.replyText},
                                    {QStringLiteral("name"), characterName}});

@@ -32,7 +32,7 @@ public:
     // OLV's history-list entries ({uid, latest_message {role, timestamp, content}, timestamp}),
     // newest first; nullopt when storage failed. `done` is dropped once context is gone.
     void list(QObject *context, qint64 userId, std::function<void(std::optional<QJsonArray>)> done) const;
-    // OLV's history-data messages ({role human|ai, timestamp, content, name}) of one history, oldest
+    // OLV's history-data messages ({id, role human|ai, timestamp, content, name}) of one history, oldest
     // first; an empty array when the user has no such history; nullopt when storage failed.
     void messages(QObject *context, qint64 userId, const QString &historyUid, std::function<void(std::optional<QJsonArray>)> done) const;
 
