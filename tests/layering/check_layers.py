@@ -21,7 +21,7 @@ LEVELS = {
     "knowledge": 4, "history": 4,                # the shared graph; kept turns and audio
     "memory": 5,                                 # per-user memories, summaries, account deletion
     "dialog": 6,                                 # the conversation: gateway, session, turn, TTS scheduler
-    "admin": 7,                                  # admin API and live feed
+    "admin": 7, "compat": 7,                     # admin API and live feed; other projects' client protocols
     "app": 8,                                    # the composition root
 }
 

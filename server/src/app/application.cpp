@@ -3,12 +3,14 @@
 #include "admin/adminfeed.h"
 #include "admin/adminroutes.h"
 #include "admin/adminservice.h"
+#include "compat/olvwire.h"
 #include "app/systemdnotifier.h"
 #include "auth/accountroutes.h"
 #include "auth/accountservice.h"
 #include "base/logging.h"
 #include "core/workerpool.h"
 #include "dialog/chatgateway.h"
+#include "dialog/tianyiwire.h"
 #include "dialog/ttsscheduler.h"
 #include "history/audiostore.h"
 #include "history/historyroutes.h"
@@ -193,7 +195,11 @@ bool Application::startChat(QString *error)
     chat.audio = m_audioStore.get();
     chat.asr = asr();
     m_chat = std::make_unique<ChatGateway>(chat);
-    m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")));
+    m_chat->attach(m_frontDoor->addWebSocketEndpoint(QStringLiteral("/ws")), []() { return std::make_unique<TianyiWire>(); });
+    if (m_config.compat.olvEnabled) {
+        const CompatSettings &compat = m_config.compat;
+        m_chat->attach(m_frontDoor->addWebSocketEndpoint(compat.olvPath), [&compat]() { return std::make_unique<olv::OlvWire>(compat); });
+    }
 
     // A deleted account's open sockets end at once (its token no longer names a user).
     connect(m_memory.get(), &MemoryService::accountDeleted, m_chat.get(), [gateway = m_chat.get()](qint64 userId) {

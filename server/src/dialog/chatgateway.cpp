@@ -74,18 +74,18 @@ int ChatGateway::closeSessionsWhere(const std::function<bool(const ChatSession &
     return n;
 }
 
-void ChatGateway::attach(QWebSocketServer *server)
+void ChatGateway::attach(QWebSocketServer *server, ChatWireFactory wires)
 {
-    connect(server, &QWebSocketServer::newConnection, this, [this, server]() { accept(server); });
+    connect(server, &QWebSocketServer::newConnection, this, [this, server, wires = std::move(wires)]() { accept(server, wires); });
 }
 
-void ChatGateway::accept(QWebSocketServer *server)
+void ChatGateway::accept(QWebSocketServer *server, const ChatWireFactory &wires)
 {
     while (server->hasPendingConnections()) {
         QWebSocket *socket = server->nextPendingConnection();
         if (!socket)
             break;
-        auto *session = new ChatSession(*this, socket, this);
+        auto *session = new ChatSession(*this, socket, wires(), this);
         m_sessions.insert(session);
     }
 }

@@ -1,8 +1,9 @@
 #pragma once
-// The chat socket endpoint "/ws": accepts handshaken sockets from the FrontDoor, owns the sessions,
+// The chat socket endpoints ("/ws", and other clients' protocols on their paths): accepts handshaken sockets from the FrontDoor, owns the sessions,
 // the global TTS scheduler and what every turn shares; enforces the per-user limits (sessions per
 // user, turns per minute across devices) and records the chat metrics.
 
+#include "dialog/chatwire.h"
 #include "dialog/turnservices.h"
 
 #include <QHash>
@@ -31,8 +32,9 @@ public:
     explicit ChatGateway(const TurnServices &services, QObject *parent = nullptr);
     ~ChatGateway() override;
 
-    // Takes the sockets of a QWebSocketServer (FrontDoor::addWebSocketEndpoint("/ws")).
-    void attach(QWebSocketServer *server);
+    // Takes the sockets of a QWebSocketServer (FrontDoor::addWebSocketEndpoint("/ws")); each
+    // becomes a session speaking the wire format the factory makes.
+    void attach(QWebSocketServer *server, ChatWireFactory wires);
 
     const TurnServices &services() const { return m_services; }
     TtsScheduler &ttsScheduler() { return *m_services.tts; }
@@ -68,7 +70,7 @@ signals:
 
 private:
     int closeSessionsWhere(const std::function<bool(const ChatSession &)> &matches, int code, const QString &reason);
-    void accept(QWebSocketServer *server);
+    void accept(QWebSocketServer *server, const ChatWireFactory &wires);
     void publishSessions();
 
     TurnServices m_services;

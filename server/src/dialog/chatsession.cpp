@@ -25,44 +25,26 @@ namespace tianyi {
 
 namespace {
 
-// hello.persona: name, emotions and, when a Live2D model is configured, where the page finds it
-// (relative URLs: they work behind a reverse proxy under a path prefix too).
-QJsonObject personaHello(const PersonaCard &persona, const WebSettings &web, const QJsonArray &emotions)
-{
-    QJsonObject out{{QStringLiteral("name"), persona.name},
-                    {QStringLiteral("default_emotion"), persona.defaultEmotion},
-                    {QStringLiteral("emotions"), emotions}};
-    if (!web.live2dModel.isEmpty())
-        out.insert(QStringLiteral("live2d"), QJsonObject{{QStringLiteral("model_url"), QStringLiteral("live2d/") + web.live2dModel},
-                                                         {QStringLiteral("libs_url"), QStringLiteral("live2d/lib/")}});
-    return out;
-}
-
-
 struct AccountInfo {
     bool ok = false;
     QString why;
     QString username;
     QString nickname;
 };
-
-QString typeOf(const QJsonObject &o)
-{
-    return o.value(QStringLiteral("type")).toString();
-}
 } // namespace
 
-ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *parent)
+ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, std::unique_ptr<ChatWire> wire, QObject *parent)
     : QObject(parent)
     , m_gateway(gateway)
+    , m_wire(std::move(wire))
     , m_sessionId(QUuid::createUuid().toString(QUuid::WithoutBraces).left(8))
+    , m_conversationId(m_sessionId)
 {
     const Config &cfg = *m_gateway.services().config;
     const QUrlQuery query(socket->requestUrl());
     m_userAgent = QString::fromUtf8(socket->request().rawHeader("User-Agent")).left(256);
     m_device = query.queryItemValue(QStringLiteral("device"), QUrl::FullyDecoded).left(64);
-    m_jsonAudio = query.queryItemValue(QStringLiteral("audio")) == QLatin1String("json");
-    const QString token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded);
+    m_wire->bind(*this);
 
     m_peer = new WebSocketPeer(socket, {cfg.limits.wsMaxMessageBytes, cfg.limits.wsMaxSendQueueBytes, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs}, this);
     connect(m_peer, &WebSocketPeer::textReceived, this, &ChatSession::onText);
@@ -91,7 +73,9 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *pare
     m_speech = new SpeechInput(m_gateway.services().asr, cfg.chat, this);
     connect(m_speech, &SpeechInput::transcribed, this, [this](const QString &text) {
         CorrelationScope scope(correlationBase());
-        sendJson({{QStringLiteral("type"), chat::kTranscript}, {QStringLiteral("text"), text}, {QStringLiteral("final"), true}});
+        if (m_phase == Phase::Closed)
+            return;
+        m_wire->transcript(text);
         const QString trimmed = text.trimmed();
         if (!trimmed.isEmpty())
             startTurn(trimmed.left(m_gateway.services().config->chat.maxTextChars), QString());
@@ -100,10 +84,7 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *pare
         sendError(code, message, extra);
     });
 
-    if (!token.isEmpty())
-        authenticate(token);
-    else
-        m_peer->startAuthDeadline(cfg.chat.authTimeoutMs);
+    m_wire->opened(*socket);
 }
 
 ChatSession::~ChatSession()
@@ -117,6 +98,31 @@ ChatSession::~ChatSession()
 QString ChatSession::correlationBase() const
 {
     return QStringLiteral("%1#%2").arg(m_userId).arg(m_sessionId);
+}
+
+qint64 ChatSession::tokenExpiresAt() const
+{
+    return m_peer->tokenExpiresAt();
+}
+
+const TurnServices &ChatSession::services() const
+{
+    return m_gateway.services();
+}
+
+int ChatSession::ttsSampleRate() const
+{
+    return m_gateway.ttsScheduler().announcedSampleRate();
+}
+
+void ChatSession::startAuthDeadline()
+{
+    m_peer->startAuthDeadline(m_gateway.services().config->chat.authTimeoutMs);
+}
+
+void ChatSession::startNewConversation()
+{
+    m_conversationId = QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
 }
 
 ChatSession::State ChatSession::state() const
@@ -183,6 +189,8 @@ void ChatSession::checkAccount(const Principal &principal,
 std::optional<Principal> ChatSession::verifyToken(const QString &token)
 {
     const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
+    // Device tokens (Principal::scope "device") are for the wires that accept them only: the check
+    // goes here, against m_wire->acceptsDeviceTokens(), once Principal carries the scope.
     if (outcome.ok())
         return outcome.value();
     close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
@@ -214,26 +222,9 @@ void ChatSession::authenticate(const QString &token)
         m_admitted = true;
         m_phase = Phase::Ready;
         m_peer->armTokenExpiry(principal.expiresAt);
-        const PersonaCard &persona = *m_gateway.services().persona;
-        QJsonArray emotions;
-        for (const PersonaEmotion &e : persona.emotions)
-            emotions.append(QJsonObject{{QStringLiteral("id"), e.id}, {QStringLiteral("label"), e.label},
-                                        {QStringLiteral("live2d_expression"), e.live2dExpression}});
-        sendJson({{QStringLiteral("type"), chat::kHello},
-                  {QStringLiteral("protocol"), chat::kProtocolVersion},
-                  {QStringLiteral("session_id"), m_sessionId},
-                  {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), m_userId},
-                                                       {QStringLiteral("username"), m_username},
-                                                       {QStringLiteral("nickname"), m_nickname}}},
-                  {QStringLiteral("token_expires_at"), m_peer->tokenExpiresAt()},
-                  {QStringLiteral("persona"), personaHello(persona, m_gateway.services().config->web, emotions)},
-                  {QStringLiteral("speech_input"), m_gateway.services().asr != nullptr},
-                  {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
-                                                        {QStringLiteral("sample_rate"), m_gateway.ttsScheduler().announcedSampleRate()},
-                                                        {QStringLiteral("mode"), m_jsonAudio ? QStringLiteral("json") : QStringLiteral("binary")},
-                                                        {QStringLiteral("channels"), 1}}}});
+        m_wire->hello();
         CorrelationScope scope(correlationBase());
-        qCInfo(lcWs).noquote() << "session opened for" << m_username << (m_jsonAudio ? "(json audio)" : "(binary audio)");
+        qCInfo(lcWs).noquote() << "session opened for" << m_username;
         emit m_gateway.sessionOpened(this);
     });
 }
@@ -258,76 +249,28 @@ void ChatSession::reauthenticate(const QString &token)
         const bool sameLogin = principal.loginId == m_loginId;
         m_loginId = principal.loginId;
         m_peer->armTokenExpiry(sameLogin ? std::max(principal.expiresAt, m_peer->tokenExpiresAt()) : principal.expiresAt);
-        sendJson({{QStringLiteral("type"), chat::kAuthenticated}, {QStringLiteral("token_expires_at"), m_peer->tokenExpiresAt()}});
+        m_wire->authenticated(m_peer->tokenExpiresAt());
     });
 }
 
 void ChatSession::onText(const QString &message)
 {
-    if (m_phase == Phase::Closed || m_phase == Phase::Authenticating)
+    if (m_phase == Phase::Closed)
         return;
-    QJsonParseError error{};
-    const QJsonDocument doc = QJsonDocument::fromJson(message.toUtf8(), &error);
-    if (error.error != QJsonParseError::NoError || !doc.isObject()) {
-        if (m_phase == Phase::AwaitingAuth)
-            close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
-        else
-            malformed(QStringLiteral("messages must be JSON objects"));
-        return;
-    }
-    const QJsonObject object = doc.object();
-    if (m_phase == Phase::AwaitingAuth) {
-        const QString token = object.value(QStringLiteral("token")).toString();
-        if (typeOf(object) != chat::kAuth || token.isEmpty()) {
-            close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
-            return;
-        }
-        authenticate(token);
-        return;
-    }
-    handleMessage(object);
+    std::optional<CorrelationScope> scope;
+    if (m_phase == Phase::Ready)
+        scope.emplace(correlationBase());
+    m_wire->text(message);
 }
 
-void ChatSession::handleMessage(const QJsonObject &message)
+void ChatSession::chat(const QString &text, const QString &clientMsgId)
 {
-    CorrelationScope scope(correlationBase());
-    const QString type = typeOf(message);
-    if (type == chat::kPing) {
-        sendJson({{QStringLiteral("type"), chat::kPong}});
-    } else if (type == chat::kChat) {
-        handleChat(message);
-    } else if (type == chat::kStop) {
-        handleStop(message);
-    } else if (type == chat::kAudioStart) {
-        refuse(m_speech->start(message));
-    } else if (type == chat::kAudioEnd) {
-        refuse(m_speech->finish(correlationBase()));
-    } else if (type == chat::kAuth) {
-        const QJsonValue token = message.value(QStringLiteral("token"));
-        if (!token.isString() || token.toString().isEmpty())
-            malformed(QStringLiteral("auth needs a \"token\""));
-        else
-            reauthenticate(token.toString());
-    } else {
-        malformed(type.isEmpty() ? QStringLiteral("a message needs a \"type\"") : QStringLiteral("unknown message type \"%1\"").arg(type));
-    }
-}
-
-void ChatSession::handleChat(const QJsonObject &message)
-{
-    const QJsonValue textValue = message.value(QStringLiteral("text"));
-    if (!textValue.isString() || textValue.toString().trimmed().isEmpty()) {
-        malformed(QStringLiteral("chat needs a non-empty \"text\""));
-        return;
-    }
-    const QString text = textValue.toString().trimmed();
     const int maxChars = m_gateway.services().config->chat.maxTextChars;
     if (text.size() > maxChars) {
         sendError(chat::kErrTooLarge, QStringLiteral("the text is longer than %1 characters").arg(maxChars));
         return;
     }
-    const QJsonValue clientMsgId = message.value(QStringLiteral("client_msg_id"));
-    startTurn(text, clientMsgId.isString() ? clientMsgId.toString() : clientMsgId.isDouble() ? QString::number(clientMsgId.toDouble()) : QString());
+    startTurn(text, clientMsgId);
 }
 
 void ChatSession::startTurn(const QString &text, const QString &clientMsgId)
@@ -381,36 +324,30 @@ void ChatSession::beginTurn(const QString &text, const QString &clientMsgId)
     m_speaking = false;
     turnEvent(turnNo, chat::kTurnStart, start);
     emit m_gateway.turnStarted(this, turnNo, text);
-    auto *turn = new TurnPipeline(m_gateway.services(), *this, m_userId, m_sessionId, turnNo, m_gateway.nextTurnKey(), text,
+    auto *turn = new TurnPipeline(m_gateway.services(), *this, m_userId, m_conversationId, turnNo, m_gateway.nextTurnKey(), text,
                                   correlationId, this);
     m_turn = turn;
+    if (m_wire->holdsTurnsUntilPlayback())
+        turn->holdUntilPlayback();
     connect(turn, &TurnPipeline::ended, this, [turn](const QString &) { turn->deleteLater(); });
     turn->start();
 }
 
-void ChatSession::handleStop(const QJsonObject &message)
+void ChatSession::stop(std::optional<qint64> playedMs, std::optional<int> turn)
 {
     QElapsedTimer sinceStop;
     sinceStop.start();
-    std::optional<qint64> played;
-    const QJsonValue playedValue = message.value(QStringLiteral("played_ms"));
-    if (!playedValue.isUndefined() && !playedValue.isNull()) {
-        if (!playedValue.isDouble() || playedValue.toDouble() < 0) {
-            malformed(QStringLiteral("played_ms must be a non-negative number"));
-            return;
-        }
-        played = qint64(playedValue.toDouble());
-    }
-    const QJsonValue turnValue = message.value(QStringLiteral("turn"));
-    if (!turnValue.isUndefined() && !turnValue.isNull() && !turnValue.isDouble()) {
-        malformed(QStringLiteral("turn must be a number"));
-        return;
-    }
     if (!m_turn || m_turn->isFinished())
         return; // nothing running: a stop racing the natural end of a turn is not an error
-    if (turnValue.isDouble() && turnValue.toInt() != m_turn->turnNo())
+    if (turn && *turn != m_turn->turnNo())
         return; // an older turn: already over
-    interruptTurn(played, true, sinceStop);
+    interruptTurn(playedMs, true, sinceStop);
+}
+
+void ChatSession::playbackComplete(int turn)
+{
+    if (m_turn && !m_turn->isFinished() && m_turn->turnNo() == turn)
+        m_turn->playbackComplete();
 }
 
 void ChatSession::interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop)
@@ -432,13 +369,27 @@ void ChatSession::stopCurrentTurn()
 
 void ChatSession::onBinary(const QByteArray &message)
 {
-    if (m_phase != Phase::Ready) {
-        if (m_phase == Phase::AwaitingAuth)
-            close(chat::kCloseUnauthorized, QStringLiteral("authenticate first"));
+    if (m_phase == Phase::Closed)
         return;
-    }
-    CorrelationScope scope(correlationBase());
-    refuse(m_speech->append(message));
+    std::optional<CorrelationScope> scope;
+    if (m_phase == Phase::Ready)
+        scope.emplace(correlationBase());
+    m_wire->binary(message);
+}
+
+void ChatSession::speechStart(const QJsonObject &audioStart)
+{
+    refuse(m_speech->start(audioStart));
+}
+
+void ChatSession::speechAppend(const QByteArray &pcm)
+{
+    refuse(m_speech->append(pcm));
+}
+
+void ChatSession::speechFinish()
+{
+    refuse(m_speech->finish(correlationBase()));
 }
 
 void ChatSession::refuse(const std::optional<SpeechInput::Refusal> &refusal)
@@ -461,11 +412,8 @@ void ChatSession::malformed(const QString &message)
 
 void ChatSession::sendError(const QString &code, const QString &message, const QJsonObject &extra)
 {
-    QJsonObject o = extra;
-    o.insert(QStringLiteral("type"), chat::kError);
-    o.insert(QStringLiteral("code"), code);
-    o.insert(QStringLiteral("message"), message);
-    sendJson(o);
+    if (m_phase != Phase::Closed)
+        m_wire->error(code, message, extra);
 }
 
 // ---- the sender -----------------------------------------------------------------------------
@@ -482,9 +430,8 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         m_closedTurn = turn;
     if (type == chat::kTextDelta || type == chat::kSentence)
         markSpeaking(turn);
-    fields.insert(QStringLiteral("type"), type);
-    fields.insert(QStringLiteral("turn"), turn);
-    sendJson(fields);
+    if (m_phase != Phase::Closed)
+        m_wire->turnEvent(turn, type, fields);
     if (type == chat::kTurnEnd) { // the last TTFT / first audio for admins, and the feed's turn_ended
         const QJsonObject stats = fields.value(QStringLiteral("stats")).toObject();
         m_lastTtftMs = stats.value(QStringLiteral("ttft_ms")).toInteger(-1);
@@ -493,6 +440,13 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         if (!m_queuedChats.empty()) // not from inside the ending turn's own call
             QMetaObject::invokeMethod(this, &ChatSession::startQueuedChat, Qt::QueuedConnection);
     }
+}
+
+void ChatSession::turnSynthesized(int turn)
+{
+    if (turn <= m_closedTurn || turn == m_stoppedTurn || m_phase == Phase::Closed)
+        return;
+    m_wire->turnSynthesized(turn);
 }
 
 void ChatSession::markSpeaking(int turn)
@@ -514,34 +468,20 @@ void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, boo
     if (turn <= m_closedTurn || turn == m_stoppedTurn)
         return;
     markSpeaking(turn);
-    if (m_jsonAudio) {
-        QJsonArray volumes;
-        for (float v : wav::volumeEnvelope(pcm, sampleRate))
-            volumes.append(std::round(double(v) * 1000.0) / 1000.0);
-        sendJson({{QStringLiteral("type"), chat::kAudio},
-                  {QStringLiteral("turn"), turn},
-                  {QStringLiteral("sentence"), sentence},
-                  {QStringLiteral("seq"), seq},
-                  {QStringLiteral("sample_rate"), sampleRate},
-                  {QStringLiteral("last"), last},
-                  {QStringLiteral("pcm"), QString::fromLatin1(pcm.toBase64())},
-                  {QStringLiteral("volumes"), volumes}});
-        return;
-    }
-    chat::AudioFrameHeader header;
-    header.turn = quint32(turn);
-    header.sentence = quint16(sentence);
-    header.seq = quint16(seq);
-    header.sampleRate = quint32(sampleRate);
-    header.last = last;
     if (m_phase != Phase::Closed)
-        m_peer->sendBinary(chat::encodeAudioFrame(header, pcm));
+        m_wire->turnAudio(turn, sentence, seq, sampleRate, last, pcm);
 }
 
 void ChatSession::sendJson(const QJsonObject &object)
 {
     if (m_phase != Phase::Closed)
         m_peer->sendJson(object);
+}
+
+void ChatSession::sendBinary(const QByteArray &bytes)
+{
+    if (m_phase != Phase::Closed)
+        m_peer->sendBinary(bytes);
 }
 
 void ChatSession::close(int code, const QString &reason)

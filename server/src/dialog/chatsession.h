@@ -1,12 +1,14 @@
 #pragma once
-// One chat socket: authentication (a first {"type":"auth"} message, or ?token= for older clients),
-// hello, the client messages (chat, stop, audio_start/binary/audio_end, ping, auth with a fresh token),
+// One chat socket, whatever its wire format (a ChatWire: tianyi's protocol on "/ws", others on
+// their own paths): authentication, admission, the turns (queued chats, barge-in), speech input,
 // keep-alive, limits, and the ONE sender of the socket. The socket lives as long as its login: it
-// is closed with 4001 when its access token expires unless the client sent a fresh one before. The sender enforces guarantee 2 of the protocol: once a turn's `stopped` was sent,
-// only its `turn_end` may follow; once its `turn_end` was sent, nothing of it at all.
+// is closed with 4001 when its access token expires unless the client sent a fresh one before. The
+// sender enforces guarantee 2 of the protocol: once a turn's `stopped` was sent, only its `turn_end`
+// may follow; once its `turn_end` was sent, nothing of it at all; the wire sees only what passed.
 
 #include "dialog/speechinput.h"
 #include "auth/authguard.h"
+#include "dialog/chatwire.h"
 #include "dialog/turnpipeline.h"
 
 #include <QElapsedTimer>
@@ -16,6 +18,7 @@
 #include <QTimer>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 
 class QWebSocket;
@@ -33,7 +36,7 @@ public:
     enum class Phase { AwaitingAuth, Authenticating, Ready, Closed };
     enum class State { Idle, Thinking, Speaking };
 
-    ChatSession(ChatGateway &gateway, QWebSocket *socket, QObject *parent = nullptr);
+    ChatSession(ChatGateway &gateway, QWebSocket *socket, std::unique_ptr<ChatWire> wire, QObject *parent = nullptr);
     ~ChatSession() override;
 
     QString sessionId() const { return m_sessionId; }
@@ -45,7 +48,13 @@ public:
     State state() const;
     static QString stateName(State state);
     int currentTurn() const;            // 0 when idle
-    bool jsonAudio() const { return m_jsonAudio; }
+    const QString &nickname() const { return m_nickname; }
+    qint64 tokenExpiresAt() const;      // epoch seconds
+    const TurnServices &services() const;
+    int ttsSampleRate() const;          // the rate the TTS scheduler announces
+    // The conversation the session's turns are stored under (turns.session_id): the session id
+    // until a wire starts a new one.
+    const QString &conversationId() const { return m_conversationId; }
     // What the operator sees of a session.
     qint64 openedAtMs() const { return m_openedAtMs; }          // when it was admitted (0 before)
     QString userAgent() const { return m_userAgent; }           // of the handshake, if sent
@@ -61,43 +70,60 @@ public:
     void stopCurrentTurn();
     void close(int code, const QString &reason);
 
+    // The verbs a wire calls for its client's messages.
+    void authenticate(const QString &token);
+    void startAuthDeadline();           // chat.auth_timeout_ms for a first-message authentication
+    // A fresh access token of the same account on an open socket: the socket lives on past the old one's expiry.
+    void reauthenticate(const QString &token);
+    // A chat message (text already trimmed and non-empty): too long answers too_large.
+    void chat(const QString &text, const QString &clientMsgId);
+    // Barge-in: stops the running turn (of number `turn` when given), storing what was heard
+    // (playedMs of its audio when given, else the sentences whose audio was fully sent).
+    void stop(std::optional<qint64> playedMs, std::optional<int> turn);
+    // The client has played turn `turn`'s audio (wires that hold turns until playback).
+    void playbackComplete(int turn);
+    void speechStart(const QJsonObject &audioStart);
+    void speechAppend(const QByteArray &pcm);
+    void speechFinish();
+    // Later turns are stored under a new conversation id (a wire's "new chat").
+    void startNewConversation();
+    // A protocol violation: answered with bad_request; closes after chat.max_malformed.
+    void malformed(const QString &message);
+    void sendError(const QString &code, const QString &message, const QJsonObject &extra = {});
+    // Raw sends of the wire (dropped after the close).
+    void sendJson(const QJsonObject &object);
+    void sendBinary(const QByteArray &bytes);
+
     // TurnSink: the one place that writes turn events to the socket.
     void turnEvent(int turn, const QString &type, QJsonObject fields) override;
     void turnStored(int turn, qint64 turnId) override;
     void markSpeaking(int turn); // the first reply text or audio of the turn (once per turn)
     void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
     void turnPrompt(const AssembledPrompt &prompt) override { m_lastPrompt = prompt; }
+    void turnSynthesized(int turn) override;
 
 private:
     // The token's principal, or nullopt after closing the socket with 4001 (bad, expired, wrong key).
     std::optional<Principal> verifyToken(const QString &token);
-    void authenticate(const QString &token);
-    // A fresh access token of the same account on an open socket: the socket lives on past the old one's expiry.
-    void reauthenticate(const QString &token);
     // Reads the account behind a verified token on the storage thread (disabled or deleted: refused).
     void checkAccount(const Principal &principal, std::function<void(const QString &refusal, const QString &username, const QString &nickname)> done);
     void onText(const QString &message);
     void onBinary(const QByteArray &message);
     void onDisconnected();
-    void handleMessage(const QJsonObject &message);
-    void handleChat(const QJsonObject &message);
-    void handleStop(const QJsonObject &message);
     void refuse(const std::optional<SpeechInput::Refusal> &refusal);
     void startTurn(const QString &text, const QString &clientMsgId);
     void beginTurn(const QString &text, const QString &clientMsgId);
     void startQueuedChat();
     void interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
-    void malformed(const QString &message);
-    void sendError(const QString &code, const QString &message, const QJsonObject &extra = {});
-    void sendJson(const QJsonObject &object);
     QString correlationBase() const;
 
     ChatGateway &m_gateway;
+    std::unique_ptr<ChatWire> m_wire;
     WebSocketPeer *m_peer = nullptr;   // child: the socket, its limits, pings and auth deadline
     SpeechInput *m_speech = nullptr;   // child: push-to-talk recording and its ASR job
     QString m_sessionId;
+    QString m_conversationId;
     Phase m_phase = Phase::AwaitingAuth;
-    bool m_jsonAudio = false;
     qint64 m_userId = 0;
     QString m_username;
     QString m_loginId;

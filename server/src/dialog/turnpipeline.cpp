@@ -14,6 +14,7 @@
 #include "upstream/ttsvoicebook.h"
 
 #include <QDateTime>
+#include <utility>
 #include <tianyi/chatprotocol.h>
 #include <tianyi/emotiontagparser.h>
 #include <tianyi/sentencesegmenter.h>
@@ -431,7 +432,18 @@ void TurnPipeline::maybeComplete()
 {
     if (m_finished || !m_llmDone || m_next < m_sentences.size())
         return;
+    if (m_holdForPlayback && !m_playbackDone) {
+        if (!std::exchange(m_synthesizedTold, true))
+            m_sink.turnSynthesized(m_turnNo);
+        return;
+    }
     finish(chat::kCompleted, m_fullText.trimmed());
+}
+
+void TurnPipeline::playbackComplete()
+{
+    m_playbackDone = true;
+    maybeComplete();
 }
 
 void TurnPipeline::interrupt(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop)

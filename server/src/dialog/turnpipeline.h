@@ -37,6 +37,8 @@ public:
     virtual void turnPrompt(const AssembledPrompt &prompt) { Q_UNUSED(prompt) }
     // The stored turn's id (0: not stored), for admins; told just before the turn's turn_end.
     virtual void turnStored(int turn, qint64 turnId) { Q_UNUSED(turn) Q_UNUSED(turnId) }
+    // A turn held until playback (TurnPipeline::holdUntilPlayback) has sent all of its audio.
+    virtual void turnSynthesized(int turn) { Q_UNUSED(turn) }
 };
 
 class TurnPipeline : public QObject
@@ -48,6 +50,13 @@ public:
     TurnPipeline(const TurnServices &services, TurnSink &sink, qint64 userId, QString sessionId, int turnNo, quint64 turnKey,
                  QString userText, QString correlationId, QObject *parent = nullptr);
     ~TurnPipeline() override;
+
+    // For clients that play the audio after it was sent and say when they are done (Open-LLM-VTuber's
+    // frontend-playback-complete): a turn whose audio is all sent tells the sink turnSynthesized and
+    // stays open until playbackComplete(), so a stop during the playback still stores only what was
+    // heard. Before start().
+    void holdUntilPlayback() { m_holdForPlayback = true; }
+    void playbackComplete();
 
     void start();
     // Barge-in (explicit stop, implied by a new chat, or disconnect with notifyClient=false):
@@ -136,6 +145,9 @@ private:
     bool m_llmDone = false;
     bool m_finished = false;
     bool m_ttsErrorSent = false;
+    bool m_holdForPlayback = false;
+    bool m_synthesizedTold = false;
+    bool m_playbackDone = false;
     int m_deltas = 0;
     int m_completionTokens = -1;
     qint64 m_ttftMs = -1;
