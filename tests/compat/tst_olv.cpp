@@ -562,6 +562,70 @@ private slots:
             QVERIFY(!QJsonDocument(m).toJson().contains(kReplyText.toUtf8()));
     }
 
+    void deviceTokenOpensTheEndpoint_andRevokingItClosesTheSocket()
+    {
+        ChatFixture fx(olvOptions());
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser u = fx.user();
+        HttpClient http(fx.server->baseUrl());
+        const HttpResult made = http.postJson(QStringLiteral("/api/v1/me/device-tokens"),
+                                              {{QStringLiteral("name"), QStringLiteral("desk pet")},
+                                               {QStringLiteral("password"), QStringLiteral("correct horse battery")}},
+                                              u.token);
+        QCOMPARE(made.status, 201);
+        const QByteArray device = made.json().value(QStringLiteral("token")).toString().toLatin1();
+        const QString loginId = made.json().value(QStringLiteral("id")).toString();
+        QVERIFY(!device.isEmpty());
+
+        OlvClient c;
+        QVERIFY(openOlv(c, fx, device));
+        c.textInput(QStringLiteral("你好"));
+        QVERIFY(c.waitForType(QStringLiteral("backend-synth-complete")));
+        c.sendType(QStringLiteral("frontend-playback-complete"));
+        QVERIFY(c.waitForType(QStringLiteral("control:conversation-chain-end")));
+        QCOMPARE(fx.storedTurns(u.id).size(), 1); // the device token's turns are the account's
+
+        // Revoking the device's login ends its socket at once.
+        const HttpResult revoked = http.request("DELETE", QStringLiteral("/api/v1/me/logins/") + loginId, {},
+                                                {{"Authorization", "Bearer " + u.token}});
+        QCOMPARE(revoked.status, 204);
+        QVERIFY(c.waitClosed());
+        QCOMPARE(c.closeCode, chat::kCloseUnauthorized);
+        OlvClient again;
+        again.open(fx.port(), device);
+        QVERIFY(again.waitClosed());
+        QCOMPARE(again.closeCode, chat::kCloseUnauthorized);
+        QCOMPARE(again.count(QStringLiteral("set-model-and-conf")), 0);
+    }
+
+    void live2dFolderIsReadableFromOtherOriginsOnlyWithTheEndpoint()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QVERIFY(QDir(dir.path()).mkpath(QStringLiteral("m")));
+        QFile model(dir.filePath(QStringLiteral("m/m.model3.json")));
+        QVERIFY(model.open(QIODevice::WriteOnly));
+        model.write("{\"Version\":3}");
+        model.close();
+        for (const bool enabled : {true, false}) {
+            ChatFixture::Options o = ChatFixture::fast(kReply);
+            o.adjust = [&](Config &c) {
+                c.compat.olvEnabled = enabled;
+                c.web.live2dDir = dir.path();
+                c.web.live2dModel = QStringLiteral("m/m.model3.json");
+            };
+            ChatFixture fx(o);
+            QVERIFY2(fx.started(), qPrintable(fx.error()));
+            HttpClient http(fx.server->baseUrl());
+            const HttpResult r = http.get(QStringLiteral("/live2d/m/m.model3.json"));
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.body, QByteArray("{\"Version\":3}"));
+            QCOMPARE(r.header("Access-Control-Allow-Origin"), enabled ? QByteArray("*") : QByteArray());
+            // The API never gets it: the header is for the model's public files only.
+            QCOMPARE(http.get(QStringLiteral("/api/v1/me/profile")).header("Access-Control-Allow-Origin"), QByteArray());
+        }
+    }
+
     void adminSeesTheOlvSession()
     {
         ChatFixture fx(olvOptions());

@@ -188,9 +188,10 @@ void ChatSession::checkAccount(const Principal &principal,
 
 std::optional<Principal> ChatSession::verifyToken(const QString &token)
 {
-    const auto outcome = m_gateway.services().accounts->guard().authenticateToken(token.toUtf8());
-    // Device tokens (Principal::scope "device") are for the wires that accept them only: the check
-    // goes here, against m_wire->acceptsDeviceTokens(), once Principal carries the scope.
+    // Device tokens (long-lived, carried in URLs) open only the wires of clients that cannot log in.
+    const AuthGuard &guard = m_gateway.services().accounts->guard();
+    const QByteArray bytes = token.toUtf8();
+    const auto outcome = m_wire->acceptsDeviceTokens() ? guard.authenticateDeviceOrAccessToken(bytes) : guard.authenticateToken(bytes);
     if (outcome.ok())
         return outcome.value();
     close(chat::kCloseUnauthorized, outcome.error().message.isEmpty() ? QStringLiteral("invalid token") : outcome.error().message);
