@@ -644,6 +644,7 @@ private slots:
                 found = v.toObject();
         QCOMPARE(found.value(QStringLiteral("username")).toString(), QStringLiteral("olvfan"));
         QCOMPARE(found.value(QStringLiteral("user_id")).toInteger(), u.id);
+        QCOMPARE(found.value(QStringLiteral("device")).toString(), QStringLiteral("Open-LLM-VTuber")); // the client names none
     }
 };
 

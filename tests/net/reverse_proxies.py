@@ -96,12 +96,38 @@ def haproxy_config(work, port, upstream, pem):
     return ["haproxy", "-db", "-f", path]
 
 
+def nginx_access_log(work):
+    return os.path.join(work, "nginx-access.log")
+
+
+def check_no_query_logged(name, port, work):
+    """A device token in ?token= (compat.olv_path) must not reach the proxy's access log."""
+    secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LWRldmljZS10b2tlbg.c2lnbmF0dXJl"
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, ctx.wrap_socket(raw) as s:
+        s.sendall(f"GET /client-ws?token={secret} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        while s.recv(4096):
+            pass
+    log = nginx_access_log(work)
+    deadline = time.time() + 10
+    while not (os.path.exists(log) and "/client-ws" in open(log).read()):
+        if time.time() > deadline:
+            raise SystemExit(f"FAIL ({name}): the request to /client-ws never reached the access log {log}")
+        time.sleep(0.1)
+    if secret in open(log).read() or "token=" in open(log).read():
+        raise SystemExit(f"FAIL ({name}): the access log holds the query string (a device token):\n{open(log).read()[-1000:]}")
+    print(f"ok: {name}: the access log has the path of /client-ws but not its ?token=")
+
+
 def nginx_config(work, port, upstream, cert, key):
     text = open(os.path.join(ROOT, "packaging/nginx/tianyi.conf")).read()
     text = replace_once(text, "listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;", "tianyi.conf")
     text = replace_once(text, "/etc/ssl/tianyi/fullchain.pem", cert, "tianyi.conf")
     text = replace_once(text, "/etc/ssl/tianyi/privkey.pem", key, "tianyi.conf")
     text = replace_once(text, "server 127.0.0.1:8080;", f"server 127.0.0.1:{upstream};", "tianyi.conf")
+    text = replace_once(text, "/var/log/nginx/tianyi-access.log", nginx_access_log(work), "tianyi.conf")
     open(os.path.join(work, "tianyi.conf"), "w").write(text)
     temp = "".join(f"{t}_temp_path {work}/{t};\n" for t in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     user = "user root root;\n" if os.geteuid() == 0 else ""
@@ -176,6 +202,8 @@ def main():
             procs.append(proc)
             wait_for_port(port, proc, name)
             check_through(name, port, server_log)
+            if name == "nginx":
+                check_no_query_logged(name, port, work)
             proc.terminate()
             proc.wait(10)
         for m in missing:

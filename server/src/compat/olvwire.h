@@ -56,6 +56,7 @@ public:
 
     explicit OlvWire(const CompatSettings &settings);
 
+    QString clientName() const override { return QStringLiteral("Open-LLM-VTuber"); }
     bool acceptsDeviceTokens() const override { return true; }
     bool holdsTurnsUntilPlayback() const override { return true; }
     void opened(const QWebSocket &socket) override;

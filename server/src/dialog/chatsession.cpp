@@ -44,6 +44,8 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, std::unique_p
     const QUrlQuery query(socket->requestUrl());
     m_userAgent = QString::fromUtf8(socket->request().rawHeader("User-Agent")).left(256);
     m_device = query.queryItemValue(QStringLiteral("device"), QUrl::FullyDecoded).left(64);
+    if (m_device.isEmpty())
+        m_device = m_wire->clientName();
     m_wire->bind(*this);
 
     m_peer = new WebSocketPeer(socket, {cfg.limits.wsMaxMessageBytes, cfg.limits.wsMaxSendQueueBytes, cfg.chat.pingIntervalMs, cfg.chat.pongTimeoutMs}, this);

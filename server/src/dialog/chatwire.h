@@ -26,6 +26,8 @@ public:
     // Once, by the session, before opened().
     void bind(ChatSession &session) { m_session = &session; }
 
+    // What the operator sees as the session's device when the client names none (?device=).
+    virtual QString clientName() const { return {}; }
     // Device tokens (long-lived, for clients that cannot log in) are accepted on this wire.
     virtual bool acceptsDeviceTokens() const { return false; }
     // The client says when it has played a turn's audio: turns stay open until
