@@ -740,6 +740,33 @@ private slots:
         QCOMPARE(deleteConversation(http, a.token, QStringLiteral("sess-old")).status, 404);
     }
 
+    void deleteALongConversationInPasses()
+    {
+        TestServer server;
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        HttpClient http(server.baseUrl());
+        const User a = makeUser(http, QStringLiteral("alice"));
+        const int turns = ConversationEraser::kMaxTurnsPerPass + 1; // one more pass than the cap allows at once
+        const auto last = db<qint64>(server, [=](SqlSession &s) {
+            qint64 id = 0;
+            for (int i = 1; i <= turns; ++i) {
+                id = TurnRepository::insertPending(s, a.id, QStringLiteral("long"), i, QStringLiteral("t"), 1700000000000 + i);
+                TurnRepository::finish(s, id, a.id, QStringLiteral("r"), QStringLiteral("completed"), {}, {}, 1700000000500 + i);
+            }
+            return id;
+        });
+        QVERIFY(last);
+        QVERIFY(storeAudio(server, a.id, *last, 0, pcmOf(1600, 4))); // in the second pass
+        const QString file = server.app().audioStore().audioRoot() + QStringLiteral("/%1/%2/0.wav").arg(a.id).arg(*last);
+        QVERIFY(QFileInfo::exists(file));
+        QCOMPARE(deleteConversation(http, a.token, QStringLiteral("long")).status, 204);
+        QCOMPARE(db<int>(server, [=](SqlSession &s) {
+                     return s.scalar(QStringLiteral("SELECT COUNT(*) FROM turns WHERE user_id = ?"), {a.id})->toInt();
+                 }).value_or(-1),
+                 0);
+        QVERIFY(!QFileInfo::exists(file));
+    }
+
     void deleteConversationRefusals()
     {
         TestServer server;

@@ -24,7 +24,8 @@ struct Pass {
 
 // A background job of the user (memory extraction, rolling summary) that has started may already
 // hold turns it read and write their text back after the deletion; one that has not started reads
-// what is left. Read here, not through the outbox module: history is below nothing that runs jobs.
+// what is left. The job's own row says so (status running from claim until marked), and a claim is a
+// write, so the storage queue's order makes this check exact. Outbox has no function for this query.
 bool backgroundJobRunning(SqlSession &s, qint64 userId)
 {
     return s.scalar(QStringLiteral("SELECT 1 FROM outbox WHERE user_id = ? AND status = 'running' LIMIT 1"), {userId}).has_value();
@@ -41,22 +42,23 @@ struct Run {
     ConversationEraser::Done done;
     ConversationEraser::Gate gate;
     ConversationDeletion outcome;
-    QVector<ReleasedAudio> files;
 };
 
-void finish(const std::shared_ptr<Run> &run)
+void report(const std::shared_ptr<Run> &run)
 {
     if (run->outcome.turnsDeleted > 0 && run->outcome.status == Status::NotFound)
         run->outcome.status = Status::Deleted;
-    auto report = [run]() {
-        if (run->context)
-            run->done(run->outcome);
-    };
-    if (run->files.isEmpty() || !run->audio) {
-        report();
-        return;
-    }
-    run->audio->removeReleased(run->files, report);
+    if (run->context)
+        run->done(run->outcome);
+}
+
+// The files of each pass go before the next pass runs, so what is held stays one pass's worth.
+void removeFiles(const std::shared_ptr<Run> &run, const QVector<ReleasedAudio> &files, std::function<void()> then)
+{
+    if (files.isEmpty() || !run->audio)
+        then();
+    else
+        run->audio->removeReleased(files, std::move(then));
 }
 
 void runPass(const std::shared_ptr<Run> &run, bool first)
@@ -80,7 +82,7 @@ void runPass(const std::shared_ptr<Run> &run, bool first)
         if (!result.ok()) {
             qCWarning(lcDb).noquote() << "deleting a conversation of user" << run->userId << "failed:" << result.error;
             run->outcome.status = result.busy && run->outcome.turnsDeleted == 0 ? Status::StorageBusy : Status::StorageError;
-            finish(run);
+            report(run);
             return;
         }
         const Pass &pass = *result.value;
@@ -91,12 +93,13 @@ void runPass(const std::shared_ptr<Run> &run, bool first)
             run->outcome.status = Status::InProgress;
         }
         run->outcome.turnsDeleted += pass.deletion.turns;
-        run->files += pass.deletion.audio;
-        if (pass.deletion.more && run->context) {
-            runPass(run, false);
-            return;
-        }
-        finish(run);
+        const bool more = pass.deletion.more;
+        removeFiles(run, pass.deletion.audio, [run, more]() {
+            if (more && run->context)
+                runPass(run, false);
+            else
+                report(run);
+        });
     });
     // Right after posting the write (PromptContextCache's ordering rule): a turn starting now reads
     // through storage after it, and the reload posted here runs after it too.
