@@ -1,6 +1,7 @@
 // Stored turns, history paging, audio replay and retention, over the real server and real SQLite.
 // Turns and audio are created through TurnRepository / AudioStore directly (not the chat socket).
 #include "authtest.h"
+#include "chatfixture.h"
 #include "dialog/chatgateway.h"
 #include "history/audiostore.h"
 #include "history/conversationeraser.h"
@@ -765,6 +766,55 @@ private slots:
                  }).value_or(-1),
                  0);
         QVERIFY(!QFileInfo::exists(file));
+    }
+
+    // End to end: what the LLM is sent. A session open during the deletion (its context cached) must
+    // not send the deleted conversation with its next turn.
+    void deletedConversationLeavesTheNextPrompt()
+    {
+        ChatFixture fx(ChatFixture::fast(QStringLiteral("好的。")));
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser u = fx.user();
+        const QString secret = QStringLiteral("我的暗号是蓝色钥匙");
+        auto requestBodiesFor = [&](const QString &userText) {
+            QStringList out;
+            for (const QJsonValue &v : fx.fake.recorded()) {
+                const QJsonObject body = v.toObject().value(QStringLiteral("body")).toObject();
+                const QJsonArray messages = body.value(QStringLiteral("messages")).toArray();
+                if (!messages.isEmpty() && messages.last().toObject().value(QStringLiteral("content")).toString() == userText)
+                    out << QString::fromUtf8(QJsonDocument(body).toJson(QJsonDocument::Compact));
+            }
+            return out;
+        };
+        QString deletedSession;
+        {
+            ChatTestClient x;
+            QVERIFY(x.openAndHello(fx.port(), u.token));
+            deletedSession = x.first(chat::kHello).value(QStringLiteral("session_id")).toString();
+            x.chat(secret);
+            QVERIFY(x.waitForType(chat::kTurnEnd, 1));
+        }
+        QVERIFY(!deletedSession.isEmpty());
+        ChatTestClient z;
+        QVERIFY(z.openAndHello(fx.port(), u.token));
+        z.chat(QStringLiteral("第一句"));
+        QVERIFY(z.waitForType(chat::kTurnEnd, 1));
+        const QStringList before = requestBodiesFor(QStringLiteral("第一句"));
+        QCOMPARE(before.size(), 1);
+        QVERIFY(before.first().contains(secret)); // the control: the earlier conversation is in the prompt
+
+        // The turns' background jobs finish first (while one runs, the deletion answers 409).
+        HttpClient http(fx.server->baseUrl());
+        int status = 0;
+        QVERIFY(QTest::qWaitFor([&]() { return (status = deleteConversation(http, u.token, deletedSession).status) != 409; }, 20000));
+        QCOMPARE(status, 204);
+
+        z.chat(QStringLiteral("第二句"));
+        QVERIFY(z.waitForType(chat::kTurnEnd, 2));
+        const QStringList after = requestBodiesFor(QStringLiteral("第二句"));
+        QCOMPARE(after.size(), 1);
+        QVERIFY2(!after.first().contains(secret), qPrintable(after.first()));
+        QVERIFY(after.first().contains(QStringLiteral("第一句"))); // the conversation that stays is still there
     }
 
     void deleteConversationRefusals()
