@@ -1,5 +1,6 @@
 // Stored turns, history paging, audio replay and retention, over the real server and real SQLite.
-// Turns and audio are created through TurnRepository / AudioStore directly (not the chat socket).
+// Turns and audio are created through TurnRepository / AudioStore directly (not the chat socket),
+// except where a test proves what a real turn sends to the (fake) LLM.
 #include "authtest.h"
 #include "chatfixture.h"
 #include "dialog/chatgateway.h"
