@@ -1,9 +1,19 @@
 // Stored turns, history paging, audio replay and retention, over the real server and real SQLite.
-// Turns and audio are created through TurnRepository / AudioStore directly (not the chat socket).
+// Turns and audio are created through TurnRepository / AudioStore directly (not the chat socket),
+// except where a test proves what a real turn sends to the (fake) LLM.
 #include "authtest.h"
+#include "chatfixture.h"
+#include "dialog/chatgateway.h"
 #include "history/audiostore.h"
+#include "history/conversationeraser.h"
+#include "memory/memoryextractor.h"
+#include "memory/memoryrepository.h"
+#include "memory/memoryservice.h"
 #include "metrics/metrics.h"
+#include "outbox/outbox.h"
+#include "prompt/promptcontextcache.h"
 #include "storage/database.h"
+#include "storage/summaryrepository.h"
 #include "storage/turnrepository.h"
 #include "testserver.h"
 
@@ -53,16 +63,23 @@ std::optional<R> db(TestServer &server, std::function<R(SqlSession &)> work)
     return out;
 }
 
-qint64 addTurn(TestServer &server, qint64 userId, int turnNo, const QString &userText, const QString &status = QStringLiteral("completed"),
-               const QString &reply = QStringLiteral("reply"))
+// A turn of the given conversation (session id); status pending leaves it running.
+qint64 addTurnIn(TestServer &server, qint64 userId, const QString &sessionId, int turnNo, const QString &userText,
+                 const QString &status = QStringLiteral("completed"), const QString &reply = QStringLiteral("reply"))
 {
     return db<qint64>(server, [=](SqlSession &s) {
-               const qint64 id = TurnRepository::insertPending(s, userId, QStringLiteral("sess-1"), turnNo, userText, 1700000000000 + turnNo);
+               const qint64 id = TurnRepository::insertPending(s, userId, sessionId, turnNo, userText, 1700000000000 + turnNo);
                if (status != QLatin1String("pending"))
                    TurnRepository::finish(s, id, userId, reply, status, QStringLiteral("happy"),
                                           QJsonObject{{QStringLiteral("tokens"), turnNo}}, 1700000000500 + turnNo);
                return id;
            }).value_or(0);
+}
+
+qint64 addTurn(TestServer &server, qint64 userId, int turnNo, const QString &userText, const QString &status = QStringLiteral("completed"),
+               const QString &reply = QStringLiteral("reply"))
+{
+    return addTurnIn(server, userId, QStringLiteral("sess-1"), turnNo, userText, status, reply);
 }
 
 // A recognisable PCM pattern of `samples` samples.
@@ -104,6 +121,22 @@ QJsonArray sentencesOf(const QJsonObject &page, int turnPos)
 QString audioPath(qint64 turnId, int index)
 {
     return QStringLiteral("/api/v1/me/audio/%1/%2.wav").arg(turnId).arg(index);
+}
+
+const QString kConversations = QStringLiteral("/api/v1/me/history/conversations/");
+
+HttpResult deleteConversation(HttpClient &http, const QByteArray &token, const QString &sessionId)
+{
+    return http.request("DELETE", kConversations + sessionId, {}, {{"Authorization", "Bearer " + token}});
+}
+
+// The user_text of every turn the user's history shows (first page).
+QStringList historyTexts(HttpClient &http, const User &u)
+{
+    QStringList out;
+    for (const QJsonValue &t : history(http, u, QStringLiteral("?limit=100")).value(QStringLiteral("turns")).toArray())
+        out << t.toObject().value(QStringLiteral("user_text")).toString();
+    return out;
 }
 
 // A settable clock for the AudioStore (created_at of stored audio, retention by age).
@@ -619,6 +652,287 @@ private slots:
         QCOMPARE(sentences.at(1).toObject().value(QStringLiteral("text")).toString(), QStringLiteral("text only"));
         QVERIFY(sentences.at(1).toObject().value(QStringLiteral("audio_url")).isNull());
         QVERIFY(!sentences.at(0).toObject().value(QStringLiteral("audio_url")).isNull());
+    }
+
+    void deleteSessionInBatches()
+    {
+        TestServer server;
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        HttpClient http(server.baseUrl());
+        const User a = makeUser(http, QStringLiteral("alice"));
+        const User b = makeUser(http, QStringLiteral("bob"));
+        for (int i = 1; i <= 5; ++i)
+            QVERIFY(addTurnIn(server, a.id, QStringLiteral("long"), i, QStringLiteral("t%1").arg(i)) > 0);
+        const qint64 running = addTurnIn(server, a.id, QStringLiteral("long"), 6, QStringLiteral("running"), QStringLiteral("pending"));
+        QVERIFY(running > 0);
+
+        // A pending turn refuses the first pass; without refusal the finished turns go, two at a time.
+        auto pass = [&](qint64 user, int max, bool refuse) {
+            return db<SessionDeletion>(server, [=](SqlSession &s) { return TurnRepository::deleteSession(s, user, QStringLiteral("long"), max, refuse); });
+        };
+        const auto refused = pass(a.id, 2, true);
+        QVERIFY(refused && refused->running);
+        QCOMPARE(refused->turns, 0);
+        const auto other = pass(b.id, 2, false); // bob naming alice's session id deletes nothing
+        QVERIFY(other && other->turns == 0 && !other->more);
+        int deleted = 0;
+        int passes = 0;
+        for (bool more = true; more; ++passes) {
+            const auto p = pass(a.id, 2, false);
+            QVERIFY(p && !p->running);
+            QVERIFY(p->turns <= 2);
+            deleted += p->turns;
+            more = p->more;
+        }
+        QCOMPARE(deleted, 5);
+        QCOMPARE(passes, 3);
+        // The running turn is left alone.
+        const auto left = db<QVector<StoredTurn>>(server, [=](SqlSession &s) { return TurnRepository::history(s, a.id, 0, 10, true); });
+        QVERIFY(left);
+        QCOMPARE(left->size(), 1);
+        QCOMPARE(left->first().id, running);
+    }
+
+    void deleteOneConversation()
+    {
+        TestServer server;
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        HttpClient http(server.baseUrl());
+        const User a = makeUser(http, QStringLiteral("alice"));
+        const User b = makeUser(http, QStringLiteral("bob"));
+        const qint64 old1 = addTurnIn(server, a.id, QStringLiteral("sess-old"), 1, QStringLiteral("secret plan"));
+        const qint64 old2 = addTurnIn(server, a.id, QStringLiteral("sess-old"), 2, QStringLiteral("secret again"));
+        const qint64 kept = addTurnIn(server, a.id, QStringLiteral("sess-new"), 1, QStringLiteral("hello again"));
+        const qint64 bobs = addTurnIn(server, b.id, QStringLiteral("sess-old"), 1, QStringLiteral("bob's own"));
+        QVERIFY(old1 && old2 && kept && bobs);
+        QVERIFY(storeAudio(server, a.id, old1, 0, pcmOf(1600, 1)));
+        QVERIFY(storeAudio(server, a.id, old2, 0, pcmOf(1600, 2)));
+        QVERIFY(storeAudio(server, a.id, kept, 0, pcmOf(1600, 3)));
+        AudioStore &store = server.app().audioStore();
+        const QString oldFile = store.audioRoot() + QStringLiteral("/%1/%2/0.wav").arg(a.id).arg(old1);
+        const QString keptFile = store.audioRoot() + QStringLiteral("/%1/%2/0.wav").arg(a.id).arg(kept);
+        QVERIFY(QFileInfo::exists(oldFile));
+        const qint64 bytesBefore = store.bytesKept();
+
+        // Bob naming alice's conversation: the same 404 as a conversation nobody has; nothing of hers goes.
+        const HttpResult stolen = deleteConversation(http, b.token, QStringLiteral("sess-new"));
+        QCOMPARE(stolen.status, 404);
+        QCOMPARE(stolen.errorCode(), QStringLiteral("not_found"));
+        QCOMPARE(deleteConversation(http, b.token, QStringLiteral("nobody-has-it")).json(), stolen.json());
+        QCOMPARE(historyTexts(http, a).size(), 3);
+
+        const HttpResult gone = deleteConversation(http, a.token, QStringLiteral("sess-old"));
+        QCOMPARE(gone.status, 204);
+        QCOMPARE(historyTexts(http, a), QStringList{QStringLiteral("hello again")});
+        QVERIFY(!QFileInfo::exists(oldFile));
+        QVERIFY(!QFileInfo::exists(QFileInfo(oldFile).absolutePath())); // its empty turn directory too
+        QVERIFY(QFileInfo::exists(keptFile));
+        QCOMPARE(http.get(audioPath(old1, 0), a.token).status, 404);
+        QCOMPARE(http.get(audioPath(old2, 0), a.token).status, 404);
+        QCOMPARE(http.get(audioPath(kept, 0), a.token).status, 200);
+        QVERIFY(store.bytesKept() < bytesBefore);
+        QCOMPARE(server.app().metrics().value(QStringLiteral("tianyi_audio_files_removed_total"), {{QStringLiteral("reason"), QStringLiteral("deleted")}}), 2.0);
+        const auto sentenceRows = db<int>(server, [=](SqlSession &s) {
+            return s.scalar(QStringLiteral("SELECT COUNT(*) FROM turn_audio WHERE turn_id IN (?, ?)"), {old1, old2})->toInt();
+        });
+        QCOMPARE(sentenceRows.value_or(-1), 0);
+        // Bob's conversation of the same name is his and stays.
+        QCOMPARE(historyTexts(http, b), QStringList{QStringLiteral("bob's own")});
+        // Deleted once: a second time there is nothing.
+        QCOMPARE(deleteConversation(http, a.token, QStringLiteral("sess-old")).status, 404);
+    }
+
+    void deleteALongConversationInPasses()
+    {
+        TestServer server;
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        HttpClient http(server.baseUrl());
+        const User a = makeUser(http, QStringLiteral("alice"));
+        const int turns = ConversationEraser::kMaxTurnsPerPass + 1; // one more pass than the cap allows at once
+        const auto last = db<qint64>(server, [=](SqlSession &s) {
+            qint64 id = 0;
+            for (int i = 1; i <= turns; ++i) {
+                id = TurnRepository::insertPending(s, a.id, QStringLiteral("long"), i, QStringLiteral("t"), 1700000000000 + i);
+                TurnRepository::finish(s, id, a.id, QStringLiteral("r"), QStringLiteral("completed"), {}, {}, 1700000000500 + i);
+            }
+            return id;
+        });
+        QVERIFY(last);
+        QVERIFY(storeAudio(server, a.id, *last, 0, pcmOf(1600, 4))); // in the second pass
+        const QString file = server.app().audioStore().audioRoot() + QStringLiteral("/%1/%2/0.wav").arg(a.id).arg(*last);
+        QVERIFY(QFileInfo::exists(file));
+        QCOMPARE(deleteConversation(http, a.token, QStringLiteral("long")).status, 204);
+        QCOMPARE(db<int>(server, [=](SqlSession &s) {
+                     return s.scalar(QStringLiteral("SELECT COUNT(*) FROM turns WHERE user_id = ?"), {a.id})->toInt();
+                 }).value_or(-1),
+                 0);
+        QVERIFY(!QFileInfo::exists(file));
+    }
+
+    // End to end: what the LLM is sent. A session open during the deletion (its context cached) must
+    // not send the deleted conversation with its next turn.
+    void deletedConversationLeavesTheNextPrompt()
+    {
+        ChatFixture fx(ChatFixture::fast(QStringLiteral("好的。")));
+        QVERIFY2(fx.started(), qPrintable(fx.error()));
+        const ChatUser u = fx.user();
+        const QString secret = QStringLiteral("我的暗号是蓝色钥匙");
+        auto requestBodiesFor = [&](const QString &userText) {
+            QStringList out;
+            for (const QJsonValue &v : fx.fake.recorded()) {
+                const QJsonObject body = v.toObject().value(QStringLiteral("body")).toObject();
+                const QJsonArray messages = body.value(QStringLiteral("messages")).toArray();
+                if (!messages.isEmpty() && messages.last().toObject().value(QStringLiteral("content")).toString() == userText)
+                    out << QString::fromUtf8(QJsonDocument(body).toJson(QJsonDocument::Compact));
+            }
+            return out;
+        };
+        QString deletedSession;
+        {
+            ChatTestClient x;
+            QVERIFY(x.openAndHello(fx.port(), u.token));
+            deletedSession = x.first(chat::kHello).value(QStringLiteral("session_id")).toString();
+            x.chat(secret);
+            QVERIFY(x.waitForType(chat::kTurnEnd, 1));
+        }
+        QVERIFY(!deletedSession.isEmpty());
+        ChatTestClient z;
+        QVERIFY(z.openAndHello(fx.port(), u.token));
+        z.chat(QStringLiteral("第一句"));
+        QVERIFY(z.waitForType(chat::kTurnEnd, 1));
+        const QStringList before = requestBodiesFor(QStringLiteral("第一句"));
+        QCOMPARE(before.size(), 1);
+        QVERIFY(before.first().contains(secret)); // the control: the earlier conversation is in the prompt
+
+        // The turns' background jobs finish first (while one runs, the deletion answers 409).
+        HttpClient http(fx.server->baseUrl());
+        int status = 0;
+        QVERIFY(QTest::qWaitFor([&]() { return (status = deleteConversation(http, u.token, deletedSession).status) != 409; }, 20000));
+        QCOMPARE(status, 204);
+
+        z.chat(QStringLiteral("第二句"));
+        QVERIFY(z.waitForType(chat::kTurnEnd, 2));
+        const QStringList after = requestBodiesFor(QStringLiteral("第二句"));
+        QCOMPARE(after.size(), 1);
+        QVERIFY2(!after.first().contains(secret), qPrintable(after.first()));
+        QVERIFY(after.first().contains(QStringLiteral("第一句"))); // the conversation that stays is still there
+    }
+
+    void deleteConversationRefusals()
+    {
+        TestServer server;
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        HttpClient http(server.baseUrl());
+        const User a = makeUser(http, QStringLiteral("alice"));
+        QVERIFY(addTurnIn(server, a.id, QStringLiteral("sess-1"), 1, QStringLiteral("done turn")));
+
+        // Without a token: 401 before anything else.
+        QCOMPARE(http.request("DELETE", kConversations + QStringLiteral("sess-1")).status, 401);
+        // Ids of the wrong shape never reach storage.
+        for (const QString &bad : {QString(129, QLatin1Char('a')), QStringLiteral("a%20b"), QStringLiteral("a;b"), QStringLiteral("%E4%BD%A0"),
+                                   QStringLiteral("a'b")}) {
+            const HttpResult r = deleteConversation(http, a.token, bad);
+            QVERIFY2(r.status == 400, qPrintable(bad + QStringLiteral(": ") + describe(r)));
+            QCOMPARE(r.errorCode(), QStringLiteral("bad_request"));
+        }
+        QVERIFY(ConversationEraser::isValidSessionId(QString(128, QLatin1Char('a'))));
+        QVERIFY(ConversationEraser::isValidSessionId(QStringLiteral("2024-05-01_12-00-00_0f3a.b:c")));
+        QVERIFY(!ConversationEraser::isValidSessionId(QString()));
+        QVERIFY(!ConversationEraser::isValidSessionId(QStringLiteral("a\nb")));
+
+        // A turn of the conversation still running: 409, nothing deleted.
+        const qint64 running = addTurnIn(server, a.id, QStringLiteral("sess-1"), 2, QStringLiteral("still talking"), QStringLiteral("pending"));
+        const HttpResult busy = deleteConversation(http, a.token, QStringLiteral("sess-1"));
+        QCOMPARE(busy.status, 409);
+        QCOMPARE(busy.errorCode(), QStringLiteral("conversation_in_progress"));
+        QCOMPARE(historyTexts(http, a), QStringList{QStringLiteral("done turn")});
+        QVERIFY(db<bool>(server, [=](SqlSession &s) {
+            TurnRepository::finish(s, running, a.id, QStringLiteral("r"), QStringLiteral("completed"), {}, {}, 1700000009000);
+            return true;
+        }));
+
+        // A background job of the user that has started (it may hold the turns' text): 409 too.
+        const auto job = db<qint64>(server, [=](SqlSession &s) {
+            const qint64 id = Outbox::enqueue(s, QStringLiteral("test_kind"), a.id, {}, 1700000000000LL * 10);
+            s.exec(QStringLiteral("UPDATE outbox SET status = 'running' WHERE id = ?"), {id});
+            return id;
+        });
+        QVERIFY(job);
+        QCOMPARE(deleteConversation(http, a.token, QStringLiteral("sess-1")).status, 409);
+        QCOMPARE(historyTexts(http, a).size(), 2);
+        QVERIFY(db<bool>(server, [=](SqlSession &s) {
+            Outbox::markDone(s, *job, 1700000009000);
+            return true;
+        }));
+        QCOMPARE(deleteConversation(http, a.token, QStringLiteral("sess-1")).status, 204);
+        QCOMPARE(historyTexts(http, a).size(), 0);
+    }
+
+    void deletedTextLeavesThePromptContextAndItsJobsQuietly()
+    {
+        TestServer server;
+        QVERIFY2(server.started(), qPrintable(server.error()));
+        HttpClient http(server.baseUrl());
+        const User a = makeUser(http, QStringLiteral("alice"));
+        const qint64 older = addTurnIn(server, a.id, QStringLiteral("sess-a"), 1, QStringLiteral("i like green tea"));
+        const qint64 secret = addTurnIn(server, a.id, QStringLiteral("sess-b"), 1, QStringLiteral("my name is Zhang Wei"));
+        QVERIFY(older && secret);
+        // A summary that folded the deleted turn, and a memory-extraction job for it that has not run yet.
+        QVERIFY(db<bool>(server, [=](SqlSession &s) {
+            SummaryRepository::store(s, a.id, QStringLiteral("the user is called Zhang Wei"), secret, 1700000001000);
+            return true;
+        }));
+        const qint64 farFuture = QDateTime::currentMSecsSinceEpoch() + 3600 * 1000;
+        const auto job = db<qint64>(server, [=](SqlSession &s) {
+            return Outbox::enqueue(s, QString::fromLatin1(MemoryExtractor::kKind), a.id, QJsonObject{{QStringLiteral("turn_id"), secret}}, farFuture);
+        });
+        QVERIFY(job);
+
+        // Alice has a session: her context is held in memory and holds the text.
+        PromptContextCache &contexts = server.app().chat().promptContexts();
+        contexts.acquire(a.id);
+        QTRY_VERIFY_WITH_TIMEOUT(contexts.holds(a.id), 10000);
+        auto promptText = [&]() {
+            const std::optional<PromptContext> c = contexts.find(a.id);
+            QString all = c ? c->summary : QStringLiteral("<none>");
+            if (c)
+                for (const StoredTurn &t : c->recentTurns)
+                    all += QLatin1Char('|') + t.userText + QLatin1Char('|') + t.replyText;
+            return all;
+        };
+        QVERIFY(promptText().contains(QStringLiteral("Zhang Wei")));
+
+        QCOMPARE(deleteConversation(http, a.token, QStringLiteral("sess-b")).status, 204);
+        QTRY_VERIFY_WITH_TIMEOUT(contexts.holds(a.id), 10000);
+        const QString after = promptText();
+        QVERIFY2(!after.contains(QStringLiteral("Zhang Wei")), qPrintable(after));
+        QVERIFY2(after.contains(QStringLiteral("green tea")), qPrintable(after));
+        // What a turn without a cached context reads from storage has no trace of it either.
+        const auto stored = db<PromptContext>(server, [=](SqlSession &s) { return PromptContextCache::load(s, a.id, 20); });
+        QVERIFY(stored);
+        QVERIFY(stored->summary.isEmpty());
+        QCOMPARE(stored->recentTurns.size(), 1);
+        QCOMPARE(stored->recentTurns.first().id, older);
+
+        // The job for the deleted turn runs: it finds nothing, finishes done (no retry, no dead letter),
+        // and no memory comes back from the deleted text.
+        OutboxWorker &outbox = server.app().memory().outbox();
+        QSignalSpy finished(&outbox, &OutboxWorker::jobFinished);
+        QVERIFY(db<bool>(server, [=](SqlSession &s) {
+            s.exec(QStringLiteral("UPDATE outbox SET next_attempt_at = 0 WHERE id = ?"), {*job});
+            return true;
+        }));
+        outbox.wake();
+        auto statusOf = [&]() -> QString {
+            for (const QList<QVariant> &args : finished)
+                if (args.at(0).toLongLong() == *job)
+                    return args.at(2).toString();
+            return {};
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(!statusOf().isEmpty(), 10000);
+        QCOMPARE(statusOf(), QStringLiteral("done"));
+        QCOMPARE(db<int>(server, [=](SqlSession &s) { return MemoryRepository::count(s, a.id); }).value_or(-1), 0);
+        contexts.release(a.id);
     }
 };
 

@@ -109,7 +109,6 @@ bool Application::start(QString *error)
     // runs before we listen, so before any new turn.
     m_audioStore = std::make_unique<AudioStore>(m_config.audio, m_config.server.dataDir, *m_database, *m_workers, *m_metrics);
     m_audioStore->start();
-    registerHistoryRoutes(*m_router, *m_accounts, *m_database, *m_audioStore);
 
     // Long-term memories (retrieved into each prompt), the outbox worker (memory extraction and
     // summaries after each completed turn) and account deletion.
@@ -217,6 +216,7 @@ bool Application::startChat(QString *error)
     PromptContextCache *contexts = m_promptContexts.get();
     connect(m_accounts.get(), &AccountService::profileChanged, contexts, &PromptContextCache::changed);
     connect(&m_memory->summaries(), &SummaryCompressor::summaryStored, contexts, &PromptContextCache::changed);
+    registerHistoryRoutes(*m_router, *m_accounts, *m_database, *m_audioStore, *contexts); // deleting a conversation changes contexts
     return true;
 }
 

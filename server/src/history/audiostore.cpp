@@ -71,6 +71,33 @@ QString writeWav(const QString &root, const QString &relativePath, const QByteAr
     return error;
 }
 
+// Worker thread: removes the files and then their turn and user directories when empty (rmdir fails
+// harmlessly when not). Returns how many files were removed.
+int removeFiles(const QStringList &paths)
+{
+    int removed = 0;
+    for (const QString &path : paths) {
+        if (QFile::remove(path))
+            ++removed;
+        const QString turnDir = QFileInfo(path).absolutePath();
+        if (QDir().rmdir(turnDir))
+            QDir().rmdir(QFileInfo(turnDir).absolutePath());
+    }
+    return removed;
+}
+
+// Paths come from our own rows; anything that could leave the audio root is skipped all the same.
+QStringList absolutePaths(const QString &root, const QVector<ReleasedAudio> &released)
+{
+    QStringList paths;
+    for (const ReleasedAudio &a : released) {
+        const QString path = fileUnder(root, a.relativePath);
+        if (!path.isEmpty())
+            paths << path;
+    }
+    return paths;
+}
+
 } // namespace
 
 AudioStore::AudioStore(const AudioRetentionSettings &settings, const QString &dataDir, Database &db, WorkerPool &workers, Metrics &metrics,
@@ -85,7 +112,7 @@ AudioStore::AudioStore(const AudioRetentionSettings &settings, const QString &da
 {
     m_metrics.declareGauge(kBytesKept, QStringLiteral("Bytes of synthesized audio kept on disk for replay."));
     m_metrics.declareCounter(kFilesStored, QStringLiteral("Sentence audio files written for replay."));
-    m_metrics.declareCounter(kFilesRemoved, QStringLiteral("Sentence audio files removed by retention, by reason (age, bytes, orphan)."));
+    m_metrics.declareCounter(kFilesRemoved, QStringLiteral("Sentence audio files removed, by reason (age, bytes, orphan; deleted: a conversation the user deleted)."));
     m_metrics.declareCounter(kWritesDropped, QStringLiteral("Sentence audio not kept, by reason (queue_full, error)."));
     m_timer.setInterval(kDefaultRetentionIntervalMs);
     connect(&m_timer, &QTimer::timeout, this, &AudioStore::runRetention);
@@ -306,6 +333,26 @@ void AudioStore::startUserRemoval(qint64 userId)
         finish(false);
 }
 
+void AudioStore::removeReleased(const QVector<ReleasedAudio> &released, std::function<void()> done)
+{
+    if (released.isEmpty()) {
+        done();
+        return;
+    }
+    qint64 bytes = 0;
+    for (const ReleasedAudio &a : released)
+        bytes += a.bytes;
+    m_bytesKept = qMax<qint64>(0, m_bytesKept - bytes);
+    publishBytes();
+    m_filesRemoved += released.size();
+    m_metrics.increment(kFilesRemoved, {{QStringLiteral("reason"), QStringLiteral("deleted")}}, int(released.size()));
+    const QStringList paths = absolutePaths(m_root, released);
+    if (!m_workers.run<int>(this, [paths]() { return removeFiles(paths); }, [done](int) { done(); })) {
+        qCWarning(lcDb) << "audio: worker pool full;" << paths.size() << "files of a deleted conversation stay on disk until the next start";
+        done();
+    }
+}
+
 bool AudioStore::readFile(QObject *context, const QString &relativePath, std::function<void(std::optional<QByteArray>)> done)
 {
     // Paths come from our own rows; anything that could leave the audio root is refused all the same.
@@ -364,26 +411,10 @@ void AudioStore::runRetention()
             m_metrics.increment(kFilesRemoved, {{QStringLiteral("reason"), QStringLiteral("bytes")}}, pass.byBytes);
         qCInfo(lcDb) << "audio retention: removing" << pass.released.size() << "files (" << pass.byAge << "by age," << pass.byBytes
                      << "by size);" << pass.bytesKept << "bytes kept";
-        QStringList paths;
-        for (const ReleasedAudio &a : pass.released) {
-            const QString path = fileUnder(m_root, a.relativePath);
-            if (!path.isEmpty())
-                paths << path;
-        }
+        const QStringList paths = absolutePaths(m_root, pass.released);
         const int count = int(pass.released.size());
         const bool more = pass.more;
-        const bool queued = m_workers.run<int>(this, [paths]() {
-            int removed = 0;
-            for (const QString &path : paths) {
-                if (QFile::remove(path))
-                    ++removed;
-                // Empty turn and user directories go too (rmdir fails harmlessly when not empty).
-                const QString turnDir = QFileInfo(path).absolutePath();
-                if (QDir().rmdir(turnDir))
-                    QDir().rmdir(QFileInfo(turnDir).absolutePath());
-            }
-            return removed;
-        }, [finish, count, more](int) { finish(count, more); });
+        const bool queued = m_workers.run<int>(this, [paths]() { return removeFiles(paths); }, [finish, count, more](int) { finish(count, more); });
         if (!queued) {
             qCWarning(lcDb) << "audio retention: worker pool full;" << count << "released files stay on disk";
             finish(count, more);

@@ -36,6 +36,7 @@ namespace tianyi {
 
 class Database;
 class Metrics;
+struct ReleasedAudio;
 class WorkerPool;
 
 class AudioStore : public QObject
@@ -63,6 +64,11 @@ public:
     // user's cascade). Waits for that user's writes in flight first; stores for the user are dropped
     // until it is done. done(ok) runs on this thread.
     void removeUser(qint64 userId, std::function<void(bool ok)> done = {});
+
+    // Deletes the files of rows already deleted (a conversation the user deleted), with their empty
+    // turn and user directories, on the WorkerPool. done() runs on this thread once they are gone, or
+    // at once when the pool's queue is full (the files stay until the next start's orphan sweep).
+    void removeReleased(const QVector<ReleasedAudio> &released, std::function<void()> done);
 
     // Reads a stored file (by its row's relative path) on the WorkerPool; done(bytes, or nullopt if
     // missing or unreadable) runs on this thread if context is still alive. Returns false (done is

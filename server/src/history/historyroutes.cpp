@@ -3,7 +3,9 @@
 #include "auth/accountservice.h"
 #include "auth/authguard.h"
 #include "history/audiostore.h"
+#include "history/conversationeraser.h"
 #include "net/requestparams.h"
+#include "prompt/promptcontextcache.h"
 #include "net/router.h"
 #include "storage/database.h"
 #include "storage/turnrepository.h"
@@ -51,6 +53,7 @@ constexpr int kMaxLimit = 100;
 struct Deps {
     QPointer<AccountService> accounts;
     QPointer<AudioStore> audio;
+    QPointer<PromptContextCache> contexts;
     Database *db = nullptr; // outlives the routes' users (closed after the front door)
 };
 
@@ -63,7 +66,7 @@ HttpResponse notFound()
 
 bool unavailable(const Deps &d, const Responder &r)
 {
-    if (d.accounts && d.audio)
+    if (d.accounts && d.audio && d.contexts)
         return false;
     r.send(HttpError::shuttingDown().toResponse());
     return true;
@@ -180,11 +183,46 @@ void handleAudio(const Deps &d, const HttpRequest &req, const Responder &r)
     });
 }
 
+void handleDeleteConversation(const Deps &d, const HttpRequest &req, const Responder &r)
+{
+    const Outcome<Principal> who = d.accounts->guard().authenticate(req);
+    if (!who.ok()) {
+        r.send(who.error().toResponse());
+        return;
+    }
+    const QString sessionId = req.pathParams.value(QStringLiteral("session_id"));
+    if (!ConversationEraser::isValidSessionId(sessionId)) {
+        r.send(HttpError::of(Kind::BadRequest, QStringLiteral("session_id must be 1 to %1 of A-Z a-z 0-9 . _ : -")
+                                                   .arg(ConversationEraser::kMaxSessionIdLength))
+                   .toResponse());
+        return;
+    }
+    const Principal principal = who.value();
+    auto gate = [principal](SqlSession &s) -> std::optional<HttpError> {
+        const Outcome<Principal> account = AuthGuard::checkAccount(s, principal);
+        return account.ok() ? std::nullopt : std::optional<HttpError>(account.error());
+    };
+    ConversationEraser(*d.db, d.audio, *d.contexts).erase(principal.userId, sessionId, d.audio, [r](const ConversationDeletion &outcome) {
+        using Status = ConversationDeletion::Status;
+        switch (outcome.status) {
+        case Status::Deleted: r.send(HttpResponse::noContent()); return;
+        case Status::NotFound: r.send(HttpError::notFound(QStringLiteral("conversation")).toResponse()); return;
+        case Status::InProgress:
+            r.send(HttpResponse::error(409, QStringLiteral("conversation_in_progress"),
+                                       QStringLiteral("a reply of this conversation, or the processing after one, is still running; try again shortly")));
+            return;
+        case Status::Denied: r.send(outcome.denied->toResponse()); return;
+        case Status::StorageBusy: r.send(HttpError::storage(true).toResponse()); return;
+        case Status::StorageError: r.send(HttpError::storage(false).toResponse()); return;
+        }
+    }, gate);
+}
+
 } // namespace
 
-void registerHistoryRoutes(Router &router, AccountService &accounts, Database &db, AudioStore &audio)
+void registerHistoryRoutes(Router &router, AccountService &accounts, Database &db, AudioStore &audio, PromptContextCache &contexts)
 {
-    const Deps deps{QPointer<AccountService>(&accounts), QPointer<AudioStore>(&audio), &db};
+    const Deps deps{QPointer<AccountService>(&accounts), QPointer<AudioStore>(&audio), QPointer<PromptContextCache>(&contexts), &db};
     using Handler = void (*)(const Deps &, const HttpRequest &, const Responder &);
     auto bind = [deps](Handler handler) {
         return [deps, handler](const HttpRequest &req, Responder r) {
@@ -194,6 +232,7 @@ void registerHistoryRoutes(Router &router, AccountService &accounts, Database &d
     };
     router.add("GET", QStringLiteral("/api/v1/me/history"), bind(&handleHistory));
     router.add("GET", QStringLiteral("/api/v1/me/audio/{turn_id}/{sentence}"), bind(&handleAudio));
+    router.add("DELETE", QStringLiteral("/api/v1/me/history/conversations/{session_id}"), bind(&handleDeleteConversation));
 }
 
 } // namespace tianyi

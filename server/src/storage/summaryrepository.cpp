@@ -22,4 +22,10 @@ void store(SqlSession &s, qint64 userId, const QString &text, qint64 lastTurnId,
            {userId, text, lastTurnId, nowMs});
 }
 
+bool dropIfCovers(SqlSession &s, qint64 userId, qint64 oldestDeletedTurnId)
+{
+    QSqlQuery q = s.exec(QStringLiteral("DELETE FROM summaries WHERE user_id = ? AND last_turn_id >= ?"), {userId, oldestDeletedTurnId});
+    return q.numRowsAffected() > 0;
+}
+
 } // namespace tianyi::SummaryRepository

@@ -170,6 +170,53 @@ std::optional<StoredTurn> turn(SqlSession &s, qint64 userId, qint64 turnId)
     return one.first();
 }
 
+SessionDeletion deleteSession(SqlSession &s, qint64 userId, const QString &sessionId, int maxTurns, bool refuseRunning)
+{
+    SessionDeletion out;
+    if (maxTurns <= 0)
+        return out;
+    if (refuseRunning
+        && s.scalar(QStringLiteral("SELECT 1 FROM turns WHERE user_id = ? AND session_id = ? AND status = 'pending' LIMIT 1"), {userId, sessionId})) {
+        out.running = true;
+        return out;
+    }
+    // The batch is every finished turn of the session up to the highest id of its oldest maxTurns:
+    // the later statements select it by that id, so they touch exactly the turns counted here.
+    QSqlQuery ids = s.exec(QStringLiteral("SELECT id FROM turns WHERE user_id = ? AND session_id = ? AND status <> 'pending'"
+                                          " ORDER BY id LIMIT ?"),
+                           {userId, sessionId, maxTurns + 1});
+    qint64 highest = 0;
+    while (ids.next()) {
+        if (out.turns == maxTurns) {
+            out.more = true;
+            break;
+        }
+        highest = ids.value(0).toLongLong();
+        if (out.turns++ == 0)
+            out.lowestTurnId = highest;
+    }
+    if (out.turns == 0)
+        return out;
+    const QString batch = QStringLiteral("SELECT id FROM turns WHERE user_id = ? AND session_id = ? AND status <> 'pending' AND id <= ?");
+    const QVariantList args{userId, sessionId, highest};
+    QSqlQuery files = s.exec(QStringLiteral("SELECT turn_id, sentence_index, relative_path, bytes FROM turn_audio"
+                                            " WHERE user_id = ? AND relative_path <> '' AND turn_id IN (%1)").arg(batch),
+                             QVariantList{userId} + args);
+    while (files.next()) {
+        ReleasedAudio a;
+        a.userId = userId;
+        a.turnId = files.value(0).toLongLong();
+        a.index = files.value(1).toInt();
+        a.relativePath = files.value(2).toString();
+        a.bytes = files.value(3).toLongLong();
+        out.audio.append(a);
+    }
+    // Explicitly, not by the foreign key's cascade: the sentence rows go whatever the connection's pragmas.
+    s.exec(QStringLiteral("DELETE FROM turn_audio WHERE user_id = ? AND turn_id IN (%1)").arg(batch), QVariantList{userId} + args);
+    s.exec(QStringLiteral("DELETE FROM turns WHERE user_id = ? AND session_id = ? AND status <> 'pending' AND id <= ?"), args);
+    return out;
+}
+
 int failPending(SqlSession &s, qint64 nowMs)
 {
     QSqlQuery q = s.exec(QStringLiteral("UPDATE turns SET status = 'failed', completed_at = ? WHERE status = 'pending'"), {nowMs});

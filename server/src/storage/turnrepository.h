@@ -40,6 +40,15 @@ struct RetentionPass {
     bool more = false;                // the pass hit its row cap: run another one
 };
 
+// One pass of deleting a conversation (the turns of one session id) of one user.
+struct SessionDeletion {
+    bool running = false;           // a turn of the session is still pending: nothing was deleted
+    int turns = 0;                  // turns deleted (their sentence rows went with them)
+    qint64 lowestTurnId = 0;        // the oldest deleted turn (0: none)
+    QVector<ReleasedAudio> audio;   // files of the deleted sentences: delete them
+    bool more = false;              // the pass hit its turn cap: run another one
+};
+
 struct StoredTurn {
     qint64 id = 0;
     qint64 userId = 0;
@@ -72,6 +81,11 @@ QVector<StoredTurn> history(SqlSession &s, qint64 userId, qint64 beforeId, int l
 std::optional<SentenceAudio> sentenceAudio(SqlSession &s, qint64 userId, qint64 turnId, int sentenceIndex);
 // One turn of the user with its sentences, or nothing.
 std::optional<StoredTurn> turn(SqlSession &s, qint64 userId, qint64 turnId);
+
+// Deletes the user's finished turns of one session id (oldest first, at most maxTurns of them) and
+// their sentence rows. With refuseRunning, a pending turn of that session means nothing is deleted
+// (running = true). Another user's session id deletes nothing.
+SessionDeletion deleteSession(SqlSession &s, qint64 userId, const QString &sessionId, int maxTurns, bool refuseRunning);
 
 // ---- maintenance (not scoped by user: startup and retention only) ----
 // Turns left pending by a crash become failed (completed_at = nowMs). Returns how many.
