@@ -560,6 +560,36 @@ private slots:
         QCOMPARE(fx.storedTurns(alice.id).size(), 1);
         for (const QJsonObject &m : b.messages)
             QVERIFY(!QJsonDocument(m).toJson().contains(kReplyText.toUtf8()));
+
+        // Alice deletes it. The turn's background jobs (memories, summary) may still run: then the
+        // answer is conversation_in_progress and nothing is deleted; the client asks again.
+        bool deleted = false;
+        for (int attempt = 0; attempt < 200 && !deleted; ++attempt) {
+            from = a.messages.size();
+            a.send({{QStringLiteral("type"), QStringLiteral("delete-history")}, {QStringLiteral("history_uid"), uid}});
+            QVERIFY(a.waitForType(QStringLiteral("history-deleted"), from));
+            deleted = a.first(QStringLiteral("history-deleted"), from).value(QStringLiteral("success")).toBool();
+            if (!deleted) {
+                QVERIFY(a.first(QStringLiteral("error"), from).value(QStringLiteral("message")).toString().contains(QStringLiteral("in progress")));
+                QCOMPARE(fx.storedTurns(alice.id).size(), 1);
+                QTest::qWait(50);
+            }
+        }
+        QVERIFY(deleted);
+        QCOMPARE(a.first(QStringLiteral("history-deleted"), from).value(QStringLiteral("history_uid")).toString(), uid);
+        QVERIFY(fx.storedTurns(alice.id).isEmpty());
+        from = a.messages.size();
+        a.sendType(QStringLiteral("fetch-history-list"));
+        QVERIFY(a.waitForType(QStringLiteral("history-list"), from));
+        QCOMPARE(a.first(QStringLiteral("history-list"), from).value(QStringLiteral("histories")).toArray().size(), 0);
+        // Her next turn starts another conversation: the deleted one does not come back.
+        from = a.messages.size();
+        a.textInput(QStringLiteral("还在吗"));
+        QVERIFY(a.waitForType(QStringLiteral("backend-synth-complete"), from));
+        a.sendType(QStringLiteral("frontend-playback-complete"));
+        QVERIFY(a.waitForType(QStringLiteral("control:conversation-chain-end"), from));
+        QVERIFY(a.waitFor([&]() { return fx.storedTurns(alice.id).size() == 1; }));
+        QVERIFY(fx.storedTurns(alice.id).first().sessionId != uid);
     }
 
     void deviceTokenOpensTheEndpoint_andRevokingItClosesTheSocket()

@@ -4,6 +4,7 @@
 #include "base/logging.h"
 #include "compat/floatpcm.h"
 #include "dialog/chatsession.h"
+#include "history/conversationeraser.h"
 #include "prompt/personacard.h"
 
 #include <QJsonArray>
@@ -161,9 +162,7 @@ void OlvWire::handle(const QString &type, const QJsonObject &message)
         s.startNewConversation();
         send(QStringLiteral("new-history-created"), {{QStringLiteral("history_uid"), s.conversationId()}});
     } else if (type == QLatin1String("delete-history")) {
-        const QString uid = message.value(QStringLiteral("history_uid")).toString();
-        s.sendError(chat::kErrBadRequest, QStringLiteral("deleting a history is not supported on this server"));
-        send(QStringLiteral("history-deleted"), {{QStringLiteral("success"), false}, {QStringLiteral("history_uid"), uid}});
+        deleteHistory(message);
     } else if (type == QLatin1String("fetch-configs")) {
         send(QStringLiteral("config-files"),
              {{QStringLiteral("configs"), QJsonArray{QJsonObject{{QStringLiteral("filename"), persona.id + QStringLiteral(".yaml")},
@@ -279,6 +278,44 @@ void OlvWire::fetchHistory(const QJsonObject &message)
             send(QStringLiteral("history-data"), {{QStringLiteral("messages"), *messages}});
         }
     });
+}
+
+void OlvWire::deleteHistory(const QJsonObject &message)
+{
+    ChatSession &s = session();
+    const QString uid = message.value(QStringLiteral("history_uid")).toString();
+    if (uid.isEmpty()) {
+        s.malformed(QStringLiteral("delete-history needs a \"history_uid\""));
+        return;
+    }
+    if (!startHistoryRead())
+        return;
+    const TurnServices &services = s.services();
+    ConversationEraser(*services.db, services.audio, *services.contexts)
+        .erase(s.userId(), uid, &s, [this, uid](const ConversationDeletion &deletion) {
+            --m_historyReads;
+            ChatSession &session = this->session();
+            const bool deleted = deletion.status == ConversationDeletion::Status::Deleted;
+            if (deleted && uid == session.conversationId())
+                session.startNewConversation(); // later turns must not bring the deleted history back
+            switch (deletion.status) {
+            case ConversationDeletion::Status::Deleted:
+                break;
+            case ConversationDeletion::Status::NotFound:
+            case ConversationDeletion::Status::Denied:
+                session.sendError(QStringLiteral("not_found"), QStringLiteral("no such history"));
+                break;
+            case ConversationDeletion::Status::InProgress:
+                session.sendError(QStringLiteral("conversation_in_progress"),
+                                  QStringLiteral("that conversation is still in progress: try again when she has finished"));
+                break;
+            case ConversationDeletion::Status::StorageBusy:
+            case ConversationDeletion::Status::StorageError:
+                session.sendError(chat::kErrInternal, QStringLiteral("the history could not be deleted; try again"));
+                break;
+            }
+            send(QStringLiteral("history-deleted"), {{QStringLiteral("success"), deleted}, {QStringLiteral("history_uid"), uid}});
+        });
 }
 
 void OlvWire::hello()

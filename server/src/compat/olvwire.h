@@ -51,7 +51,8 @@ public:
     // opens, while the token is still being checked: they wait for hello, up to this many bytes of an
     // unauthenticated client (more are dropped).
     static constexpr int kMaxEarlyBytes = 64 * 1024;
-    // History requests read storage: one at a time per socket, later ones while it runs are refused.
+    // History requests (reads and deletions) use storage: one at a time per socket, later ones while
+    // it runs are refused.
     static constexpr int kMaxHistoryReadsInFlight = 1;
 
     explicit OlvWire(const CompatSettings &settings);
@@ -93,6 +94,7 @@ private:
     void interrupt(const QJsonObject &message);
     void fetchHistory(const QJsonObject &message);
     void fetchHistoryList();
+    void deleteHistory(const QJsonObject &message);
     bool startHistoryRead();        // false (and rate_limited sent) while another one runs
     void sendAudio(int index, const AssembledSentence *audio); // null: text only
     void sendTextOnlyUpTo(int index);
