@@ -11,8 +11,8 @@ script's, as systemd would.
 
 The upgrade: the tianyi-server .deb repacked with an older version number (0.0.1-1) is installed and
 used first (accounts, chat turns, an edited conffile); its database is then turned into what a
-schema-4 release wrote (migration 5 undone with its own statements reversed), and the real packages
-go over it with `apt install ./…`. Checked: the first start applies migration 5 and only it, once; a
+schema-5 release wrote (migration 6 undone with its own statements reversed), and the real packages
+go over it with `apt install ./…`. Checked: the first start applies migration 6 and only it, once; a
 restart applies nothing; the data directory, the JWT secret, the edited conffile, the accounts and
 an access token issued before all survive. (Building an older tree for a real old binary would
 double the packaging build time in CI; the migration path is the same code.)
@@ -310,27 +310,22 @@ def table_rows(sql):
         db.close()
 
 
-def as_written_by_schema_4():
-    """Turns the old release's database into the one a schema-4 release (before migration 5,
-    account_generations) wrote, by undoing migration 5 with its own statements reversed: the users
-    table of migration 1 (no AUTOINCREMENT, no token_version), no refresh_tokens_expiry index.
-    The upgrade then has a real migration to apply. Returns schema_version's rows (1-4)."""
+def as_written_by_schema_5():
+    """Turns the old release's database into the one a schema-5 release (before migration 6,
+    device_logins) wrote, by undoing migration 6 with its own statements reversed: no device_logins
+    table and index, no refresh_tokens.login_created_at. The upgrade then has a real migration to
+    apply. Returns schema_version's rows (1-5)."""
     rows = schema_rows()
-    # A new migration 6 makes this fail on purpose: then undo migration 6 here instead (its own
+    # A new migration 7 makes this fail on purpose: then undo migration 7 here instead (its own
     # statements reversed), so that the upgrade keeps applying the newest migration.
-    check([r[0] for r in rows] == [1, 2, 3, 4, 5], f"the old release wrote schema versions 1-5 ({[r[0] for r in rows]})")
+    check([r[0] for r in rows] == [1, 2, 3, 4, 5, 6], f"the old release wrote schema versions 1-6 ({[r[0] for r in rows]})")
     db = sqlite3.connect(f"{DATA}/tianyi.sqlite3", isolation_level=None)
     try:
-        db.execute("PRAGMA foreign_keys=OFF")
         db.execute("BEGIN IMMEDIATE")
-        db.execute("CREATE TABLE users_old (id INTEGER PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL UNIQUE,"
-                   " password_hash TEXT NOT NULL, role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user','admin')),"
-                   " disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL)")
-        db.execute("INSERT INTO users_old SELECT id, username, username_key, password_hash, role, disabled, created_at FROM users")
-        db.execute("DROP TABLE users")
-        db.execute("ALTER TABLE users_old RENAME TO users")
-        db.execute("DROP INDEX refresh_tokens_expiry")
-        db.execute("DELETE FROM schema_version WHERE version = 5")
+        db.execute("ALTER TABLE refresh_tokens DROP COLUMN login_created_at")
+        db.execute("DROP INDEX device_logins_user")
+        db.execute("DROP TABLE device_logins")
+        db.execute("DELETE FROM schema_version WHERE version = 6")
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -608,7 +603,7 @@ def main():
         secret_before = sha256(f"{DATA}/jwt_secret")
         users_before = table_rows("SELECT id, username, password_hash FROM users ORDER BY id")
         check(len(users_before) == 2, "the old release holds the admin and the fan")
-        schema_before = as_written_by_schema_4()
+        schema_before = as_written_by_schema_5()
 
         # docs/deployment.md: apt install ./tianyi-server_*.deb, ./tianyi-admin_*.deb.
         run(["apt", "install", "-y", "-q", "./" + os.path.basename(server_deb)], env=apt_env(), cwd=deb_dir)
@@ -621,14 +616,14 @@ def main():
         check(not glob.glob("/etc/tianyi/*.dpkg-*"), "no .dpkg-dist/.dpkg-old beside it (no conffile prompt)")
         check(sha256(f"{DATA}/jwt_secret") == secret_before, "the JWT secret survives the upgrade")
 
-        # First start of the new package on the old data: migration 5 once, the rest untouched.
+        # First start of the new package on the old data: migration 6 once, the rest untouched.
         _, first_log = serve_and_chat(work, port, first=False)
         schema_after = schema_rows()
-        check(schema_after[:-1] == schema_before and [r[:2] for r in schema_after[-1:]] == [(5, "account_generations")],
-              "the upgrade's first start applied migration 5, and only it")
+        check(schema_after[:-1] == schema_before and [r[:2] for r in schema_after[-1:]] == [(6, "device_logins")],
+              "the upgrade's first start applied migration 6, and only it")
         if not os.path.isdir("/run/systemd/system"):  # else systemd's restart in postinst ran it first
             applied = re.findall(r'applied migration (\d+)', first_log)
-            check(applied == ["5"], f"the first start's log names migration 5 once ({applied})")
+            check(applied == ["6"], f"the first start's log names migration 6 once ({applied})")
         check(table_rows("SELECT id, username, password_hash FROM users ORDER BY id") == users_before,
               "the accounts survive the migration (the fan logged in and chatted above)")
         svc = Service(work)
