@@ -394,7 +394,6 @@ void OlvWire::sendAudio(int index, const AssembledSentence *audio)
     if (index < 0 || index >= m_turn.sentences.size())
         return; // beyond kMaxSentencesPerTurn
     Sentence &sentence = m_turn.sentences[index];
-    sentence.sent = true;
     sentence.durationMs = audio ? audio->durationMs : 0;
     m_turn.nextToSend = index + 1;
     m_turn.audioSent = true;

@@ -76,7 +76,6 @@ private:
     struct Sentence {
         QString text;
         QString emotion;
-        bool sent = false;
         qint64 durationMs = 0;
     };
     struct Turn {

@@ -25,6 +25,12 @@ namespace tianyi {
 
 namespace {
 
+// Session and conversation ids: short (they appear in logs and correlation ids), random.
+QString newShortId()
+{
+    return QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+}
+
 struct AccountInfo {
     bool ok = false;
     QString why;
@@ -37,7 +43,7 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, std::unique_p
     : QObject(parent)
     , m_gateway(gateway)
     , m_wire(std::move(wire))
-    , m_sessionId(QUuid::createUuid().toString(QUuid::WithoutBraces).left(8))
+    , m_sessionId(newShortId())
     , m_conversationId(m_sessionId)
 {
     const Config &cfg = *m_gateway.services().config;
@@ -124,7 +130,7 @@ void ChatSession::startAuthDeadline()
 
 void ChatSession::startNewConversation()
 {
-    m_conversationId = QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+    m_conversationId = newShortId();
 }
 
 ChatSession::State ChatSession::state() const

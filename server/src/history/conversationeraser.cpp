@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 #include "history/audiostore.h"
+#include "outbox/outbox.h"
 #include "prompt/promptcontextcache.h"
 #include "storage/database.h"
 #include "storage/summaryrepository.h"
@@ -21,15 +22,6 @@ struct Pass {
     bool jobRunning = false;
     SessionDeletion deletion;
 };
-
-// A background job of the user (memory extraction, rolling summary) that has started may already
-// hold turns it read and write their text back after the deletion; one that has not started reads
-// what is left. The job's own row says so (status running from claim until marked), and a claim is a
-// write, so the storage queue's order makes this check exact. Outbox has no function for this query.
-bool backgroundJobRunning(SqlSession &s, qint64 userId)
-{
-    return s.scalar(QStringLiteral("SELECT 1 FROM outbox WHERE user_id = ? AND status = 'running' LIMIT 1"), {userId}).has_value();
-}
 
 // What one erase() carries from pass to pass.
 struct Run {
@@ -70,7 +62,9 @@ void runPass(const std::shared_ptr<Run> &run, bool first)
         Pass pass;
         if (gate && (pass.denied = gate(s)))
             return pass;
-        if (first && backgroundJobRunning(s, userId)) {
+        // A started background job (memory extraction, rolling summary) may hold turns it read and
+        // write their text back after the deletion; one that has not started reads what is left.
+        if (first && Outbox::hasRunningJob(s, userId)) {
             pass.jobRunning = true;
             return pass;
         }

@@ -104,6 +104,11 @@ void removeUser(SqlSession &s, qint64 userId)
     s.exec(QStringLiteral("DELETE FROM outbox WHERE user_id = ?"), {userId});
 }
 
+bool hasRunningJob(SqlSession &s, qint64 userId)
+{
+    return s.scalar(QStringLiteral("SELECT 1 FROM outbox WHERE user_id = ? AND status = 'running' LIMIT 1"), {userId}).has_value();
+}
+
 } // namespace Outbox
 
 OutboxWorker::OutboxWorker(Database &db, Metrics &metrics, QObject *parent)

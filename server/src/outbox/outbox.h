@@ -51,6 +51,9 @@ QHash<QString, int> countByStatus(SqlSession &s);
 int pruneDone(SqlSession &s, qint64 olderThanMs);
 // Account deletion: every job of the user goes.
 void removeUser(SqlSession &s, qint64 userId);
+// A job of the user has been claimed and not yet marked (it may hold what it read). A claim is a
+// write, so inside a write transaction the answer is exact for the storage queue's order.
+bool hasRunningJob(SqlSession &s, qint64 userId);
 
 } // namespace Outbox
 
