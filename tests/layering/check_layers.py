@@ -17,6 +17,7 @@ LEVELS = {
     "base": 0,                                   # configuration, logging: leaves
     "core": 1, "metrics": 1,                     # worker pool, Prometheus registry
     "storage": 2, "net": 2, "upstream": 2,       # database thread; HTTP/WebSocket plumbing; AI service clients
+    "voice": 2,                                  # microphone stream: voice detection, endpointing
     "auth": 3, "outbox": 3, "prompt": 3,         # accounts and tokens; background jobs; the prompt
     "knowledge": 4, "history": 4,                # the shared graph; kept turns and audio
     "memory": 5,                                 # per-user memories, summaries, account deletion

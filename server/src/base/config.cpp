@@ -174,6 +174,20 @@ QString checkUrl(const QString &v)
     return {};
 }
 
+// Either provider's endpoint; crossCheck pairs the scheme with asr.provider.
+QString checkAsrUrl(const QString &v)
+{
+    if (v.isEmpty())
+        return {};
+    const QUrl url(v, QUrl::StrictMode);
+    const QString scheme = url.scheme();
+    if (!url.isValid() || url.host().isEmpty()
+        || (scheme != QLatin1String("http") && scheme != QLatin1String("https") && scheme != QLatin1String("ws")
+            && scheme != QLatin1String("wss")))
+        return QStringLiteral("expected an http(s):// or ws(s):// URL, got \"%1\"").arg(v);
+    return {};
+}
+
 // A comma-separated list; each entry is trimmed and checked on its own.
 ConfigKey listKey(const char *name, Field<QStringList> field, const char *doc, TextCheck checkEntry)
 {
@@ -371,12 +385,35 @@ std::vector<ConfigKey> buildKeys()
                            "(plus optional espeak_rate, espeak_pitch); needs a \"default\" (or \"neutral\") entry. Required with tts.base_urls; "
                            "empty: built-in espeak-ng voices."));
     // asr
+    keys.push_back(textKey("asr.provider", [](Config &c) -> QString & { return c.asr.provider; },
+                           "openai: one transcription request per utterance (SiliconFlow SenseVoice, whisper servers); "
+                           "funasr: FunASR's streaming WebSocket (partial transcripts while the user speaks).",
+                           oneOf({QStringLiteral("openai"), QStringLiteral("funasr")})));
     keys.push_back(textKey("asr.base_url", [](Config &c) -> QString & { return c.asr.baseUrl; },
-                           "OpenAI-compatible transcription API base. Empty: speech input is refused with a clear error.", checkUrl));
+                           "Speech recognition endpoint: an OpenAI-compatible API base (http/https) for openai, the FunASR "
+                           "server (ws/wss, e.g. wss://host:10095) for funasr. Empty: speech input is refused with a clear error.",
+                           checkAsrUrl));
     keys.push_back(secretKey("asr.api_key", [](Config &c) -> QByteArray & { return c.asr.apiKey; }, "Bearer key for the ASR API."));
     keys.push_back(textKey("asr.model", [](Config &c) -> QString & { return c.asr.model; }, "Transcription model."));
     keys.push_back(textKey("asr.language", [](Config &c) -> QString & { return c.asr.language; }, "Optional language hint (e.g. zh)."));
     keys.push_back(integerKey("asr.timeout_ms", [](Config &c) -> int & { return c.asr.timeoutMs; }, 100, kMaxInt, "Request timeout."));
+    // voice
+    keys.push_back(integerKey("voice.speech_min_ms", [](Config &c) -> int & { return c.voice.speechMinMs; }, 30, 2000,
+                              "Voiced audio needed before speech_start (shorter sounds are clicks, not speech)."));
+    keys.push_back(integerKey("voice.endpointing_ms", [](Config &c) -> int & { return c.voice.endpointingMs; }, 200, 5000,
+                              "Silence after speech that ends an utterance (its transcript then becomes a turn)."));
+    keys.push_back(integerKey("voice.interruption_min_ms", [](Config &c) -> int & { return c.voice.interruptionMinMs; }, 100, 5000,
+                              "Speech that confirms a barge-in by voice while she speaks; shorter sounds only duck her."));
+    keys.push_back(integerKey("voice.max_utterance_seconds", [](Config &c) -> int & { return c.voice.maxUtteranceSeconds; }, 1, 600,
+                              "Longest utterance; a longer one is cut there (error utterance_too_long) and transcribed."));
+    keys.push_back(integerKey("voice.max_silent_seconds", [](Config &c) -> int & { return c.voice.maxSilentSeconds; }, 5, 86400,
+                              "A listening stream without speech for this long is closed (error listen_timeout)."));
+    keys.push_back(integerKey("voice.max_bytes_per_second", [](Config &c) -> int & { return c.voice.maxBytesPerSecond; }, 32000, 1 << 20,
+                              "Microphone PCM a client may send per second, averaged over a few seconds (real time is 32000)."));
+    keys.push_back(integerKey("voice.echo_gate_dbfs", [](Config &c) -> int & { return c.voice.echoGateDbfs; }, -90, 0,
+                              "While her voice may be playing, quieter microphone frames are not speech (her own voice leaking back)."));
+    keys.push_back(integerKey("voice.noise_suppression", [](Config &c) -> int & { return c.voice.noiseSuppression; }, 0, 3,
+                              "WebRTC noise suppression before voice detection: 0 off, 1 moderate, 2 high, 3 very high."));
     // chat
     keys.push_back(textKey("chat.persona", [](Config &c) -> QString & { return c.chat.persona; },
                            "Persona card: an id from resources/personas (e.g. luotianyi) or a path to a persona JSON file.",
@@ -453,6 +490,14 @@ QString crossCheck(const Config &cfg)
         return QStringLiteral("auth.username_min_length: must not exceed auth.username_max_length");
     if (cfg.auth.passwordMinLength > cfg.auth.passwordMaxLength)
         return QStringLiteral("auth.password_min_length: must not exceed auth.password_max_length");
+    if (!cfg.asr.baseUrl.isEmpty()) {
+        const bool webSocket = cfg.asr.baseUrl.startsWith(QLatin1String("ws://")) || cfg.asr.baseUrl.startsWith(QLatin1String("wss://"));
+        if (cfg.asr.provider == QLatin1String("funasr") && !webSocket)
+            return QStringLiteral("asr.base_url: asr.provider funasr needs a ws:// or wss:// URL (FunASR's WebSocket server), got \"%1\"")
+                .arg(cfg.asr.baseUrl);
+        if (cfg.asr.provider == QLatin1String("openai") && webSocket)
+            return QStringLiteral("asr.base_url: asr.provider openai needs an http:// or https:// URL (a ws:// URL is FunASR's: set asr.provider=funasr)");
+    }
     if (!cfg.web.live2dModel.isEmpty()) {
         if (cfg.web.live2dDir.isEmpty())
             return QStringLiteral("web.live2d_model: needs web.live2d_dir (the directory it is in)");

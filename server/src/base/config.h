@@ -109,11 +109,28 @@ struct TtsSettings {
 };
 
 struct AsrSettings {
-    QString baseUrl;                   // empty = no speech input
+    // "openai": one POST /audio/transcriptions per utterance (SiliconFlow SenseVoice, whisper servers);
+    // "funasr": FunASR's streaming WebSocket (2pass: partial transcripts while the user speaks).
+    QString provider = QStringLiteral("openai");
+    QString baseUrl;                   // empty = no speech input; http(s) for openai, ws(s) for funasr
     QByteArray apiKey;
     QString model = QStringLiteral("FunAudioLLM/SenseVoiceSmall");
     QString language;
     int timeoutMs = 30000;
+};
+
+// Hands-free listening: voice activity detection and endpointing of the microphone stream
+// (protocol "Listening (v1.1)"). Times are audio time (the stream's own frames), not wall clock,
+// except maxSilentSeconds, which also runs while a client sends nothing.
+struct VoiceSettings {
+    int speechMinMs = 200;             // voiced audio that makes speech_start (shorter: a click, not speech)
+    int endpointingMs = 600;           // silence after speech that ends the utterance
+    int interruptionMinMs = 500;       // speech that confirms a barge-in while she speaks
+    int maxUtteranceSeconds = 30;      // one utterance; longer is cut (error utterance_too_long)
+    int maxSilentSeconds = 300;        // listening without any speech; then the stream is closed (error listen_timeout)
+    int maxBytesPerSecond = 48000;     // PCM arrival rate cap (real time is 32000 B/s), averaged over a few seconds
+    int echoGateDbfs = -35;            // while her voice may be playing: quieter frames are not speech
+    int noiseSuppression = 1;          // WebRTC noise suppression before VAD: 0 off, 1..3 moderate..very high
 };
 
 // Conversation over the chat socket.
@@ -174,6 +191,7 @@ struct Config {
     EmbeddingSettings embedding;
     TtsSettings tts;
     AsrSettings asr;
+    VoiceSettings voice;
     ChatSettings chat;
     PromptSettings prompt;
     AudioRetentionSettings audio;
