@@ -433,6 +433,19 @@ private slots:
         QCOMPARE(r.events.size(), 1);
     }
 
+    // The production path: the system clock and a real timer wake the stream when the client sends
+    // nothing. One second (below the config's minimum of 5, set here on the struct directly) so
+    // the test waits for the signal briefly instead of moving a clock.
+    void theSystemClockTimesOutAStreamThatGetsNothing()
+    {
+        VoiceSettings s = defaults();
+        s.maxSilentSeconds = 1;
+        MicrophoneStream stream(s);
+        Recorder r;
+        r.attach(stream);
+        QTRY_COMPARE_WITH_TIMEOUT(r.events, QStringList{QStringLiteral("cap listen_timeout stopped")}, 10000);
+    }
+
     void speechRestartsTheListenTimeout()
     {
         VoiceSettings s = defaults();

@@ -1,11 +1,14 @@
 #include "voice/microphonestream.h"
 
+#include "base/logging.h"
 #include "voice/voiceactivitydetector.h"
 
 #include <QPointer>
 #include <QtEndian>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -44,6 +47,8 @@ MicrophoneStream::MicrophoneStream(const VoiceSettings &settings, QObject *paren
     connect(&m_silenceTimer, &QTimer::timeout, this, &MicrophoneStream::checkSilenceDeadline);
     connect(m_clock, &voice::StreamClock::advanced, this, &MicrophoneStream::checkSilenceDeadline);
     armSilenceDeadline();
+    if (!m_detector->isValid())
+        qCWarning(lcAsr) << "WebRTC audio processing refused its configuration: this microphone stream hears no speech";
 }
 
 MicrophoneStream::~MicrophoneStream() = default;
@@ -75,9 +80,10 @@ void MicrophoneStream::append(const QByteArray &pcm)
         left -= take;
         if (m_partialFrame.size() < kFrameBytes)
             return;
-        const QByteArray frame = m_partialFrame;
-        m_partialFrame.clear();
-        if (!processFrame(frame.constData()))
+        std::array<char, kFrameBytes> frame;
+        std::memcpy(frame.data(), m_partialFrame.constData(), kFrameBytes);
+        m_partialFrame.resize(0);   // keeps its one-frame capacity
+        if (!processFrame(frame.data()))
             return;
     }
     for (; left >= kFrameBytes; data += kFrameBytes, left -= kFrameBytes) {
@@ -162,9 +168,11 @@ void MicrophoneStream::finish()
     const voice::EndpointerStep step = m_endpointer.finish();
     if (!step.ended)
         return;
+    QPointer<MicrophoneStream> alive(this);
     if (!m_utteranceAudio.isEmpty())
         emit speechAudio(std::exchange(m_utteranceAudio, QByteArray()));
-    emit speechEnded(step.durationMs);
+    if (alive)
+        emit speechEnded(step.durationMs);
 }
 
 void MicrophoneStream::setEchoGuard(bool on)
