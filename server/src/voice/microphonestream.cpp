@@ -71,8 +71,10 @@ void MicrophoneStream::append(const QByteArray &pcm)
         return;
     }
 
-    const char *data = pcm.constData();
-    qsizetype left = pcm.size();
+    // A shared copy: `data` stays valid even if a slot changes the caller's array while we emit.
+    const QByteArray input = pcm;
+    const char *data = input.constData();
+    qsizetype left = input.size();
     if (!m_partialFrame.isEmpty()) {
         const qsizetype take = std::min<qsizetype>(left, kFrameBytes - m_partialFrame.size());
         m_partialFrame.append(data, take);
@@ -90,7 +92,7 @@ void MicrophoneStream::append(const QByteArray &pcm)
         if (!processFrame(data))
             return;
     }
-    // The rest (an odd byte included) waits for the next call. `pcm` is the caller's: copied.
+    // The rest (an odd byte included) waits for the next call.
     m_partialFrame.append(data, left);
     flushUtteranceAudio();
 }
