@@ -476,15 +476,25 @@ private slots:
         QVERIFY2(error.contains(QStringLiteral("asr.ca_file")), qPrintable(error));
     }
 
-    // FunASR's runtime serves wss:// with a self-signed certificate: refused unless asr.ca_file lists it.
+    // A self-signed certificate (FunASR's runtime serves wss:// by default) is refused unless
+    // asr.ca_file lists it. FunASR's own sample certificate (CN=alibaba) gets its own advice.
+    void selfSignedTlsNeedsTheCaFile_data()
+    {
+        QTest::addColumn<QString>("subject");
+        QTest::addColumn<QString>("advice");
+        QTest::newRow("own certificate") << QStringLiteral("/CN=funasr-test") << QStringLiteral("put it (PEM) in asr.ca_file");
+        QTest::newRow("like FunASR's sample") << QStringLiteral("/O=alibaba/CN=alibaba") << QStringLiteral("your own --certfile/--keyfile");
+    }
     void selfSignedTlsNeedsTheCaFile()
     {
+        QFETCH(QString, subject);
+        QFETCH(QString, advice);
         QTemporaryDir dir;
         const QString cert = dir.filePath(QStringLiteral("server.crt")), key = dir.filePath(QStringLiteral("server.key"));
         QProcess openssl;
         openssl.start(QStringLiteral("openssl"), {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"),
                                                   QStringLiteral("-nodes"), QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert,
-                                                  QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"), QStringLiteral("/CN=funasr-test")});
+                                                  QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"), subject});
         if (!openssl.waitForFinished(60000) || openssl.exitCode() != 0)
             QSKIP("openssl cannot make a certificate here");
         QString tlsError;
@@ -511,6 +521,7 @@ private slots:
         QVERIFY(refused.error.has_value());
         QCOMPARE(int(refused.error->kind), int(UpstreamErrorKind::Network));
         QVERIFY2(refused.error->message.contains(QStringLiteral("asr.ca_file")), qPrintable(refused.error->message));
+        QVERIFY2(refused.error->message.contains(advice), qPrintable(refused.error->message));
 
         s.caFile = cert;
         FunAsrClient trusting(s);

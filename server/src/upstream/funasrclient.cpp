@@ -18,7 +18,8 @@ namespace tianyi {
 namespace {
 
 // Certificate problems that a certificate listed in asr.ca_file may overrule: it is the exact
-// certificate the operator chose to trust (FunASR's runtime ships a self-signed one for "localhost").
+// certificate the operator chose to trust (typically self-signed, for a name or address other than
+// the one in asr.base_url). An expired certificate is not overruled.
 bool pinnable(QSslError::SslError e)
 {
     switch (e) {
@@ -41,6 +42,18 @@ QString describe(const QList<QSslError> &errors)
         parts << e.errorString();
     parts.removeDuplicates();
     return parts.join(QStringLiteral("; "));
+}
+
+// The sample certificate in FunASR's source tree (runtime/ssl_key/server.crt, "CN=alibaba"), which
+// its runtime serves unless started with --certfile: it expired on 2024-06-17 and its private key is
+// published next to it, so trusting it would authenticate nobody.
+bool isFunAsrSampleCertificate(const QList<QSslError> &errors)
+{
+    return std::any_of(errors.begin(), errors.end(), [](const QSslError &e) {
+        const QSslCertificate &c = e.certificate();
+        return !c.isNull() && c.subjectInfo(QSslCertificate::CommonName).contains(QStringLiteral("alibaba"))
+            && c.subjectInfo(QSslCertificate::Organization).contains(QStringLiteral("alibaba"));
+    });
 }
 
 // transcribe() for push-to-talk: one stream fed the whole recording at once.
@@ -293,11 +306,12 @@ void FunAsrStream::onDisconnected()
         return;
     if (!m_connected) {
         if (!m_sslErrors.isEmpty()) {
+            const QString advice = isFunAsrSampleCertificate(m_sslErrors)
+                ? QStringLiteral("This is the sample certificate of FunASR's source tree (expired, its private key public): start "
+                                 "funasr-wss-server-2pass with your own --certfile/--keyfile and put that certificate in asr.ca_file")
+                : QStringLiteral("For a self-signed certificate put it (PEM) in asr.ca_file");
             fail({UpstreamErrorKind::Network,
-                  QStringLiteral("%1: TLS certificate refused (%2). FunASR's runtime uses a self-signed certificate by default: "
-                                 "put that certificate (PEM) in asr.ca_file, see docs/asr.md")
-                      .arg(where(), describe(m_sslErrors)),
-                  0});
+                  QStringLiteral("%1: TLS certificate refused (%2). %3; see docs/asr.md").arg(where(), describe(m_sslErrors), advice), 0});
             return;
         }
         fail({UpstreamErrorKind::Network,
