@@ -432,15 +432,25 @@ private slots:
         // 60 ms messages at 24 kHz.
         QCOMPARE(fake->sessions().first().binaryMessages, int((1500 * 48 + 2879) / 2880));
 
+        // A recording longer than a live stream may buffer (chat.max_audio_input_seconds can allow it).
+        fake->options().texts.clear();
+        AsrJob *longJob = client.transcribe(tone((FunAsrStream::kMaxUnsentSeconds + 5) * 1000), kRate, {}, &owner);
+        QSignalSpy longFinished(longJob, &AsrJob::finished);
+        QSignalSpy longFailed(longJob, &AsrJob::failed);
+        QTRY_VERIFY_WITH_TIMEOUT(longFinished.count() + longFailed.count() == 1, 30000);
+        QCOMPARE(longFinished.count(), 1);
+        QCOMPARE(longFinished.first().first().toString(), QStringLiteral("你好"));
+        QCOMPARE(fake->sessions().at(1).pcmBytes, qint64(FunAsrStream::kMaxUnsentSeconds + 5) * 1000 * 32);
+
         // A cancelled push-to-talk job says nothing and closes its connection.
         fake->options().finalLatencyMs = 60000; // the final cannot win the race with cancel()
         AsrJob *cancelled = client.transcribe(tone(1500), kRate, {}, &owner);
         QSignalSpy cancelledFinished(cancelled, &AsrJob::finished);
         QSignalSpy cancelledFailed(cancelled, &AsrJob::failed);
-        QTRY_VERIFY(fake->connectionCount() == 2 && fake->sessions().at(1).pcmBytes > 0);
+        QTRY_VERIFY(fake->connectionCount() == 3 && fake->sessions().at(2).pcmBytes > 0);
         cancelled->cancel();
-        QTRY_VERIFY(fake->sessions().at(1).closed);
-        QVERIFY(fake->sessions().at(1).closedByClient);
+        QTRY_VERIFY(fake->sessions().at(2).closed);
+        QVERIFY(fake->sessions().at(2).closedByClient);
         fake->options().finalLatencyMs = 0;
         AsrJob *after = client.transcribe(tone(800), kRate, {}, &owner); // a later job on the same fake completes
         QSignalSpy afterFinished(after, &AsrJob::finished);

@@ -81,13 +81,14 @@ private:
 
 } // namespace
 
-FunAsrStream::FunAsrStream(const FunAsrEndpoint &endpoint, int sampleRate, const QString &correlationId, QObject *parent)
+FunAsrStream::FunAsrStream(const FunAsrEndpoint &endpoint, int sampleRate, const QString &correlationId, QObject *parent,
+                           qsizetype maxUnsentBytes)
     : AsrStream(parent)
     , m_endpoint(endpoint)
     , m_sampleRate(sampleRate)
     , m_correlationId(correlationId)
     , m_chunkBytes(std::max<qsizetype>(2, qsizetype(sampleRate) * kChunkMs / 1000 * 2))
-    , m_maxUnsentBytes(qsizetype(std::max(sampleRate, 1)) * 2 * kMaxUnsentSeconds)
+    , m_maxUnsentBytes(maxUnsentBytes > 0 ? maxUnsentBytes : qsizetype(std::max(sampleRate, 1)) * 2 * kMaxUnsentSeconds)
     , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
 {
     m_socket->setMaxAllowedIncomingFrameSize(kMaxMessageBytes);
@@ -215,7 +216,8 @@ void FunAsrStream::sendAudio(bool all)
         sent = m_unsent.size();
     }
     m_unsent.remove(0, sent);
-    if (m_socket->bytesToWrite() > m_maxUnsentBytes)
+    // Twice the audio cap: WebSocket framing adds a few bytes per message to a full buffer handed over at once.
+    if (m_socket->bytesToWrite() > 2 * m_maxUnsentBytes)
         fail({UpstreamErrorKind::Network, QStringLiteral("%1 does not read the audio (%2 s queued)").arg(where()).arg(kMaxUnsentSeconds), 0});
 }
 
@@ -416,7 +418,7 @@ AsrStream *FunAsrClient::openStream(int sampleRate, const QString &correlationId
 
 AsrJob *FunAsrClient::transcribe(const QByteArray &pcm, int sampleRate, const QString &correlationId, QObject *parent)
 {
-    AsrStream *stream = openStream(sampleRate, correlationId, nullptr);
+    auto *stream = new FunAsrStream(m_endpoint, sampleRate, correlationId, nullptr, pcm.size());
     auto *job = new FunAsrJob(stream, parent);
     stream->feed(pcm);
     stream->finish();
