@@ -224,6 +224,17 @@ private slots:
         QVERIFY2(louder.starts() == 1, qPrintable(louder.dump()));
     }
 
+    // Soft speech after a long quiet stretch: the detector must still know the room. (Frames
+    // under the silence floor are what it learns the room from; a stream that skips them to save
+    // CPU must keep learning from enough of them.)
+    void softSpeechAfterAQuietRoomIsHeard()
+    {
+        const double level = audio::rmsDbfs(m_sentence);
+        const QByteArray soft = audio::scaledDb(m_sentence, -46 - level);
+        const Recorder r = run(audio::concat({audio::whiteNoise(20000, -62, 21), soft, audio::whiteNoise(1500, -62, 22)}));
+        QVERIFY2(r.starts() == 1 && r.ends() == 1, qPrintable(r.dump()));
+    }
+
     void speechOverNoiseIsStillHeard()
     {
         // The noise test above means something only if the same noise does not deafen the stream.

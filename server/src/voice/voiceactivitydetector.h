@@ -55,6 +55,11 @@ private:
     std::unique_ptr<webrtc::AudioFrame> m_frame;
     bool m_echoGateOn = false;
     double m_echoGateDbfs = 0.0;
+    // Of a run of frames under the silence floor, all of the first kQuietRunFrames go through
+    // WebRTC, then one in kQuietFrameStride (see classify()).
+    static constexpr int kQuietRunFrames = 50;
+    static constexpr int kQuietFrameStride = 4;
+    int m_quietFrames = 0;
 };
 
 } // namespace tianyi::voice
