@@ -506,6 +506,39 @@ private slots:
         QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_utterances_total{outcome=\"empty\"} 1")));
     }
 
+    void oneRecognizerPerSession()
+    {
+        if (!m_vad)
+            QSKIP("MicrophoneStream has no voice detection yet");
+        // A slow recognizer: the second utterance waits for the first's final, the third is refused.
+        ChatFixture::Options o = listeningOptions();
+        o.fake.asrLatencyMs = 3000;
+        ChatFixture fx(o);
+        ChatTestClient c;
+        QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
+        QElapsedTimer clock;
+        clock.start();
+        QList<qint64> asrRequestsAt;
+        QObject::connect(&fx.fake, &fake::FakeServer::requestRecorded, [&] {
+            if (fx.fake.recordedCount(kAsrPath) > asrRequestsAt.size())
+                asrRequestsAt.append(clock.elapsed());
+        });
+        const QByteArray said = sa::concat({speech(QStringLiteral("今天天气很好")), sa::silence(1000)});
+        sendPcm(c, sa::concat({said, said, said}));
+        QVERIFY(c.waitFor([&] { return allOf(c, QStringLiteral("speech_end")).size() == 3; }));
+        QVERIFY(c.waitForType(chat::kError));
+        QCOMPARE(errorCode(c), QStringLiteral("asr_busy"));
+        QCOMPARE(allOf(c, chat::kError).first().value(QStringLiteral("utterance")).toInt(), 3);
+        QVERIFY(c.waitFor([&] { return finals(c).size() == 2; }, 30000));
+        // The second request left only once the first was answered (the fake answers after 3 s).
+        QCOMPARE(asrRequestsAt.size(), 2);
+        QVERIFY2(asrRequestsAt.at(1) - asrRequestsAt.at(0) >= 2990, qPrintable(QString::number(asrRequestsAt.at(1) - asrRequestsAt.at(0))));
+        QCOMPARE(finals(c).at(0).value(QStringLiteral("utterance")).toInt(), 1);
+        QCOMPARE(finals(c).at(1).value(QStringLiteral("utterance")).toInt(), 2);
+        QCOMPARE(fx.fake.recordedCount(kAsrPath), 2);
+        QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_utterances_total{outcome=\"refused\"} 1")));
+    }
+
     void asrFailuresThenListeningGoesOn_data()
     {
         QTest::addColumn<QString>("behaviour");
@@ -704,6 +737,31 @@ private slots:
         QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_voice_bargeins_total 1")));
         qInfo().noquote() << "voice stop:" << c.messages.at(stopped).json.value(QStringLiteral("stop_ms")).toInt() << "ms; stored"
                           << storedSentences << "of 5 sentences after" << heardWindowMs << "ms of playback";
+    }
+
+    void voiceStopWithoutWordsIsAFalseInterruption()
+    {
+        if (!m_vad)
+            QSKIP("MicrophoneStream has no voice detection yet");
+        // A batch recognizer confirms on duration alone; when its final then has no words, she
+        // stays stopped (nothing to resume), no turn starts, and it is counted.
+        ChatFixture::Options o = listeningOptions();
+        o.fake.asrText = QString();
+        ChatFixture fx(o);
+        ChatTestClient c;
+        QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
+        c.chat(QStringLiteral("说五句话"));
+        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        streamRealtime(c, sa::concat({sa::silence(200), speech(QStringLiteral("今天天气很好")), sa::silence(1500)}),
+                       [&] { return c.indexOfType(chat::kStopped, 1) >= 0; });
+        QVERIFY(c.waitForType(chat::kStopped, 1));
+        sendPcm(c, sa::silence(1500));
+        QVERIFY(c.waitFor([&] { return finals(c).size() == 1; }));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1));
+        QCOMPARE(finals(c).first().value(QStringLiteral("text")).toString(), QString());
+        QCOMPARE(c.countType(chat::kTurnStart), 1);
+        QCOMPARE(c.first(chat::kTurnEnd, 1).value(QStringLiteral("status")).toString(), chat::kInterrupted);
+        QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_false_interruptions_total 1")));
     }
 
     void shortSoundWhileSheSpeaksUnducks()
