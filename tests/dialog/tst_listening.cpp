@@ -772,6 +772,26 @@ private slots:
         QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_false_interruptions_total 1")));
     }
 
+    void typedChatDuringHerPlaybackStoresWhatWasPlayed()
+    {
+        // While listening, her turn stays open until the client has played it; a typed chat then
+        // stops it, and what is stored is what was played, not every sentence that was sent.
+        ChatFixture fx(listeningOptions());
+        ChatTestClient c;
+        QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
+        QVERIFY(askForHerLongReply(c));
+        QVERIFY(c.waitFor([&] { return c.sentenceAudioComplete(1, 4); })); // all sent, long before it is played
+        QVERIFY(c.indexOfType(chat::kTurnEnd, 1) < 0);                    // held for the playback
+        c.chat(QStringLiteral("typed"));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 2));
+        const QJsonObject end1 = c.first(chat::kTurnEnd, 1);
+        QCOMPARE(end1.value(QStringLiteral("status")).toString(), chat::kInterrupted);
+        const QList<SentAudio> sent = sentencesOf(c, 1);
+        QCOMPARE(sent.size(), 5);
+        QVERIFY2(!end1.value(QStringLiteral("text")).toString().contains(sent.last().text), qPrintable(end1.value(QStringLiteral("text")).toString()));
+        QCOMPARE(checkTurnOrder(c.messages, 1), QString());
+    }
+
     void shortSoundWhileSheSpeaksUnducks()
     {
         if (!m_vad)
