@@ -1,0 +1,217 @@
+// Browser tests of hands-free talking (docs/web-client.md "Hands-free"), with Chromium's fake microphone
+// playing a WAV made at test time: 1.5 s of silence, espeak-ng saying SPOKEN, then silence (played once:
+// `%noloop`, so the utterance is not repeated). The server transcribes with the fake upstream's
+// OpenAI-compatible transcription route (it answers SPOKEN whatever it hears). wstap.js sits on the
+// socket to see what the page sends and, against a server without hands-free, answers for it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startStack, openPage, registerAndLogin, DEVICES, layoutProblems } from './stack.js';
+import { speechWav } from './speech.js';
+import { tapSocket } from './wstap.js';
+
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
+const SPOKEN = '今天天气怎么样';
+const FRAME_BYTES = 640; // 20 ms of 16 kHz s16le
+let stack;
+let noAsr;
+let wav;
+
+const voiceArgs = (file) => ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  `--use-file-for-fake-audio-capture=${file}%noloop`];
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  wav = speechWav(SPOKEN, { leadS: 1.5, tailS: 40 });
+  // Her voice in real time (TTS real-time factor 1), so she is still speaking when the user talks over her.
+  stack = await startStack({ fakeArgs: ['--asr-text', SPOKEN, '--tts-rtf', '1'], browserArgs: voiceArgs(wav.path) });
+  noAsr = await startStack({ serverEnv: { TIANYI_ASR_BASE_URL: null }, browserArgs: voiceArgs(wav.path) });
+});
+
+after(async () => {
+  if (process.exitCode) for (const s of [stack, noAsr]) if (s) console.error(s.logs.join(''));
+  await stack?.stop();
+  await noAsr?.stop();
+  if (wav) rmSync(wav.dir, { recursive: true, force: true });
+});
+
+const userLines = (page) => page.evaluate(() => [...document.querySelectorAll('#transcript li.user')].map((li) => li.textContent));
+const T = (page, fn, arg, timeout = 30000) => page.waitForFunction(fn, arg, { timeout });
+
+async function chatPage(s, name, device = DEVICES['desktop-1280'], tapOptions = { asrText: SPOKEN }) {
+  const page = await openPage(s, '', device);
+  const tap = await tapSocket(page, tapOptions);
+  await registerAndLogin(page, name);
+  return { page, tap };
+}
+
+test('a hands-free turn: the toggle streams 20 ms frames after listening, shows what is heard, the final transcript is the user\'s line, she answers; off sends listen_stop', async () => {
+  const { page, tap } = await chatPage(stack, 'hf_turn');
+  const listen = page.locator('#listen');
+  await T(page, () => window.__tianyi.speechInput === true && !document.querySelector('#listen').disabled);
+  assert.equal(await listen.getAttribute('aria-pressed'), 'false');
+  assert.ok(await page.locator('#mic-level').isHidden());
+
+  await listen.click();
+  await T(page, () => window.__tianyi.listen === 'listening');
+  assert.equal(await listen.getAttribute('aria-pressed'), 'true');
+  assert.deepEqual(tap.fromPage.find((m) => m.type === 'listen_start'), { type: 'listen_start', sample_rate: 16000, format: 'pcm_s16le' });
+  assert.equal(tap.binaryBeforeListening, 0, 'no PCM before the server said listening');
+  assert.match(await page.locator('#hearing').textContent(), /Listening/);
+  assert.ok(await page.locator('#mic').isDisabled(), 'Talk is off while hands-free hears everything');
+
+  // The file's first 1.5 s are silence: the meter rests…
+  assert.equal(await page.evaluate(() => window.__tianyi.meter), 0);
+  // …and moves with the speech.
+  await T(page, () => window.__tianyi.meter > 0.4);
+  await T(page, () => window.__tianyi.hearing !== null);
+  await T(page, () => /Hearing/.test(document.querySelector('#hearing').textContent));
+  await page.screenshot({ path: join(SHOTS, 'hands-free-desktop.png') });
+  assert.equal(await page.inputValue('#chat-input'), '', 'what is heard never becomes a typed draft');
+  const partial = tap.fromServer.find((m) => m.type === 'transcript' && m.final === false && m.text);
+  if (partial) { // a streaming ASR: its words were shown as heard
+    assert.ok(tap.fromServer.some((m) => m.type === 'transcript' && !m.final));
+  }
+
+  await T(page, (text) => [...document.querySelectorAll('#transcript li.user')].some((li) => li.textContent === text), SPOKEN);
+  await T(page, () => document.querySelector('#transcript li.reply.completed'));
+  assert.deepEqual(await userLines(page), [SPOKEN], 'the final transcript is the user\'s line, once');
+  assert.equal(await page.inputValue('#chat-input'), '');
+  const turn = await page.evaluate(() => window.__tianyi.lastTurn);
+  assert.ok(await page.evaluate((t) => window.__tianyi.chunksOfTurn(t), turn) > 0, 'her answer\'s audio arrived');
+  const events = await page.evaluate(() => window.__tianyi.events);
+  for (const [a, b] of [['listening', 'speech_start'], ['speech_start', 'speech_end'], ['speech_end', 'turn_start']]) {
+    assert.ok(events.indexOf(a) >= 0 && events.indexOf(a) < events.indexOf(b), `${a} before ${b}: ${events}`);
+  }
+  assert.ok(await page.locator('#hearing').isVisible());
+  assert.doesNotMatch(await page.locator('#hearing').textContent(), /Hearing/, 'the hearing line is cleared by the final transcript');
+
+  // Silence after the utterance: the meter rests again.
+  await T(page, () => window.__tianyi.meter === 0 && window.__tianyi.micLevel < 0.001);
+  assert.equal(await page.locator('#mic-level').getAttribute('aria-valuenow'), '0');
+
+  const sizes = new Set(tap.binary);
+  assert.deepEqual([...sizes], [FRAME_BYTES], 'every frame is 20 ms of 16 kHz s16le');
+  assert.ok(tap.binary.length >= 100, `${tap.binary.length} frames`);
+
+  await listen.click();
+  await T(page, () => window.__tianyi.listen === 'off');
+  assert.equal(tap.fromPage.at(-1).type, 'listen_stop');
+  assert.equal(await listen.getAttribute('aria-pressed'), 'false');
+  assert.ok(await page.locator('#mic-level').isHidden());
+  // A chat after it: by then every frame the page sent has passed; none came after listen_stop.
+  await page.fill('#chat-input', '草莓');
+  await page.click('#send');
+  await T(page, () => document.querySelectorAll('#transcript li.reply.completed').length === 2);
+  assert.equal(tap.binaryAfterStop, 0);
+  assert.equal(tap.closed, null);
+  console.log(`hands-free turn answered by ${tap.emulated ? 'the test\'s stand-in (server without listening)' : 'the server'}`);
+  await page.context().close();
+});
+
+test('duck lowers her voice smoothly to a quarter, unduck brings it back; a hidden page stops listening', async () => {
+  const { page, tap } = await chatPage(stack, 'hf_duck');
+  await page.fill('#chat-input', '讲个故事');
+  await page.click('#send');
+  await T(page, () => window.__tianyi.activeTurn !== null && window.__tianyi.level > 0);
+  const turn = await page.evaluate(() => window.__tianyi.activeTurn);
+  assert.deepEqual(await page.evaluate(() => window.__tianyi.volume), { now: 1, target: 1 });
+  tap.toPage({ type: 'duck', turn });
+  await T(page, () => window.__tianyi.volume.target === 0.25);
+  // A glide, not a jump: on its way down it passes values between full and ducked.
+  const seen = await page.evaluate(() => new Promise((resolve) => {
+    const values = [];
+    const t0 = performance.now();
+    (function sample() {
+      values.push(window.__tianyi.volume.now);
+      if (window.__tianyi.volume.now > 0.26 && performance.now() - t0 < 5000) requestAnimationFrame(sample);
+      else resolve(values);
+    })();
+  }));
+  assert.ok(seen.at(-1) <= 0.26, `ducked to ${seen.at(-1)}`);
+  assert.ok(seen.some((v) => v < 0.99 && v > 0.26) || seen.length === 1, `glided: ${seen.map((v) => v.toFixed(2))}`);
+  assert.ok(await page.evaluate((t) => window.__tianyi.activeTurn === t && window.__tianyi.level > 0, turn), 'she goes on, quieter');
+  tap.toPage({ type: 'unduck', turn });
+  await T(page, () => window.__tianyi.volume.target === 1 && window.__tianyi.volume.now > 0.99);
+  assert.ok(!tap.sentTypes().includes('stop'), 'duck and unduck stop nothing');
+
+  // Hands-free on, then the page is hidden (another tab, the phone locked): listen_stop.
+  await page.click('#listen');
+  await T(page, () => window.__tianyi.listen === 'listening');
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await T(page, () => window.__tianyi.listen === 'off');
+  assert.ok(tap.sentTypes().includes('listen_stop'));
+  await page.context().close();
+});
+
+test('speaking over her: her voice is ducked, then stopped at once (stopped, reason voice); what was said is the next turn', async () => {
+  const { page, tap } = await chatPage(stack, 'hf_bargein', DEVICES['phone-390']);
+  await page.fill('#chat-input', '讲个故事');
+  await page.tap('#send');
+  await T(page, () => window.__tianyi.activeTurn !== null && window.__tianyi.level > 0);
+  const turn = await page.evaluate(() => window.__tianyi.activeTurn);
+  await page.tap('#listen');
+  await T(page, () => window.__tianyi.volume.target === 0.25);
+  await T(page, () => window.__tianyi.hearing !== null);
+  assert.deepEqual(await layoutProblems(page, ['#chat-input', '#send', '#listen', '#mic-level', '#hearing', '#avatar']), []);
+  await page.screenshot({ path: join(SHOTS, 'hands-free-phone.png') });
+  await T(page, () => window.__tianyi.events.includes('stopped'));
+  const stopped = tap.fromServer.find((m) => m.type === 'stopped');
+  assert.equal(stopped.turn, turn);
+  assert.equal(stopped.reason, 'voice');
+  // Her audio stops at once: nothing of the turn plays after `stopped`, and she is back at full volume.
+  assert.equal(await page.evaluate(() => window.__tianyi.level), 0);
+  await T(page, () => window.__tianyi.volume.target === 1);
+  await T(page, (t) => document.querySelector(`#transcript li.reply.interrupted[data-turn="${t}"]`), turn);
+  await T(page, (text) => [...document.querySelectorAll('#transcript li.user')].some((li) => li.textContent === text), SPOKEN);
+  await T(page, () => document.querySelector('#transcript li.reply.completed'));
+  assert.deepEqual(await userLines(page), ['讲个故事', SPOKEN]);
+  const events = await page.evaluate(() => window.__tianyi.events);
+  assert.ok(events.indexOf('duck') < events.indexOf('stopped'), events.join());
+  assert.ok(!tap.fromServer.some((m) => m.type === 'unduck'), 'a confirmed interruption is not unducked');
+  await page.tap('#listen');
+  await T(page, () => window.__tianyi.listen === 'off');
+  await page.context().close();
+});
+
+test('without speech recognition: Talk and Hands-free are disabled and say why; nothing is sent and the socket stays', async () => {
+  const { page, tap } = await chatPage(noAsr, 'hf_no_asr', DEVICES['phone-390'], { emulate: false });
+  await T(page, () => window.__tianyi.speechInput === false);
+  for (const sel of ['#listen', '#mic']) {
+    assert.ok(await page.locator(sel).isDisabled(), sel);
+    assert.match(await page.locator(sel).getAttribute('title'), /Speech input is not configured on this server/);
+    assert.equal(await page.locator(sel).getAttribute('aria-describedby'), 'mic-note');
+  }
+  assert.match(await page.locator('#mic-note').textContent(), /Speech input is not configured on this server/);
+  await page.locator('#listen').click({ force: true }); // a disabled button does nothing
+  await page.screenshot({ path: join(SHOTS, 'hands-free-off.png') });
+  assert.ok(!tap.sentTypes().includes('listen_start'));
+  assert.equal(await page.evaluate(() => window.__tianyi.listen), 'off');
+
+  // A page that learned nothing (no /readyz, a hello without speech_input) offers it; the server's refusal
+  // of listen_start turns it off again before a single frame is sent, and the socket stays open.
+  const blind = await openPage(noAsr, '', DEVICES['phone-390']);
+  await blind.context().route((u) => u.pathname.endsWith('/readyz'), (route) => route.abort());
+  const blindTap = await tapSocket(blind, { emulate: false, rewrite: (m) => { if (m.type === 'hello') delete m.speech_input; return m; } });
+  await blind.reload(); // the page asked /readyz as it loaded
+  await registerAndLogin(blind, 'hf_no_asr_blind');
+  assert.equal(await blind.evaluate(() => window.__tianyi.speechInput), null);
+  await blind.tap('#listen');
+  await T(blind, () => window.__tianyi.events.includes('error'));
+  await T(blind, () => window.__tianyi.listen === 'off');
+  assert.ok(blindTap.sentTypes().includes('listen_start'));
+  assert.ok(await blind.locator('#banner').isVisible());
+  await blind.fill('#chat-input', '你好');
+  await blind.tap('#send');
+  await T(blind, () => document.querySelector('#transcript li.reply.completed'));
+  assert.equal(blindTap.binary.length, 0, 'not one PCM frame');
+  assert.equal(blindTap.closed, null);
+  assert.equal(await blind.evaluate(() => window.__tianyi.events.filter((e) => e === 'hello').length), 1);
+  await blind.context().close();
+  await page.context().close();
+});
