@@ -68,11 +68,14 @@ test('a hands-free turn: the toggle streams 20 ms frames after listening, shows 
   await T(page, () => window.__tianyi.meter > 0.4);
   await T(page, () => window.__tianyi.hearing !== null);
   await T(page, () => /Hearing/.test(document.querySelector('#hearing').textContent));
+  // The picture: words heard so far when the ASR streams them, else "Hearing…" until the utterance ends.
+  await T(page, () => window.__tianyi.hearing?.text || window.__tianyi.events.includes('speech_end'));
   await page.screenshot({ path: join(SHOTS, 'hands-free-desktop.png') });
   assert.equal(await page.inputValue('#chat-input'), '', 'what is heard never becomes a typed draft');
   const partial = tap.fromServer.find((m) => m.type === 'transcript' && m.final === false && m.text);
-  if (partial) { // a streaming ASR: its words were shown as heard
-    assert.ok(tap.fromServer.some((m) => m.type === 'transcript' && !m.final));
+  if (partial) { // a streaming ASR: its words are shown as heard, over the input, not in it
+    await T(page, () => /^Hearing: \S/.test(document.querySelector('#hearing').textContent));
+    assert.equal(await page.inputValue('#chat-input'), '');
   }
 
   await T(page, (text) => [...document.querySelectorAll('#transcript li.user')].some((li) => li.textContent === text), SPOKEN);
