@@ -73,6 +73,8 @@ const STRINGS = {
     'error.listenTimeout': 'Hands-free turned itself off after a long time without speech.',
     'error.utteranceTooLong': 'That was too long to take in at once; please say it in shorter parts.',
     'error.listenEnded': 'The server stopped listening ({detail}); hands-free is off.',
+    'error.asrBusy': 'Still working out what you said before; please say that again in a moment.',
+    'listen.off.server': 'This server does not offer hands-free talking; Talk still works.',
     'error.rateLimitedLogin': 'Too many attempts; please wait a moment and try again.',
     'error.rateLimitedChat': 'Slow down a little: try again in {s} s.',
     'error.ttsUnavailable': 'Her voice is unavailable right now; the text goes on.',
@@ -211,6 +213,8 @@ const STRINGS = {
     'error.listenTimeout': '很久没有听到说话，连续对话自动关闭了。',
     'error.utteranceTooLong': '一次说得太长了，请分成几句说。',
     'error.listenEnded': '服务器停止了聆听（{detail}），连续对话已关闭。',
+    'error.asrBusy': '还在识别你上一句话，请稍后再说一遍。',
+    'listen.off.server': '这个服务器不支持连续对话；“说话”按钮仍然可用。',
     'error.rateLimitedLogin': '尝试次数太多，请稍后再试。',
     'error.rateLimitedChat': '慢一点哦：请 {s} 秒后再试。',
     'error.ttsUnavailable': '她的声音暂时不可用，文字照常显示。',
@@ -374,6 +378,7 @@ const S = {
   events: [],
   emotion: 'calm',
   speechInput: null, // does the server transcribe speech: true / false / null (not known)
+  listenInput: null, // does it take listen_start (hello.listening): true / false / null (not said)
   stuck: true,       // the transcript is scrolled to its end: new text keeps it there
   listen: 'off',     // hands-free: off | opening | waiting (listen_start sent) | listening
   hearing: null,     // the utterance being heard: {utterance, text}
@@ -613,16 +618,18 @@ function updateMic() {
   const l = $('#listen');
   const note = $('#mic-note');
   const listening = S.listen !== 'off';
+  // A server with speech input that says it takes no listen_start (an older one): Talk only.
+  const listenReason = reason || (S.listenInput === false && S.speechInput === true ? 'listen.off.server' : null);
   b.disabled = !!reason || S.mic === 'starting' || listening; // hands-free hears everything already
   b.title = t(reason || (listening ? 'mic.busyListening' : 'mic.title'));
-  l.disabled = !!reason || (S.mic || 'idle') !== 'idle'; // one way of talking at a time
-  l.title = t(reason || (listening ? 'listen.titleOn' : 'listen.title'));
-  for (const e of [b, l]) {
-    if (reason) e.setAttribute('aria-describedby', 'mic-note');
+  l.disabled = !!listenReason || (S.mic || 'idle') !== 'idle'; // one way of talking at a time
+  l.title = t(listenReason || (listening ? 'listen.titleOn' : 'listen.title'));
+  for (const [e, why] of [[b, reason], [l, listenReason]]) {
+    if (why) e.setAttribute('aria-describedby', 'mic-note');
     else e.removeAttribute('aria-describedby');
   }
-  note.hidden = !reason;
-  note.textContent = reason ? t(reason) : '';
+  note.hidden = !listenReason;
+  note.textContent = listenReason ? t(listenReason) : '';
 }
 
 // ---------- hands-free ----------
@@ -769,6 +776,8 @@ function onEvent(msg) {
       setEmotion(msg.persona?.default_emotion || 'calm');
       // The socket's own word on speech input: it reaches the page even where a proxy hides /readyz.
       if (typeof msg.speech_input === 'boolean') { S.speechInput = msg.speech_input; updateMic(); }
+      S.listenInput = typeof msg.listening === 'boolean' ? msg.listening : null; // hands-free accepted
+      updateMic();
       maybeLive2D();
       break;
     case 'turn_start': {
@@ -838,14 +847,17 @@ function onEvent(msg) {
   updateButtons();
 }
 
-// Errors after which the server takes no more of the hands-free stream.
+// Errors after which the server takes no more of the hands-free stream (the server also marks them
+// `listening: false`), and its refusals of listen_start (they come while the page waits for `listening`).
 const ENDS_LISTENING = new Set(['asr_unavailable', 'rate_exceeded', 'listen_timeout']);
+const REFUSES_LISTENING = new Set(['asr_unavailable', 'already_listening', 'speech_input_busy', 'unsupported_audio', 'rate_limited', 'bad_request']);
 
 function onError(msg) {
   if (msg.code === 'asr_unavailable' || msg.code === 'too_large') abortRecording(); // the server takes no more frames
-  if (ENDS_LISTENING.has(msg.code)) endListening();
+  const refused = S.listen === 'waiting' && msg.turn === undefined && REFUSES_LISTENING.has(msg.code);
+  if (ENDS_LISTENING.has(msg.code) || msg.listening === false || refused) endListening();
   // A server that does not know hands-free refuses listen_start as a bad request: nothing was streamed yet.
-  if (msg.code === 'bad_request' && S.listen === 'waiting') { endListening(); return say('error.listenEnded', { detail: msg.message || msg.code }); }
+  if (refused && msg.code !== 'asr_unavailable') return say('error.listenEnded', { detail: msg.message || msg.code });
   if (msg.code === 'asr_unavailable') { S.speechInput = false; updateMic(); }
   if (msg.utterance !== undefined && S.hearing?.utterance === msg.utterance) { S.hearing = null; renderHearing(); }
   const detail = msg.message || msg.code;
@@ -854,6 +866,8 @@ function onError(msg) {
   else if (msg.code === 'rate_exceeded') say('error.rateExceeded');
   else if (msg.code === 'listen_timeout') say('error.listenTimeout', undefined, 'info');
   else if (msg.code === 'utterance_too_long') say('error.utteranceTooLong');
+  else if (msg.code === 'asr_busy') say('error.asrBusy');
+  else if (msg.listening === false) say('error.listenEnded', { detail });
   else if (msg.code === 'rate_limited') say('error.rateLimitedChat', { s: Math.ceil((msg.retry_after_ms || 1000) / 1000) });
   else if (msg.code === 'llm_unavailable') say('error.llmUnavailable');
   else if (msg.code === 'asr_unavailable') say('error.asrUnavailable');

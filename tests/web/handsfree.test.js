@@ -200,7 +200,10 @@ test('without speech recognition: Talk and Hands-free are disabled and say why; 
   // of listen_start turns it off again before a single frame is sent, and the socket stays open.
   const blind = await openPage(noAsr, '', DEVICES['phone-390']);
   await blind.context().route((u) => u.pathname.endsWith('/readyz'), (route) => route.abort());
-  const blindTap = await tapSocket(blind, { emulate: false, rewrite: (m) => { if (m.type === 'hello') delete m.speech_input; return m; } });
+  const blindTap = await tapSocket(blind, { emulate: false, rewrite: (m) => {
+    if (m.type === 'hello') { delete m.speech_input; delete m.listening; }
+    return m;
+  } });
   await blind.reload(); // the page asked /readyz as it loaded
   await registerAndLogin(blind, 'hf_no_asr_blind');
   assert.equal(await blind.evaluate(() => window.__tianyi.speechInput), null);
@@ -216,5 +219,18 @@ test('without speech recognition: Talk and Hands-free are disabled and say why; 
   assert.equal(blindTap.closed, null);
   assert.equal(await blind.evaluate(() => window.__tianyi.events.filter((e) => e === 'hello').length), 1);
   await blind.context().close();
+  await page.context().close();
+});
+
+test('a server with speech input that takes no listen_start (hello.listening false): Talk stays, Hands-free is disabled and says why', async () => {
+  const page = await openPage(stack);
+  const tap = await tapSocket(page, { rewrite: (m) => (m.type === 'hello' ? { ...m, listening: false } : m) });
+  await registerAndLogin(page, 'hf_talk_only');
+  await T(page, () => window.__tianyi.speechInput === true && document.querySelector('#listen').disabled);
+  assert.ok(await page.locator('#mic').isEnabled());
+  assert.match(await page.locator('#listen').getAttribute('title'), /does not offer hands-free/);
+  assert.match(await page.locator('#mic-note').textContent(), /does not offer hands-free/);
+  await page.locator('#listen').click({ force: true });
+  assert.ok(!tap.sentTypes().includes('listen_start'));
   await page.context().close();
 });
