@@ -139,6 +139,22 @@ QByteArray speech(const QString &text, QString *error, const QString &voice)
     return out;
 }
 
+QByteArray trimSilence(const QByteArray &pcm, double floorDbfs)
+{
+    constexpr int kFrameBytes = 10 * kBytesPerMs;
+    const auto loud = [&](qsizetype frame) { return rmsDbfs(pcm.mid(frame * kFrameBytes, kFrameBytes)) >= floorDbfs; };
+    const qsizetype frames = (pcm.size() + kFrameBytes - 1) / kFrameBytes;
+    qsizetype first = 0;
+    while (first < frames && !loud(first))
+        ++first;
+    qsizetype last = frames - 1;
+    while (last > first && !loud(last))
+        --last;
+    if (first >= frames)
+        return {};
+    return pcm.mid(first * kFrameBytes, (last - first + 1) * kFrameBytes);
+}
+
 QByteArray silence(int ms)
 {
     return QByteArray(samplesFor(ms) * 2, '\0');

@@ -35,6 +35,11 @@ QByteArray speech(const QString &text, QString *error = nullptr, const QString &
 // Duration of PCM in milliseconds (16 kHz s16le mono).
 inline int durationMs(const QByteArray &pcm) { return int(pcm.size() / kBytesPerMs); }
 
+// `pcm` without its quiet ends: leading and trailing 10 ms frames whose level is below
+// `floorDbfs` are cut. espeak-ng pads its speech with a few hundred ms of silence; a test that
+// needs an exact pause between two phrases trims them first.
+QByteArray trimSilence(const QByteArray &pcm, double floorDbfs = -50.0);
+
 // Digital zero for `ms` milliseconds.
 QByteArray silence(int ms);
 

@@ -52,6 +52,15 @@ private slots:
         QCOMPARE(speechaudio::rmsDbfs(s), speechaudio::kSilenceDbfs);
     }
 
+    void trimSilenceCutsOnlyTheQuietEnds()
+    {
+        const QByteArray tone = sine(16000, 440, 500, 8000);
+        const QByteArray padded = speechaudio::concat({speechaudio::silence(300), tone, speechaudio::silence(120),
+                                                       tone, speechaudio::whiteNoise(200, -70, 1)});
+        QCOMPARE(speechaudio::trimSilence(padded), speechaudio::concat({tone, speechaudio::silence(120), tone}));
+        QVERIFY(speechaudio::trimSilence(speechaudio::silence(500)).isEmpty());
+    }
+
     void rmsOfAFullScaleSineIsMinus3()
     {
         QVERIFY(std::abs(speechaudio::rmsDbfs(sine(16000, 1000, 1000, 32767)) + 3.01) < 0.05);
