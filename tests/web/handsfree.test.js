@@ -18,7 +18,9 @@ const SPOKEN = '今天天气怎么样';
 const FRAME_BYTES = 640; // 20 ms of 16 kHz s16le
 let stack;
 let noAsr;
+let backchannel; // its microphone says only 嗯 (about 280 ms of voice): a backchannel, not a barge-in
 let wav;
+let hmm;
 
 const voiceArgs = (file) => ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
   `--use-file-for-fake-audio-capture=${file}%noloop`];
@@ -29,13 +31,14 @@ before(async () => {
   // Her voice in real time (TTS real-time factor 1), so she is still speaking when the user talks over her.
   stack = await startStack({ fakeArgs: ['--asr-text', SPOKEN, '--tts-rtf', '1'], browserArgs: voiceArgs(wav.path) });
   noAsr = await startStack({ serverEnv: { TIANYI_ASR_BASE_URL: null }, browserArgs: voiceArgs(wav.path) });
+  hmm = speechWav('嗯', { leadS: 1.5, tailS: 40 });
+  backchannel = await startStack({ fakeArgs: ['--asr-text', SPOKEN, '--tts-rtf', '1'], browserArgs: voiceArgs(hmm.path) });
 });
 
 after(async () => {
-  if (process.exitCode) for (const s of [stack, noAsr]) if (s) console.error(s.logs.join(''));
-  await stack?.stop();
-  await noAsr?.stop();
-  if (wav) rmSync(wav.dir, { recursive: true, force: true });
+  if (process.exitCode) for (const s of [stack, noAsr, backchannel]) if (s) console.error(s.logs.join(''));
+  for (const s of [stack, noAsr, backchannel]) await s?.stop();
+  for (const w of [wav, hmm]) if (w) rmSync(w.dir, { recursive: true, force: true });
 });
 
 const userLines = (page) => page.evaluate(() => [...document.querySelectorAll('#transcript li.user')].map((li) => li.textContent));
@@ -178,6 +181,26 @@ test('speaking over her: her voice is ducked, then stopped at once (stopped, rea
   assert.ok(!tap.fromServer.some((m) => m.type === 'unduck'), 'a confirmed interruption is not unducked');
   await page.tap('#listen');
   await T(page, () => window.__tianyi.listen === 'off');
+  await page.context().close();
+});
+
+test('a short "嗯" while she speaks: the server ducks her, then unducks; she goes on to the end and nothing becomes a turn', async () => {
+  const { page, tap } = await chatPage(backchannel, 'hf_hmm');
+  await page.fill('#chat-input', '讲个故事');
+  await page.click('#send');
+  await T(page, () => window.__tianyi.activeTurn !== null && window.__tianyi.level > 0);
+  const turn = await page.evaluate(() => window.__tianyi.activeTurn);
+  await page.click('#listen');
+  await T(page, () => window.__tianyi.volume.target === 0.25);
+  await T(page, () => window.__tianyi.volume.now < 0.3);
+  await T(page, () => window.__tianyi.events.includes('unduck'));
+  await T(page, () => window.__tianyi.volume.target === 1 && window.__tianyi.volume.now > 0.99);
+  assert.equal(tap.fromServer.find((m) => m.type === 'unduck').turn, turn);
+  await T(page, (t) => document.querySelector(`#transcript li.reply.completed[data-turn="${t}"]`), turn, 60000);
+  assert.ok(!tap.fromServer.some((m) => m.type === 'stopped'), 'a backchannel does not stop her');
+  assert.deepEqual(await userLines(page), ['讲个故事']);
+  assert.equal(await page.evaluate(() => window.__tianyi.hearing), null);
+  await page.click('#listen');
   await page.context().close();
 });
 
