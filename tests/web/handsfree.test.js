@@ -116,7 +116,7 @@ test('a hands-free turn: the toggle streams 20 ms frames after listening, shows 
   await page.context().close();
 });
 
-test('duck lowers her voice smoothly to a quarter, unduck brings it back; a hidden page stops listening', async () => {
+test('duck lowers her voice smoothly to a quarter, unduck brings it back; a hidden or closed page stops listening; errors that end listening turn it off', async () => {
   const { page, tap } = await chatPage(stack, 'hf_duck');
   await page.fill('#chat-input', '讲个故事');
   await page.click('#send');
@@ -151,7 +151,32 @@ test('duck lowers her voice smoothly to a quarter, unduck brings it back; a hidd
   });
   await T(page, () => window.__tianyi.listen === 'off');
   assert.ok(tap.sentTypes().includes('listen_stop'));
+
+  // The server ends listening (a cap): hands-free turns off and says why; a failed recognition does not.
+  await page.click('#listen');
+  await T(page, () => window.__tianyi.listen === 'listening');
+  tap.toPage({ type: 'error', code: 'asr_failed', message: 'speech recognition failed (timeout); listening goes on', utterance: 1 });
+  await T(page, () => /could not be understood/.test(document.querySelector('#banner').textContent));
+  assert.equal(await page.evaluate(() => window.__tianyi.listen), 'listening');
+  const stops = tap.sentTypes().filter((t) => t === 'listen_stop').length;
+  tap.toPage({ type: 'error', code: 'listen_timeout', message: 'no speech for 300 s', listening: false });
+  await T(page, () => window.__tianyi.listen === 'off');
+  assert.match(await page.locator('#banner').textContent(), /turned itself off after a long time without speech/);
+  assert.equal(await page.locator('#listen').getAttribute('aria-pressed'), 'false');
+  assert.equal(tap.sentTypes().filter((t) => t === 'listen_stop').length, stops, 'the server ended it: nothing to stop');
+
   await page.context().close();
+
+  // Closing a page while listening sends listen_stop (the injected timeout above left the server listening
+  // for that page, so this is another one).
+  const other = await chatPage(stack, 'hf_close');
+  await other.page.click('#listen');
+  await T(other.page, () => window.__tianyi.listen === 'listening');
+  await other.page.close({ runBeforeUnload: true });
+  const deadline = Date.now() + 10000;
+  while (!other.tap.sentTypes().includes('listen_stop') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(other.tap.sentTypes().includes('listen_stop'));
+  await other.page.context().close();
 });
 
 test('speaking over her: her voice is ducked, then stopped at once (stopped, reason voice); what was said is the next turn', async () => {
