@@ -19,6 +19,7 @@ const FRAME_BYTES = 640; // 20 ms of 16 kHz s16le
 let stack;
 let noAsr;
 let backchannel; // its microphone says only 嗯 (about 280 ms of voice): a backchannel, not a barge-in
+let streaming;   // recognizes with the fake FunASR (asr.provider funasr): partial transcripts while spoken
 let wav;
 let hmm;
 
@@ -33,11 +34,13 @@ before(async () => {
   noAsr = await startStack({ serverEnv: { TIANYI_ASR_BASE_URL: null }, browserArgs: voiceArgs(wav.path) });
   hmm = speechWav('嗯', { leadS: 1.5, tailS: 40 });
   backchannel = await startStack({ fakeArgs: ['--asr-text', SPOKEN, '--tts-rtf', '1'], browserArgs: voiceArgs(hmm.path) });
+  streaming = await startStack({ funasr: true, fakeArgs: ['--funasr-text', SPOKEN], browserArgs: voiceArgs(wav.path) });
 });
 
 after(async () => {
-  if (process.exitCode) for (const s of [stack, noAsr, backchannel]) if (s) console.error(s.logs.join(''));
-  for (const s of [stack, noAsr, backchannel]) await s?.stop();
+  const stacks = [stack, noAsr, backchannel, streaming];
+  if (process.exitCode) for (const s of stacks) if (s) console.error(s.logs.join(''));
+  for (const s of stacks) await s?.stop();
   for (const w of [wav, hmm]) if (w) rmSync(w.dir, { recursive: true, force: true });
 });
 
@@ -113,6 +116,27 @@ test('a hands-free turn: the toggle streams 20 ms frames after listening, shows 
   await T(page, () => document.querySelectorAll('#transcript li.reply.completed').length === 2);
   assert.equal(tap.binaryAfterStop, 0);
   assert.equal(tap.closed, null);
+  await page.context().close();
+});
+
+test('a streaming ASR (FunASR): its partial transcripts are shown as heard while the user speaks (Chinese page, phone)', async () => {
+  const { page, tap } = await chatPage(streaming, 'hf_stream', { ...DEVICES['phone-390'], locale: 'zh-CN' });
+  await page.tap('#listen');
+  await T(page, () => window.__tianyi.listen === 'listening');
+  assert.equal(await page.locator('#hearing').textContent(), '正在听，直接说话就行。');
+  await T(page, () => /^听到：\S/.test(document.querySelector('#hearing').textContent));
+  const shown = (await page.locator('#hearing').textContent()).replace(/^听到：/, '');
+  const partials = tap.fromServer.filter((m) => m.type === 'transcript' && m.final === false).map((m) => m.text);
+  assert.ok(partials.includes(shown), `"${shown}" is one of the partials ${JSON.stringify(partials)}`);
+  assert.ok(SPOKEN.startsWith(shown.replace(/\s/g, '')), `"${shown}" is the start of what is said`);
+  assert.equal(await page.inputValue('#chat-input'), '');
+  await page.screenshot({ path: join(SHOTS, 'hands-free-phone-zh.png') });
+  await T(page, (text) => [...document.querySelectorAll('#transcript li.user')].some((li) => li.textContent === text), SPOKEN);
+  await T(page, () => document.querySelector('#transcript li.reply.completed'));
+  assert.deepEqual(await userLines(page), [SPOKEN]);
+  assert.equal(await page.locator('#hearing').textContent(), '正在听，直接说话就行。');
+  await page.tap('#listen');
+  await T(page, () => window.__tianyi.listen === 'off');
   await page.context().close();
 });
 
