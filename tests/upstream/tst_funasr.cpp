@@ -3,6 +3,7 @@
 #include "core/workerpool.h"
 #include "fakefunasr.h"
 #include "metrics/metrics.h"
+#include "speechaudio.h"
 #include "upstream/funasrclient.h"
 #include "upstream/funasrtranscript.h"
 #include "upstream/providers.h"
@@ -190,6 +191,43 @@ private slots:
         QVERIFY2(r.finalText.has_value(), r.error ? qPrintable(r.error->message) : "");
         QCOMPARE(*r.finalText, QString());
         QVERIFY(r.partials.isEmpty());
+    }
+
+    // Real microphone-like audio (espeak-ng speech, a cough, quiet noise) through the client and the
+    // fake's own voice measure: speech gives words, a cough and quiet noise give an empty final.
+    void realSpeechCoughAndNoise_data()
+    {
+        namespace sa = tianyi::test::speechaudio;
+        QTest::addColumn<QByteArray>("audio");
+        QTest::addColumn<QString>("expected");
+        QString error;
+        const QByteArray speech = sa::speech(QStringLiteral("你好天依，今天我们聊什么？"), &error);
+        if (speech.isEmpty())
+            QSKIP(qPrintable(QStringLiteral("no espeak-ng speech: %1").arg(error)));
+        QTest::newRow("speech") << sa::concat({sa::silence(300), speech, sa::silence(600)}) << QStringLiteral("你好天依，今天我们聊什么？");
+        QTest::newRow("cough") << sa::concat({sa::silence(300), sa::coughBurst(200, -15.0), sa::silence(600)}) << QString();
+        QTest::newRow("quiet noise") << sa::whiteNoise(2000, -50.0) << QString();
+    }
+    void realSpeechCoughAndNoise()
+    {
+        QFETCH(QByteArray, audio);
+        QFETCH(QString, expected);
+        FakeFunAsrOptions o;
+        o.texts = {QStringLiteral("你好天依，今天我们聊什么？")};
+        auto fake = startFake(o);
+        QObject owner;
+        auto *stream = new FunAsrStream(endpoint(fake->url()), kRate, {}, &owner);
+        Recorder r;
+        r.attach(stream);
+        for (int i = 0; i < audio.size(); i += 640) // 20 ms frames, as a microphone delivers them
+            stream->feed(audio.mid(i, 640));
+        stream->finish();
+        QTRY_VERIFY(r.ended());
+        QVERIFY2(r.finalText.has_value(), r.error ? qPrintable(r.error->message) : "");
+        QCOMPARE(*r.finalText, expected);
+        QCOMPARE(r.partials.isEmpty(), expected.isEmpty());
+        QTRY_VERIFY(fake->sessions().first().closed);
+        QVERIFY(fake->sessions().first().pcm == audio);
     }
 
     // is_final is not reliable: the C++ runtime sets it on the last answer only, the Python demo
@@ -393,6 +431,21 @@ private slots:
         QCOMPARE(fake->sessions().first().config.value(QStringLiteral("audio_fs")).toInt(), 24000);
         // 60 ms messages at 24 kHz.
         QCOMPARE(fake->sessions().first().binaryMessages, int((1500 * 48 + 2879) / 2880));
+
+        // A cancelled push-to-talk job says nothing and closes its connection.
+        fake->options().finalLatencyMs = 60000; // the final cannot win the race with cancel()
+        AsrJob *cancelled = client.transcribe(tone(1500), kRate, {}, &owner);
+        QSignalSpy cancelledFinished(cancelled, &AsrJob::finished);
+        QSignalSpy cancelledFailed(cancelled, &AsrJob::failed);
+        QTRY_VERIFY(fake->connectionCount() == 2 && fake->sessions().at(1).pcmBytes > 0);
+        cancelled->cancel();
+        QTRY_VERIFY(fake->sessions().at(1).closed);
+        QVERIFY(fake->sessions().at(1).closedByClient);
+        fake->options().finalLatencyMs = 0;
+        AsrJob *after = client.transcribe(tone(800), kRate, {}, &owner); // a later job on the same fake completes
+        QSignalSpy afterFinished(after, &AsrJob::finished);
+        QVERIFY(afterFinished.wait(10000));
+        QCOMPARE(cancelledFinished.count() + cancelledFailed.count(), 0);
     }
 
     void providerFollowsAsrProvider()
