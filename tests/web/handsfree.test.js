@@ -135,6 +135,11 @@ test('a streaming ASR (FunASR): its partial transcripts are shown as heard while
   await T(page, () => document.querySelector('#transcript li.reply.completed'));
   assert.deepEqual(await userLines(page), [SPOKEN]);
   assert.equal(await page.locator('#hearing').textContent(), '正在听，直接说话就行。');
+  // Listening, the bar fits every phone: 390 px, 320 px, held sideways.
+  for (const viewport of [DEVICES['phone-390'].viewport, DEVICES['phone-320'].viewport, DEVICES['phone-landscape'].viewport]) {
+    await page.setViewportSize(viewport);
+    assert.deepEqual(await layoutProblems(page, ['#listen', '#mic-level', '#hearing', '#chat-input', '#send', '#avatar']), [], JSON.stringify(viewport));
+  }
   await page.tap('#listen');
   await T(page, () => window.__tianyi.listen === 'off');
   await page.context().close();
