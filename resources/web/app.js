@@ -850,9 +850,11 @@ function onEvent(msg) {
 // Errors after which the server takes no more of the hands-free stream (the server also marks them
 // `listening: false`), and its refusals of listen_start (they come while the page waits for `listening`).
 const ENDS_LISTENING = new Set(['asr_unavailable', 'rate_exceeded', 'listen_timeout']);
-const REFUSES_LISTENING = new Set(['asr_unavailable', 'already_listening', 'speech_input_busy', 'unsupported_audio', 'rate_limited', 'bad_request']);
+const REFUSES_LISTENING = new Set(['asr_unavailable', 'speech_input_busy', 'unsupported_audio', 'rate_limited', 'bad_request']);
 
 function onError(msg) {
+  // The server's stream is open already (it goes on unchanged): stream into it as after `listening`.
+  if (msg.code === 'already_listening' && S.listen === 'waiting' && listener) { listener.accepted(); setListen('listening'); return; }
   if (msg.code === 'asr_unavailable' || msg.code === 'too_large') abortRecording(); // the server takes no more frames
   const refused = S.listen === 'waiting' && msg.turn === undefined && REFUSES_LISTENING.has(msg.code);
   if (ENDS_LISTENING.has(msg.code) || msg.listening === false || refused) endListening();

@@ -313,3 +313,20 @@ test('a server with speech input that takes no listen_start (hello.listening fal
   assert.ok(!tap.sentTypes().includes('listen_start'));
   await page.context().close();
 });
+
+test('already_listening in answer to listen_start (the server\'s stream is open and goes on) is taken as listening', async () => {
+  const page = await openPage(stack);
+  const tap = await tapSocket(page, {
+    rewrite: (m) => (m.type === 'listening' ? { type: 'error', code: 'already_listening', message: 'already listening; send listen_stop first to start again' } : m),
+  });
+  await registerAndLogin(page, 'hf_already');
+  await page.click('#listen');
+  await T(page, () => window.__tianyi.listen === 'listening');
+  const frames = tap.binary.length;
+  await T(page, (n) => window.__tianyi.listenSent?.frames > n + 10, frames);
+  assert.ok(await page.locator('#banner').isHidden(), 'not shown as a failure');
+  await page.click('#listen');
+  await T(page, () => window.__tianyi.listen === 'off');
+  assert.equal(tap.fromPage.at(-1).type, 'listen_stop');
+  await page.context().close();
+});
