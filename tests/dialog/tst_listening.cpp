@@ -75,6 +75,21 @@ ChatFixture::Options listeningOptions(const std::function<void(Config &)> &more 
     return o;
 }
 
+// The recognizer answers an empty text (no words heard) to everything.
+ChatFixture::Options recognizerHearsNoWords()
+{
+    ChatFixture::Options o = listeningOptions();
+    o.fake.asrText = QString();
+    return o;
+}
+
+// She starts her five-sentence reply: true once its first audio has arrived.
+bool askForHerLongReply(ChatTestClient &c)
+{
+    c.chat(QStringLiteral("说五句话"));
+    return c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; });
+}
+
 QJsonObject listenStartMessage(int rate = 16000, const QString &format = QStringLiteral("pcm_s16le"))
 {
     return {{QStringLiteral("type"), QStringLiteral("listen_start")}, {QStringLiteral("sample_rate"), rate}, {QStringLiteral("format"), format}};
@@ -491,9 +506,7 @@ private slots:
     {
         if (!m_vad)
             QSKIP("MicrophoneStream has no voice detection yet");
-        ChatFixture::Options o = listeningOptions();
-        o.fake.asrText = QString();
-        ChatFixture fx(o);
+        ChatFixture fx(recognizerHearsNoWords());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
         sendPcm(c, sa::concat({speech(QStringLiteral("你好")), sa::silence(1500)}));
@@ -652,8 +665,7 @@ private slots:
         ChatFixture fx(listeningOptions());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         // Her voice leaking back from the speaker: speech far below voice.echo_gate_dbfs, streamed
         // at the microphone's pace while she plays (espeak stands in for her own voice).
         const QByteArray leak = sa::scaledDb(sa::concat({speech(QStringLiteral("第一句话说完了，第二句话也说完了")), sa::silence(300),
@@ -680,8 +692,7 @@ private slots:
         ChatTestClient c;
         QVERIFY(c.openAndHello(fx.port(), user.token));
         QVERIFY(startListening(c));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         QElapsedTimer sinceFirstAudio;
         sinceFirstAudio.start();
         // Let the client play the first sentence whole, then talk over her (room-level speech).
@@ -745,13 +756,10 @@ private slots:
             QSKIP("MicrophoneStream has no voice detection yet");
         // A batch recognizer confirms on duration alone; when its final then has no words, she
         // stays stopped (nothing to resume), no turn starts, and it is counted.
-        ChatFixture::Options o = listeningOptions();
-        o.fake.asrText = QString();
-        ChatFixture fx(o);
+        ChatFixture fx(recognizerHearsNoWords());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         streamRealtime(c, sa::concat({sa::silence(200), speech(QStringLiteral("今天天气很好")), sa::silence(1500)}),
                        [&] { return c.indexOfType(chat::kStopped, 1) >= 0; });
         QVERIFY(c.waitForType(chat::kStopped, 1));
@@ -772,8 +780,7 @@ private slots:
         ChatFixture fx(listeningOptions([](Config &c) { c.voice.interruptionMinMs = 2500; }));
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         streamRealtime(c, sa::concat({sa::silence(300), speech(QStringLiteral("嗯，好的")), sa::silence(1200)}));
         QVERIFY(c.waitForType(QStringLiteral("unduck"), 1));
         QVERIFY(c.waitForType(chat::kTurnEnd, 1, 30000));
@@ -857,8 +864,7 @@ private slots:
         FunAsrListening f({QStringLiteral("等一下，今天天气很好")});
         ChatTestClient c;
         QVERIFY2(openListening(*f.fx, c), qPrintable(f.fx->error()));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         streamRealtime(c, sa::concat({sa::silence(200), speech(QStringLiteral("等一下，今天天气很好")), sa::silence(1500)}),
                        [&] { return c.indexOfType(chat::kStopped, 1) >= 0; });
         QVERIFY(c.waitForType(chat::kStopped, 1));
