@@ -6,7 +6,7 @@ import { ChatSocket } from './chat.js';
 import { AudioPlayer } from './audio.js';
 import { DrawnAvatar } from './avatar.js';
 import { Live2DAvatar, live2dModelUrl, live2dLibsUrl } from './live2d.js';
-import { Microphone } from './mic.js';
+import { Microphone, Listener } from './mic.js';
 
 const MAX_MEMORY_PAGES = 10; // 200 memories each: the server keeps at most 500
 
@@ -58,6 +58,23 @@ const STRINGS = {
     'mic.off.browser': 'Talking by voice needs a secure page (HTTPS) and a browser with a microphone.',
     'mic.blocked': 'The microphone is blocked: allow it for this page to talk by voice.',
     'mic.noDevice': 'No microphone could be opened ({reason}).',
+    'mic.busyListening': 'Hands-free is on: just speak.',
+    'listen.label': 'Hands-free',
+    'listen.title': 'Hands-free: she listens all the time, just speak; tap again to stop',
+    'listen.titleOn': 'Hands-free is on: tap to stop listening',
+    'listen.level': 'Microphone level',
+    'listen.opening': 'Opening the microphone…',
+    'listen.waiting': 'Connecting the microphone…',
+    'listen.ready': 'Listening — just speak.',
+    'listen.hearing': 'Hearing…',
+    'listen.partial': 'Hearing: {text}',
+    'error.asrFailed': 'Your words could not be understood this time; please say it again.',
+    'error.rateExceeded': 'The microphone sent more audio than the server accepts; hands-free is off.',
+    'error.listenTimeout': 'Hands-free turned itself off after a long time without speech.',
+    'error.utteranceTooLong': 'That was too long to take in at once; please say it in shorter parts.',
+    'error.listenEnded': 'The server stopped listening ({detail}); hands-free is off.',
+    'error.asrBusy': 'Still working out what you said before; please say that again in a moment.',
+    'listen.off.server': 'This server does not offer hands-free talking; Talk still works.',
     'error.rateLimitedLogin': 'Too many attempts; please wait a moment and try again.',
     'error.rateLimitedChat': 'Slow down a little: try again in {s} s.',
     'error.ttsUnavailable': 'Her voice is unavailable right now; the text goes on.',
@@ -181,6 +198,23 @@ const STRINGS = {
     'mic.off.browser': '语音输入需要安全连接（HTTPS）和带麦克风的浏览器。',
     'mic.blocked': '麦克风被阻止了：请允许这个页面使用麦克风。',
     'mic.noDevice': '无法打开麦克风（{reason}）。',
+    'mic.busyListening': '连续对话已开启：直接说话就行。',
+    'listen.label': '连续对话',
+    'listen.title': '连续对话：她一直在听，直接说话就行；再点一下关闭',
+    'listen.titleOn': '连续对话已开启：点一下停止聆听',
+    'listen.level': '麦克风音量',
+    'listen.opening': '正在打开麦克风…',
+    'listen.waiting': '正在连接麦克风…',
+    'listen.ready': '正在听，直接说话就行。',
+    'listen.hearing': '正在听你说…',
+    'listen.partial': '听到：{text}',
+    'error.asrFailed': '这次没能听清你说的话，请再说一遍。',
+    'error.rateExceeded': '麦克风发送的音频超过了服务器的上限，连续对话已关闭。',
+    'error.listenTimeout': '很久没有听到说话，连续对话自动关闭了。',
+    'error.utteranceTooLong': '一次说得太长了，请分成几句说。',
+    'error.listenEnded': '服务器停止了聆听（{detail}），连续对话已关闭。',
+    'error.asrBusy': '还在识别你上一句话，请稍后再说一遍。',
+    'listen.off.server': '这个服务器不支持连续对话；“说话”按钮仍然可用。',
     'error.rateLimitedLogin': '尝试次数太多，请稍后再试。',
     'error.rateLimitedChat': '慢一点哦：请 {s} 秒后再试。',
     'error.ttsUnavailable': '她的声音暂时不可用，文字照常显示。',
@@ -307,6 +341,7 @@ function setLanguage(next, remember) {
   renderBanner();
   setEmotion(S.emotion);
   updateMic();
+  renderHearing();
 }
 
 function initialLanguage() {
@@ -331,6 +366,7 @@ let socket = null;
 let hello = null;
 let emotions = new Map();       // id -> {label, live2d_expression}
 let mic = null;                 // the Microphone while recording
+let listener = null;            // the Listener while hands-free is on
 let entry = 0;                  // counts log-ins, so a late answer of an earlier one is ignored
 const S = {
   activeTurn: null,  // the running turn (turn_start .. turn_end)
@@ -342,7 +378,12 @@ const S = {
   events: [],
   emotion: 'calm',
   speechInput: null, // does the server transcribe speech: true / false / null (not known)
+  listenInput: null, // does it take listen_start (hello.listening): true / false / null (not said)
   stuck: true,       // the transcript is scrolled to its end: new text keeps it there
+  listen: 'off',     // hands-free: off | opening | waiting (listen_start sent) | listening
+  hearing: null,     // the utterance being heard: {utterance, text}
+  micLevel: 0,       // RMS (0..1) of the microphone's last frame while hands-free is on
+  meter: 0,          // the level meter's position (0..1), smoothed
 };
 
 // ---------- messages ----------
@@ -410,6 +451,7 @@ api.onLogout(() => {
   socket = null;
   hello = null;
   abortRecording();
+  endListening();
   player.reset();
   player.stopReplay();
   Object.assign(S, { activeTurn: null, awaiting: false, stopNext: false, lastTurn: null, stuck: true });
@@ -479,7 +521,7 @@ function onState(state, detail) {
   $('#conn-state').className = 'state ' + state;
   if (detail) banner(() => explain(detail), state === 'reconnecting' ? 'info' : 'error');
   else if (state === 'online') banner(null);
-  if (state !== 'online') abortRecording(); // the recording went with the socket
+  if (state !== 'online') { abortRecording(); endListening(); } // the stream went with the socket
 }
 
 function addLine(cls, text) {
@@ -568,17 +610,108 @@ function setMicState(state) {
   updateMic();
 }
 
+// Talk and Hands-free are offered together: both need a microphone and a server that transcribes.
+// Without them both are disabled, their tooltip and the note under the input say why.
 function updateMic() {
   const reason = !Microphone.supported() ? 'mic.off.browser' : S.speechInput === false ? 'mic.off.server' : null;
   const b = $('#mic');
+  const l = $('#listen');
   const note = $('#mic-note');
-  b.disabled = !!reason || S.mic === 'starting';
-  b.title = t(reason || 'mic.title');
-  if (reason) b.setAttribute('aria-describedby', 'mic-note');
-  else b.removeAttribute('aria-describedby');
-  note.hidden = !reason;
-  note.textContent = reason ? t(reason) : '';
+  const listening = S.listen !== 'off';
+  // A server with speech input that says it takes no listen_start (an older one): Talk only.
+  const listenReason = reason || (S.listenInput === false && S.speechInput === true ? 'listen.off.server' : null);
+  b.disabled = !!reason || S.mic === 'starting' || listening; // hands-free hears everything already
+  b.title = t(reason || (listening ? 'mic.busyListening' : 'mic.title'));
+  l.disabled = !!listenReason || (S.mic || 'idle') !== 'idle'; // one way of talking at a time
+  l.title = t(listenReason || (listening ? 'listen.titleOn' : 'listen.title'));
+  for (const [e, why] of [[b, reason], [l, listenReason]]) {
+    if (why) e.setAttribute('aria-describedby', 'mic-note');
+    else e.removeAttribute('aria-describedby');
+  }
+  note.hidden = !listenReason;
+  note.textContent = listenReason ? t(listenReason) : '';
 }
+
+// ---------- hands-free ----------
+// One toggle: on opens the microphone (echo cancellation, noise suppression, gain control) and streams
+// 20 ms frames after listen_start; the server's VAD finds the utterances and answers them as turns. Off,
+// a hidden or closed page, or a lost socket end it (listen_stop when the server was told). What the server
+// hears is shown over the input as "Hearing: …" and never lands in the input, so it cannot be sent twice;
+// the final transcript becomes the user's line of the turn. While the user speaks over her the server
+// ducks her voice, then stops it (stopped, reason voice) or brings it back (unduck).
+const LEVEL_FLOOR_DB = -60;  // the meter's empty end; its full end is 0 dBFS
+const METER_RELEASE = 0.25;  // the meter falls back by this share of the distance per 20 ms frame
+const HEARING_MAX_CHARS = 80; // the hearing line shows the end of a long partial transcript
+
+function setListen(state) {
+  S.listen = state;
+  const l = $('#listen');
+  l.setAttribute('aria-pressed', String(state !== 'off'));
+  l.classList.toggle('on', state !== 'off');
+  $('#mic-level').hidden = state === 'off';
+  if (state === 'off') { S.hearing = null; showLevel(0); player.duck(false); }
+  renderHearing();
+  updateMic();
+}
+
+function renderHearing() {
+  const p = $('#hearing');
+  const key = { opening: 'listen.opening', waiting: 'listen.waiting', listening: 'listen.ready' }[S.listen];
+  p.hidden = !key;
+  p.classList.toggle('heard', !!S.hearing);
+  if (!key) { p.textContent = ''; return; }
+  const h = S.hearing;
+  if (!h) return setText(p, key);
+  if (!h.text) return setText(p, 'listen.hearing');
+  const text = h.text.length > HEARING_MAX_CHARS ? '…' + h.text.slice(-HEARING_MAX_CHARS) : h.text;
+  setText(p, 'listen.partial', { text });
+}
+
+function showLevel(rms) {
+  S.micLevel = rms;
+  const db = rms > 0 ? 20 * Math.log10(rms) : -Infinity;
+  const pos = Math.max(0, Math.min(1, (db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB));
+  S.meter = pos >= S.meter ? pos : S.meter + (pos - S.meter) * METER_RELEASE;
+  if (S.meter < 0.005) S.meter = 0;
+  const m = $('#mic-level');
+  m.firstElementChild.style.transform = `scaleX(${S.meter.toFixed(3)})`;
+  m.setAttribute('aria-valuenow', String(Math.round(S.meter * 100)));
+}
+
+async function startListening() {
+  player.unlock();
+  if (!socket || socket.state !== 'online') return say('chat.notConnected');
+  const l = new Listener({ sendJson: (m) => socket.send(m), sendBinary: (b) => socket.sendBinary(b) }, { onLevel: showLevel });
+  listener = l;
+  setListen('opening');
+  try {
+    await l.start();
+    if (listener === l) setListen('waiting');
+  } catch (err) {
+    if (listener === l) { listener = null; setListen('off'); }
+    banner(() => explain(err));
+  }
+}
+
+// Off by the user, or the page goes away: the server is told (listen_stop).
+function stopListening() {
+  if (!listener) return;
+  listener.stop();
+  listener = null;
+  setListen('off');
+}
+
+// The server ended listening, or the socket went: nothing more is sent.
+function endListening() {
+  if (!listener) return;
+  listener.abort();
+  listener = null;
+  setListen('off');
+}
+
+$('#listen').addEventListener('click', () => (listener ? stopListening() : startListening()));
+document.addEventListener('visibilitychange', () => { if (document.hidden) stopListening(); });
+addEventListener('pagehide', stopListening);
 
 function finishRecording() {
   if (!mic) return;
@@ -643,10 +776,13 @@ function onEvent(msg) {
       setEmotion(msg.persona?.default_emotion || 'calm');
       // The socket's own word on speech input: it reaches the page even where a proxy hides /readyz.
       if (typeof msg.speech_input === 'boolean') { S.speechInput = msg.speech_input; updateMic(); }
+      S.listenInput = typeof msg.listening === 'boolean' ? msg.listening : null; // hands-free accepted
+      updateMic();
       maybeLive2D();
       break;
     case 'turn_start': {
       S.awaiting = false;
+      player.duck(false); // a duck belongs to the turn she was speaking
       S.activeTurn = msg.turn;
       S.lastTurn = msg.turn;
       const b = addLine('reply', '');
@@ -655,8 +791,28 @@ function onEvent(msg) {
       if (S.stopNext) { S.stopNext = false; stopCurrent(); }
       break;
     }
+    case 'listening':
+      if (listener) { listener.accepted(); setListen('listening'); }
+      break;
+    case 'speech_start':
+      S.hearing = { utterance: msg.utterance, text: '' };
+      renderHearing();
+      break;
+    case 'speech_end':
+      break; // the final transcript follows; until then the hearing line stays
     case 'transcript':
+      if (msg.utterance !== undefined) {
+        if (!msg.final) { S.hearing = { utterance: msg.utterance, text: msg.text || '' }; renderHearing(); break; }
+        if (S.hearing?.utterance === msg.utterance || !msg.text) { S.hearing = null; renderHearing(); }
+        if (msg.text) { S.awaiting = true; scrollToEnd(); } // the turn follows, as after a typed message
+      }
       if (msg.final && msg.text) addLine('user', msg.text);
+      break;
+    case 'duck':
+      player.duck(true);
+      break;
+    case 'unduck':
+      player.duck(false);
       break;
     case 'emotion':
       if (!dropped) setEmotion(msg.emotion);
@@ -665,6 +821,9 @@ function onEvent(msg) {
       if (!dropped) grow(() => S.bubbles.get(msg.turn)?.append(msg.delta));
       break;
     case 'stopped':
+      // Stopped by the user's voice (or an operator): silence her at once. A stop of ours already did.
+      if (!player.isStopped(msg.turn)) S.lastPlayedMs = player.stop(msg.turn);
+      player.duck(false);
       break;
     case 'turn_end': {
       const b = S.bubbles.get(msg.turn);
@@ -688,11 +847,29 @@ function onEvent(msg) {
   updateButtons();
 }
 
+// Errors after which the server takes no more of the hands-free stream (the server also marks them
+// `listening: false`), and its refusals of listen_start (they come while the page waits for `listening`).
+const ENDS_LISTENING = new Set(['asr_unavailable', 'rate_exceeded', 'listen_timeout']);
+const REFUSES_LISTENING = new Set(['asr_unavailable', 'speech_input_busy', 'unsupported_audio', 'rate_limited', 'bad_request']);
+
 function onError(msg) {
+  // The server's stream is open already (it goes on unchanged): stream into it as after `listening`.
+  if (msg.code === 'already_listening' && S.listen === 'waiting' && listener) { listener.accepted(); setListen('listening'); return; }
   if (msg.code === 'asr_unavailable' || msg.code === 'too_large') abortRecording(); // the server takes no more frames
+  const refused = S.listen === 'waiting' && msg.turn === undefined && REFUSES_LISTENING.has(msg.code);
+  if (ENDS_LISTENING.has(msg.code) || msg.listening === false || refused) endListening();
+  // A server that does not know hands-free refuses listen_start as a bad request: nothing was streamed yet.
+  if (refused && msg.code !== 'asr_unavailable') return say('error.listenEnded', { detail: msg.message || msg.code });
   if (msg.code === 'asr_unavailable') { S.speechInput = false; updateMic(); }
+  if (msg.utterance !== undefined && S.hearing?.utterance === msg.utterance) { S.hearing = null; renderHearing(); }
   const detail = msg.message || msg.code;
   if (msg.code === 'tts_unavailable') say('error.ttsUnavailable', undefined, 'info');
+  else if (msg.code === 'asr_failed') say('error.asrFailed');
+  else if (msg.code === 'rate_exceeded') say('error.rateExceeded');
+  else if (msg.code === 'listen_timeout') say('error.listenTimeout', undefined, 'info');
+  else if (msg.code === 'utterance_too_long') say('error.utteranceTooLong');
+  else if (msg.code === 'asr_busy') say('error.asrBusy');
+  else if (msg.listening === false) say('error.listenEnded', { detail });
   else if (msg.code === 'rate_limited') say('error.rateLimitedChat', { s: Math.ceil((msg.retry_after_ms || 1000) / 1000) });
   else if (msg.code === 'llm_unavailable') say('error.llmUnavailable');
   else if (msg.code === 'asr_unavailable') say('error.asrUnavailable');
@@ -994,6 +1171,12 @@ Object.defineProperty(window, '__tianyi', {
     get mic() { return S.mic || 'idle'; },
     get micSeconds() { return mic ? mic.sentSamples / 16000 : S.micSeconds || 0; }, // sent so far / last recording
     get speechInput() { return S.speechInput; },
+    get listen() { return S.listen; },
+    get micLevel() { return S.micLevel; },
+    get meter() { return S.meter; },
+    get hearing() { return S.hearing ? { ...S.hearing } : null; },
+    get listenSent() { return listener ? { frames: listener.sentFrames, bytes: listener.sentBytes } : null; },
+    get volume() { return player.volume(); },
     get language() { return lang; },
     get replaying() { return player.replaying(); },
     get live2d() { return avatar instanceof Live2DAvatar ? avatar.state() : null; },

@@ -2,9 +2,14 @@
 // Keeps, per turn, what was scheduled and when, so it can say how much was heard (played_ms),
 // silence a turn at once (stop) and drop any chunk of a stopped turn that still arrives.
 // level() is the RMS of the audio playing right now (20 ms envelope), for lip-sync.
+// Everything plays through one gain: duck() lowers her voice while the user may be speaking over
+// her (hands-free barge-in), unduck() brings it back; both glide so neither clicks.
 
 const LEAD_S = 0.06;     // scheduling headroom for the first chunk / after an underrun
 const ENV_S = 0.02;      // envelope window
+export const DUCKED_GAIN = 0.25; // loud enough to notice she goes on, quiet enough to talk over
+const DUCK_TC_S = 0.04;  // time constant of the glide down (~95 % after 120 ms)
+const UNDUCK_TC_S = 0.1; // and back up, slower: it should not jump at the user
 
 export class AudioPlayer {
   constructor() {
@@ -13,13 +18,32 @@ export class AudioPlayer {
     this.nextTime = 0;
     this.stats = { scheduledChunks: 0, droppedChunks: 0 };
     this.replay = null;
+    this.out = null;             // the gain every source plays through
+    this.ducked = false;
   }
 
   // Create/resume the AudioContext; call from a user gesture (browsers block audio otherwise).
   unlock() {
-    if (!this.ctx) this.ctx = new AudioContext();
+    if (!this.ctx) {
+      this.ctx = new AudioContext();
+      this.out = this.ctx.createGain();
+      this.out.connect(this.ctx.destination);
+      if (this.ducked) this.out.gain.value = DUCKED_GAIN;
+    }
     if (this.ctx.state === 'suspended') this.ctx.resume();
   }
+
+  // Her voice glides down to DUCKED_GAIN (duck) or back to full volume.
+  duck(on) {
+    this.ducked = on;
+    if (!this.out) return;
+    const g = this.out.gain;
+    g.cancelScheduledValues(this.ctx.currentTime);
+    g.setTargetAtTime(on ? DUCKED_GAIN : 1, this.ctx.currentTime, on ? DUCK_TC_S : UNDUCK_TC_S);
+  }
+
+  // The gain's value now (the glide's current point) and where it is going.
+  volume() { return { now: this.out ? this.out.gain.value : 1, target: this.ducked ? DUCKED_GAIN : 1 }; }
 
   turn(id) {
     let t = this.turns.get(id);
@@ -47,7 +71,7 @@ export class AudioPlayer {
     const env = envelope(data, frame.sampleRate);
     const src = ctx.createBufferSource();
     src.buffer = buf;
-    src.connect(ctx.destination);
+    src.connect(this.out);
     const start = Math.max(this.nextTime, ctx.currentTime + LEAD_S);
     src.start(start);
     this.nextTime = start + buf.duration;
@@ -125,7 +149,7 @@ export class AudioPlayer {
       if (replay.stopped) return;
       const src = this.ctx.createBufferSource();
       src.buffer = buf;
-      src.connect(this.ctx.destination);
+      src.connect(this.out);
       const start = Math.max(replay.next, this.ctx.currentTime + LEAD_S);
       src.start(start);
       replay.next = start + buf.duration;

@@ -28,7 +28,7 @@ after(async () => {
 
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `web-${name}.png`) });
 
-const CHAT_CONTROLS = ['#chat-input', '#send', '#stop', '#mic', '#conn-state', '#avatar', '#lang', '#logout'];
+const CHAT_CONTROLS = ['#chat-input', '#send', '#stop', '#mic', '#listen', '#conn-state', '#avatar', '#lang', '#logout'];
 const repliesDone = (page, n) => page.waitForFunction((k) => document.querySelectorAll('#transcript li.reply.completed').length >= k, n, { timeout: 30000 });
 
 for (const [device, options] of Object.entries(DEVICES)) {
@@ -250,6 +250,7 @@ const LABELS = {
   '#send': ['Send', '发送'],
   '#stop': ['Stop', '停止'],
   '#mic': ['Talk', '说话'],
+  '#listen': ['Hands-free', '连续对话'],
   '#logout': ['Log out', '退出'],
   '#lang': ['中文', 'English'],
   'button[data-view=chat]': ['Chat', '聊天'],

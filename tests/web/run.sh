@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 npm ci --no-audit --no-fund --loglevel=error
-exec node --test --test-concurrency=1 web.test.js live2d-voice.test.js phone-language.test.js devices.test.js
+exec node --test --test-concurrency=1 web.test.js live2d-voice.test.js phone-language.test.js devices.test.js handsfree.test.js resampler.test.js

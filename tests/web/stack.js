@@ -30,7 +30,8 @@ function waitForLine(proc, re, what, timeoutMs = 60000) {
 }
 
 // options: serverEnv (extra environment of the server; null removes a variable), fakeArgs (extra flags of the fake),
-// browserArgs (extra chromium flags), webgl (software WebGL for Live2D).
+// browserArgs (extra chromium flags), webgl (software WebGL for Live2D), funasr (the fake also serves FunASR's
+// streaming WebSocket and the server recognizes speech with it: asr.provider funasr; partial transcripts).
 export async function startStack(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tianyi-web-'));
   const script = join(dir, 'script.json');
@@ -48,17 +49,22 @@ export async function startStack(options = {}) {
   };
 
   const fake = spawn(need('TIANYI_FAKE_BIN'), ['--port', '0', '--reply', REPLY, '--script', script,
+    ...(options.funasr ? ['--funasr-port', '0'] : []),
     '--tokens-per-second', '30', '--ttft-ms', '50', '--tts-rtf', '0.2', '--tts-first-chunk-ms', '50', ...(options.fakeArgs || [])],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   keep(fake, 'fake');
-  const fakeUrl = await waitForLine(fake, /listening on (http:\/\/\S+)/, 'tianyi-fake-upstream');
+  const [fakeUrl, funasrUrl] = await Promise.all([
+    waitForLine(fake, /listening on (http:\/\/\S+)/, 'tianyi-fake-upstream'),
+    options.funasr ? waitForLine(fake, /FunASR listening on (wss?:\/\/\S+)/, 'the fake FunASR') : null,
+  ]);
 
   const env = {
     ...process.env,
     TIANYI_LLM_BASE_URL: fakeUrl + '/v1',
     TIANYI_TTS_BASE_URLS: fakeUrl,
     TIANYI_TTS_VOICES_FILE: voices,
-    TIANYI_ASR_BASE_URL: fakeUrl + '/v1',
+    TIANYI_ASR_BASE_URL: funasrUrl || fakeUrl + '/v1',
+    ...(funasrUrl ? { TIANYI_ASR_PROVIDER: 'funasr' } : {}),
     TIANYI_AUTH_ARGON2_OPS_LIMIT: '1',
     TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB: '8',
     QT_LOGGING_RULES: 'tianyi.*.debug=false',
