@@ -515,9 +515,13 @@ void CliSession::onEvent(const ChatEvent &e)
         if (e.kind == K::Audio && e.turn == m_voiceTurn && m_replyFirstAudioAtMs < 0)
             m_replyFirstAudioAtMs = e.receivedMs;
         // The stream's refusals: no ASR, or a cap that stopped it. utterance_too_long only ends the utterance.
+        // A failed recognition of this run's utterance ends it too; a refusal saying listening:false stopped the stream.
         const QString code = e.str(QStringLiteral("code"));
+        const bool streamStopped = e.json.value(QStringLiteral("listening")).toBool(true) == false;
+        const bool ourUtteranceFailed = code == QLatin1String("asr_failed") && m_utterance >= 0 && e.utterance() == m_utterance;
         if (e.kind == K::Error && e.turn < 0
-            && (code == chat::kErrAsrUnavailable || code == chat::kErrRateExceeded || code == chat::kErrListenTimeout)) {
+            && (code == chat::kErrAsrUnavailable || code == chat::kErrRateExceeded || code == chat::kErrListenTimeout
+                || streamStopped || ourUtteranceFailed)) {
             err(QStringLiteral("server error: %1: %2").arg(code, e.str(QStringLiteral("message"))));
             finishListening(kExitRefused);
             return;

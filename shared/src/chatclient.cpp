@@ -54,6 +54,8 @@ Hello Hello::fromJson(const QJsonObject &json)
     h.audioFormat = audio.value(QStringLiteral("format")).toString();
     h.sampleRate = audio.value(QStringLiteral("sample_rate")).toInt();
     h.channels = audio.value(QStringLiteral("channels")).toInt();
+    h.speechInput = json.value(QStringLiteral("speech_input")).toBool();
+    h.listening = json.value(QStringLiteral("listening")).toBool();
     return h;
 }
 

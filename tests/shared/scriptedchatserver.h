@@ -180,6 +180,8 @@ private:
         send(socket, QJsonObject{{QStringLiteral("type"), chat::kHello},
                                  {QStringLiteral("protocol"), 1},
                                  {QStringLiteral("session_id"), QStringLiteral("s-1")},
+                                 {QStringLiteral("speech_input"), asrAvailable},
+                                 {QStringLiteral("listening"), asrAvailable},
                                  {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), 7},
                                                                       {QStringLiteral("username"), QStringLiteral("alice")},
                                                                       {QStringLiteral("nickname"), QStringLiteral("Alice")}}},

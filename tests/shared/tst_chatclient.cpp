@@ -63,6 +63,8 @@ private:
         QCOMPARE(h.labelFor(QStringLiteral("sad")), QStringLiteral("悲伤"));
         QCOMPARE(h.sampleRate, ScriptedChatServer::kSampleRate);
         QCOMPARE(h.channels, 1);
+        QVERIFY(h.speechInput);
+        QVERIFY(h.listening);
 
         const QUrlQuery query(server.requestUrls.value(0));
         QCOMPARE(server.requestUrls.value(0).path(), QStringLiteral("/ws"));
@@ -266,6 +268,7 @@ private slots:
         QVERIFY(openAndGreet(client, server, AudioMode::Binary));
         QSignalSpy errors(&client, &ChatClient::serverError);
         QSignalSpy listening(&client, &ChatClient::listening);
+        QVERIFY(!client.hello().listening);
         client.startListening();
         QVERIFY(errors.wait(kWaitMs));
         QCOMPARE(errors.at(0).at(0).value<ChatEvent>().str(QStringLiteral("code")), chat::kErrAsrUnavailable);

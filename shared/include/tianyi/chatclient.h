@@ -38,6 +38,8 @@ struct Hello {
     QString audioFormat;
     int sampleRate = 0;
     int channels = 0;
+    bool speechInput = false;    // push-to-talk is accepted (audio_start)
+    bool listening = false;      // hands-free listening is accepted (listen_start)
     QJsonObject raw;
 
     static Hello fromJson(const QJsonObject &json);
