@@ -129,6 +129,14 @@ int main(int argc, char **argv)
     const auto sampleMs = t.option(S("sample-ms"), S("Sampling period."), S("MS"), S("10000"));
     const auto prefix = t.option(S("prefix"), S("Account name prefix (default: unique per run)."), S("NAME"));
     const auto setupConcurrency = t.option(S("setup-concurrency"), S("Registrations, logins and socket opens in flight."), S("N"), S("64"));
+    const auto voice = t.option(
+        S("voice"),
+        S("Voice turns: every session opens a listening stream and each turn speaks this recording into it in real time "
+          "(then a quiet room) instead of sending a chat; timed from speech_end (see bench/README.md). Same WAV formats as listen."),
+        S("FILE.wav"));
+    const QCommandLineOption listenAll = t.option(
+        S("listen"), S("Every session streams its microphone (a quiet room, --noise-dbfs) in real time for the whole run; with "
+                       "--idle: no turns, the server's CPU over --hold-s."));
     const auto jsonFile = t.option(S("json-file"), S("Also write the result JSON to FILE (\"load --json FILE\" does the same)."),
                                    S("FILE"));
 
@@ -255,6 +263,9 @@ int main(int argc, char **argv)
         l.rounds = qBound(1, parser.value(rounds).toInt(), 1000);
         l.setupConcurrency = qBound(1, parser.value(setupConcurrency).toInt(), 10000);
         l.jsonFile = parser.value(jsonFile);
+        l.voiceWav = parser.value(voice);
+        l.listen = parser.isSet(listenAll) || !l.voiceWav.isEmpty();
+        l.noiseDbfs = o.noiseDbfs;
         // "load --json FILE": load takes no text, so the one positional argument after --json is the file.
         if (parser.isSet(json) && args.size() == 1 && l.jsonFile.isEmpty())
             l.jsonFile = args.takeFirst();

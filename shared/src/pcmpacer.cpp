@@ -32,23 +32,18 @@ void PcmPacer::setRoomSound(double dbfs, quint32 seed)
     m_roomAt = 0;
 }
 
-bool PcmPacer::enqueue(const QByteArray &pcm)
+qint64 PcmPacer::enqueue(const QByteArray &pcm)
 {
-    const qint64 waiting = m_queue.size() - m_queueAt + pcm.size();
-    if (waiting > kMaxQueuedMs * kSampleRate * 2 / 1000)
-        return false;
+    const qint64 waiting = m_queue.size() - m_queueAt;
+    if (waiting + pcm.size() > kMaxQueuedMs * kSampleRate * 2 / 1000)
+        return -1;
     // Drop what was sent before appending, so the buffer holds only what still waits.
     m_queue.remove(0, m_queueAt);
     m_queueAt = 0;
     m_queue += pcm;
-    m_queuedBytesTotal += pcm.size();
     m_drainedReported = m_drainedReported && pcm.isEmpty();
-    return true;
-}
-
-qint64 PcmPacer::queuedEndMs() const
-{
-    return m_queuedBytesTotal * 1000 / (kSampleRate * 2);
+    // The next frame starts at sentMs(); what waits comes first.
+    return sentMs() + waiting * 1000 / (kSampleRate * 2);
 }
 
 void PcmPacer::start(bool ownTimer)

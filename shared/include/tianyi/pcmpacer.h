@@ -35,8 +35,9 @@ public:
     // this RMS level (deterministic per seed).
     void setRoomSound(double dbfs, quint32 seed = 1);
 
-    // Appends 16 kHz s16le after what is queued. False when that would exceed kMaxQueuedMs.
-    bool enqueue(const QByteArray &pcm);
+    // Appends 16 kHz s16le after what is queued. Returns the stream's audio time (ms since start())
+    // at which it begins (the next frame when nothing waits), or -1 when that would exceed kMaxQueuedMs.
+    qint64 enqueue(const QByteArray &pcm);
 
     // Starts the clock now. ownTimer false: someone else calls tick() (one timer for many pacers).
     void start(bool ownTimer = true);
@@ -49,8 +50,6 @@ public:
     qint64 startedAtMs() const { return m_startMs; }
     // Audio time sent so far (ms since start of the stream).
     qint64 sentMs() const { return m_framesSent * m_frameMs; }
-    // Audio time at which the queued audio ends (room sound follows).
-    qint64 queuedEndMs() const;
     // When audio time t was spoken, on the monotonic clock.
     qint64 spokenAtMs(qint64 audioMs) const { return m_startMs + audioMs; }
 
@@ -68,7 +67,6 @@ private:
     int m_frameMs = kDefaultFrameMs;
     QByteArray m_queue;
     qsizetype m_queueAt = 0;         // bytes of m_queue already sent
-    qint64 m_queuedBytesTotal = 0;   // everything ever enqueued
     QByteArray m_room;               // one second of room sound, looped
     qsizetype m_roomAt = 0;
     qint64 m_startMs = 0;
