@@ -13,6 +13,7 @@ build_packages=(
   libsodium-dev libespeak-ng-dev espeak-ng-data
   libsqlite3-dev                # tianyi-server --backup / --restore use SQLite's online backup API directly
   libsystemd-dev                # sd_notify for the Type=notify unit
+  libwebrtc-audio-processing-dev  # noise suppression + voice detection of the listening microphone stream
 )
 test_packages=(
   python3 python3-jwt sqlite3 curl
@@ -22,6 +23,7 @@ test_packages=(
   python3-jsonschema python3-yaml  # tests/openapi: docs/openapi.yaml and the monitoring files against the real server
   clang libclang-rt-14-dev      # bench/fuzz.sh: the fuzz preset (clang 14, libFuzzer + sanitizer runtimes)
   lintian dpkg-dev              # tests/packaging: CPack's dpkg-shlibdeps and the packages' lint
+  espeak-ng                     # tests/support/speechaudio: real speech for the listening tests (the CLI)
 )
 
 packages=("${build_packages[@]}")

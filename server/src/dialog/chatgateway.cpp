@@ -3,6 +3,7 @@
 #include "base/config.h"
 #include "base/logging.h"
 #include "dialog/chatsession.h"
+#include "dialog/listeningsession.h"
 #include "prompt/promptcontextcache.h"
 #include "memory/memoryservice.h"
 #include "metrics/metrics.h"
@@ -34,6 +35,7 @@ ChatGateway::ChatGateway(const TurnServices &services, QObject *parent)
                              QStringLiteral("Time from a chat message to the first audio chunk sent."), Metrics::latencyBuckets());
     metrics.declareHistogram(QStringLiteral("tianyi_chat_stop_seconds"),
                              QStringLiteral("Time from receiving a stop to everything of the turn being cancelled."), Metrics::latencyBuckets());
+    ListeningSession::declareMetrics(metrics);
     publishSessions();
 }
 

@@ -4,6 +4,7 @@
 #include "base/config.h"
 #include "base/logging.h"
 #include "dialog/chatgateway.h"
+#include "dialog/listeningsession.h"
 #include "dialog/ttsscheduler.h"
 #include "net/websocketpeer.h"
 #include "prompt/personacard.h"
@@ -12,6 +13,8 @@
 
 #include <QDateTime>
 #include <algorithm>
+#include <limits>
+#include <utility>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkRequest>
@@ -78,6 +81,10 @@ ChatSession::ChatSession(ChatGateway &gateway, QWebSocket *socket, std::unique_p
         close(chat::kCloseUnauthorized, QStringLiteral("the access token expired; send {\"type\":\"auth\"} with a fresh one before it does"));
     });
 
+    m_monotonic.start();
+    m_releaseTimer.setSingleShot(true);
+    connect(&m_releaseTimer, &QTimer::timeout, this, &ChatSession::releaseHeldTurn);
+
     m_speech = new SpeechInput(m_gateway.services().asr, cfg.chat, this);
     connect(m_speech, &SpeechInput::transcribed, this, [this](const QString &text) {
         CorrelationScope scope(correlationBase());
@@ -100,6 +107,8 @@ ChatSession::~ChatSession()
     if (m_turn && !m_turn->isFinished())
         m_turn->interrupt(std::nullopt, false, QElapsedTimer());
     m_speech->cancel();
+    if (m_listening)
+        m_listening->cancel();
     m_gateway.sessionGone(this);
 }
 
@@ -336,7 +345,7 @@ void ChatSession::beginTurn(const QString &text, const QString &clientMsgId)
     auto *turn = new TurnPipeline(m_gateway.services(), *this, m_userId, m_conversationId, turnNo, m_gateway.nextTurnKey(), text,
                                   correlationId, this);
     m_turn = turn;
-    if (m_wire->holdsTurnsUntilPlayback())
+    if (m_wire->holdsTurnsUntilPlayback() || listening())
         turn->holdUntilPlayback();
     connect(turn, &TurnPipeline::ended, this, [turn](const QString &) { turn->deleteLater(); });
     turn->start();
@@ -359,13 +368,13 @@ void ChatSession::playbackComplete(int turn)
         m_turn->playbackComplete();
 }
 
-void ChatSession::interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop)
+void ChatSession::interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop, const QString &reason)
 {
     if (!m_turn)
         return;
     TurnPipeline *turn = m_turn;
     m_turn = nullptr;
-    turn->interrupt(playedMs, notifyClient, sinceStop);
+    turn->interrupt(playedMs, notifyClient, sinceStop, reason);
 }
 
 void ChatSession::stopCurrentTurn()
@@ -388,17 +397,139 @@ void ChatSession::onBinary(const QByteArray &message)
 
 void ChatSession::speechStart(const QJsonObject &audioStart)
 {
+    if (listening()) {
+        sendError(listen::kErrSpeechInputBusy, QStringLiteral("the microphone is listening hands-free; send listen_stop before push-to-talk"));
+        return;
+    }
     refuse(m_speech->start(audioStart));
 }
 
 void ChatSession::speechAppend(const QByteArray &pcm)
 {
+    if (listening()) {
+        m_listening->append(pcm);
+        return;
+    }
+    if (m_listening && !m_speech->isRecording())
+        return; // frames still in flight after listening ended (listen_stop, a cap): not malformed
     refuse(m_speech->append(pcm));
 }
 
 void ChatSession::speechFinish()
 {
+    if (listening())
+        return; // the end of a push-to-talk recording that was refused while listening
     refuse(m_speech->finish(correlationBase()));
+}
+
+void ChatSession::listenStart(const QJsonObject &message)
+{
+    const TurnServices &services = m_gateway.services();
+    if (!services.asr) {
+        sendError(chat::kErrAsrUnavailable,
+                  QStringLiteral("speech input is not configured on this server (asr.base_url); type your message instead"));
+        return; // SpeechInput ignores every binary frame without an ASR provider
+    }
+    if (listening()) {
+        sendError(listen::kErrAlreadyListening, QStringLiteral("already listening; send listen_stop first to start again"));
+        return;
+    }
+    if (m_speech->isRecording()) {
+        sendError(listen::kErrSpeechInputBusy, QStringLiteral("a push-to-talk recording is open; send audio_end before listen_start"));
+        return;
+    }
+    const QString format = message.value(QStringLiteral("format")).toString(QStringLiteral("pcm_s16le"));
+    const int rate = message.value(QStringLiteral("sample_rate")).toInt(ListeningSession::kSampleRate);
+    if (format != QLatin1String("pcm_s16le") || rate != ListeningSession::kSampleRate) {
+        m_speech->dropLateFrames(); // the microphone may already be streaming
+        sendError(listen::kErrUnsupportedAudio, QStringLiteral("listening needs sample_rate %1 and format \"pcm_s16le\" (mono)")
+                                                    .arg(ListeningSession::kSampleRate));
+        return;
+    }
+    const qint64 now = monotonicMs();
+    while (!m_listenStarts.empty() && m_listenStarts.front() <= now - kListenStartWindowMs)
+        m_listenStarts.pop_front();
+    if (int(m_listenStarts.size()) >= kMaxListenStartsPerMinute) {
+        m_speech->dropLateFrames();
+        sendError(chat::kErrRateLimited, QStringLiteral("listening was started too often; try again in a moment"),
+                  {{QStringLiteral("retry_after_ms"), std::max<qint64>(1, m_listenStarts.front() + kListenStartWindowMs - now)}});
+        return;
+    }
+    m_listenStarts.push_back(now);
+    if (!m_listening)
+        m_listening = new ListeningSession(*this, *services.asr, *services.config, services.metrics, this);
+    m_listening->start();
+    if (m_turn && !m_turn->isFinished() && !m_wire->holdsTurnsUntilPlayback())
+        m_turn->holdUntilPlayback(); // her voice now playing can be interrupted by voice too
+    const VoiceSettings &voice = services.config->voice;
+    listenEvent(listen::kListening, {{QStringLiteral("vad"), QJsonObject{{QStringLiteral("endpointing_ms"), voice.endpointingMs},
+                                                                        {QStringLiteral("interruption_min_ms"), voice.interruptionMinMs}}}});
+}
+
+void ChatSession::listenStop()
+{
+    if (listening())
+        m_listening->stop();
+}
+
+// ---- listening ----------------------------------------------------------------------------
+
+void ChatSession::listenEvent(const QString &type, const QJsonObject &fields)
+{
+    if (m_phase != Phase::Closed)
+        m_wire->listenEvent(type, fields);
+}
+
+void ChatSession::listenError(const QString &code, const QString &message, const QJsonObject &extra)
+{
+    sendError(code, message, extra);
+}
+
+int ChatSession::bargeableTurn() const
+{
+    return m_turn && !m_turn->isFinished() && m_speaking ? m_turn->turnNo() : 0;
+}
+
+bool ChatSession::herVoiceAudible() const
+{
+    return bargeableTurn() != 0 || m_playback.audible(monotonicMs());
+}
+
+void ChatSession::duck(int turn)
+{
+    turnEvent(turn, listen::kDuck, {});
+}
+
+void ChatSession::unduck(int turn)
+{
+    turnEvent(turn, listen::kUnduck, {});
+    releaseHeldTurn(); // its playback may have ended while it was ducked
+}
+
+void ChatSession::stopByVoice(int turn)
+{
+    QElapsedTimer sinceStop;
+    sinceStop.start();
+    if (!m_turn || m_turn->isFinished() || m_turn->turnNo() != turn)
+        return; // stopped otherwise meanwhile
+    // Only what the client played by now is stored: the estimate, since the client cannot say.
+    interruptTurn(m_playback.playedMs(turn, monotonicMs()), true, sinceStop, listen::kReasonVoice);
+}
+
+void ChatSession::utteranceFinal(const QString &text)
+{
+    startTurn(text.left(m_gateway.services().config->chat.maxTextChars), QString());
+}
+
+void ChatSession::releaseHeldTurn()
+{
+    if (m_heldTurn == 0 || m_releaseTimer.isActive())
+        return;
+    if (m_listening && m_listening->duckedTurn() == m_heldTurn)
+        return; // unduck or stopped decides
+    const int held = std::exchange(m_heldTurn, 0);
+    if (m_turn && !m_turn->isFinished() && m_turn->turnNo() == held)
+        m_turn->playbackComplete();
 }
 
 void ChatSession::refuse(const std::optional<SpeechInput::Refusal> &refusal)
@@ -433,8 +564,10 @@ void ChatSession::turnEvent(int turn, const QString &type, QJsonObject fields)
         return;                         // turn_end already sent: nothing of that turn any more
     if (turn == m_stoppedTurn && type != chat::kTurnEnd)
         return;                         // after stopped: only turn_end
-    if (type == chat::kStopped)
+    if (type == chat::kStopped) {
         m_stoppedTurn = turn;
+        m_playback.flushed(monotonicMs()); // the client stops her voice at once
+    }
     if (type == chat::kTurnEnd)
         m_closedTurn = turn;
     if (type == chat::kTextDelta || type == chat::kSentence)
@@ -455,7 +588,13 @@ void ChatSession::turnSynthesized(int turn)
 {
     if (turn <= m_closedTurn || turn == m_stoppedTurn || m_phase == Phase::Closed)
         return;
-    m_wire->turnSynthesized(turn);
+    if (m_wire->holdsTurnsUntilPlayback()) {
+        m_wire->turnSynthesized(turn);
+        return;
+    }
+    // Held while listening: open until the client has played it (estimated).
+    m_heldTurn = turn;
+    m_releaseTimer.start(int(std::clamp<qint64>(m_playback.audibleUntilMs() - monotonicMs(), 0, std::numeric_limits<int>::max())));
 }
 
 void ChatSession::markSpeaking(int turn)
@@ -477,8 +616,10 @@ void ChatSession::turnAudio(int turn, int sentence, int seq, int sampleRate, boo
     if (turn <= m_closedTurn || turn == m_stoppedTurn)
         return;
     markSpeaking(turn);
-    if (m_phase != Phase::Closed)
-        m_wire->turnAudio(turn, sentence, seq, sampleRate, last, pcm);
+    if (m_phase == Phase::Closed)
+        return;
+    m_playback.audioSent(turn, wav::durationMs(pcm.size(), sampleRate > 0 ? sampleRate : 16000), monotonicMs());
+    m_wire->turnAudio(turn, sentence, seq, sampleRate, last, pcm);
 }
 
 void ChatSession::sendJson(const QJsonObject &object)
@@ -499,6 +640,8 @@ void ChatSession::close(int code, const QString &reason)
         return;
     m_phase = Phase::Closed;
     m_queuedChats.clear();
+    if (m_listening)
+        m_listening->cancel();
     if (m_turn && !m_turn->isFinished()) {
         TurnPipeline *turn = m_turn;
         m_turn = nullptr;
@@ -521,6 +664,8 @@ void ChatSession::onDisconnected()
         }
     }
     m_speech->cancel();
+    if (m_listening)
+        m_listening->cancel();
     m_gateway.sessionGone(this);
     deleteLater();
 }

@@ -5,10 +5,16 @@
 // is closed with 4001 when its access token expires unless the client sent a fresh one before. The
 // sender enforces guarantee 2 of the protocol: once a turn's `stopped` was sent, only its `turn_end`
 // may follow; once its `turn_end` was sent, nothing of it at all; the wire sees only what passed.
+// Hands-free listening (ListeningSession) is part of the session: while it listens, binary frames
+// are its microphone, and each turn stays open until the client has (by the server's estimate,
+// PlaybackClock) played her voice, so that a voice barge-in during that playback is a real stop
+// that stores only what was heard, and duck / unduck / stopped never follow the turn's turn_end.
 
 #include "dialog/speechinput.h"
 #include "auth/authguard.h"
 #include "dialog/chatwire.h"
+#include "dialog/listeningsession.h"
+#include "dialog/playbackclock.h"
 #include "dialog/turnpipeline.h"
 
 #include <QElapsedTimer>
@@ -29,7 +35,7 @@ class ChatGateway;
 class SpeechInput;
 class WebSocketPeer;
 
-class ChatSession : public QObject, public TurnSink
+class ChatSession : public QObject, public TurnSink, private ListeningHost
 {
     Q_OBJECT
 public:
@@ -85,6 +91,11 @@ public:
     void speechStart(const QJsonObject &audioStart);
     void speechAppend(const QByteArray &pcm);
     void speechFinish();
+    // Hands-free listening: listen_start {sample_rate, format} answers `listening` or an error;
+    // listen_stop ends it (an utterance in progress is still recognized).
+    void listenStart(const QJsonObject &message);
+    void listenStop();
+    bool listening() const { return m_listening && m_listening->isListening(); }
     // Later turns are stored under a new conversation id (a wire's "new chat").
     void startNewConversation();
     // A protocol violation: answered with bad_request; closes after chat.max_malformed.
@@ -114,13 +125,37 @@ private:
     void startTurn(const QString &text, const QString &clientMsgId);
     void beginTurn(const QString &text, const QString &clientMsgId);
     void startQueuedChat();
-    void interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
+    void interruptTurn(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop, const QString &reason = {});
+    // A turn held for the client's playback while listening ends when that playback has (by the
+    // estimate) ended, unless a voice has ducked it: then when the duck is resolved.
+    void releaseHeldTurn();
+    qint64 monotonicMs() const { return m_monotonic.elapsed(); }
+
+    // ListeningHost.
+    void listenEvent(const QString &type, const QJsonObject &fields) override;
+    void listenError(const QString &code, const QString &message, const QJsonObject &extra) override;
+    int bargeableTurn() const override;
+    bool herVoiceAudible() const override;
+    void duck(int turn) override;
+    void unduck(int turn) override;
+    void stopByVoice(int turn) override;
+    void utteranceFinal(const QString &text) override;
+    QString listeningCorrelationId() const override { return correlationBase(); }
     QString correlationBase() const;
 
     ChatGateway &m_gateway;
     std::unique_ptr<ChatWire> m_wire;
     WebSocketPeer *m_peer = nullptr;   // child: the socket, its limits, pings and auth deadline
     SpeechInput *m_speech = nullptr;   // child: push-to-talk recording and its ASR job
+    ListeningSession *m_listening = nullptr; // child, from the first listen_start: hands-free listening
+    // listen_start toggles a microphone stream (voice processing state): at most this many a minute.
+    static constexpr int kMaxListenStartsPerMinute = 30;
+    static constexpr qint64 kListenStartWindowMs = 60 * 1000;
+    std::deque<qint64> m_listenStarts;  // monotonic ms of the last minute's listen_starts
+    QElapsedTimer m_monotonic;
+    PlaybackClock m_playback;           // her voice on the client, estimated
+    QTimer m_releaseTimer;              // releases m_heldTurn at the estimated end of its playback
+    int m_heldTurn = 0;                 // all its audio sent, open until played
     QString m_sessionId;
     QString m_conversationId;
     Phase m_phase = Phase::AwaitingAuth;

@@ -51,6 +51,9 @@ public:
     virtual void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) = 0;
     virtual void turnSynthesized(int turn) { Q_UNUSED(turn) } // only when holdsTurnsUntilPlayback()
     virtual void transcript(const QString &text) = 0;         // the recognized speech input
+    // Hands-free listening (listening, speech_start, transcript with its utterance, speech_end): only
+    // wires whose clients can listen_start send them; the others never see one.
+    virtual void listenEvent(const QString &type, const QJsonObject &fields) { Q_UNUSED(type) Q_UNUSED(fields) }
     virtual void error(const QString &code, const QString &message, const QJsonObject &extra) = 0;
 
 protected:

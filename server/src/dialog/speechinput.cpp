@@ -48,6 +48,7 @@ void SpeechInput::cancel()
 std::optional<SpeechInput::Refusal> SpeechInput::start(const QJsonObject &audioStart)
 {
     m_discarding = false;
+    m_lateFrames = false;
     if (!m_asr) {
         m_discarding = true;
         return error(chat::kErrAsrUnavailable, QStringLiteral("speech input is not configured on this server (asr.base_url); type your message instead"));
@@ -64,8 +65,8 @@ std::optional<SpeechInput::Refusal> SpeechInput::start(const QJsonObject &audioS
 
 std::optional<SpeechInput::Refusal> SpeechInput::append(const QByteArray &pcm)
 {
-    if (m_discarding)
-        return std::nullopt;
+    if (m_discarding || m_lateFrames || !m_asr)
+        return std::nullopt; // see the header: never malformed
     if (!m_recording)
         return malformed(QStringLiteral("binary messages are speech input: send audio_start first"));
     m_recorded += pcm;
@@ -86,6 +87,7 @@ std::optional<SpeechInput::Refusal> SpeechInput::finish(const QString &correlati
     if (!m_recording)
         return malformed(QStringLiteral("audio_end without audio_start"));
     m_recording = false;
+    m_lateFrames = true;
     const QByteArray pcm = std::exchange(m_recorded, QByteArray());
     if (!m_asr)
         return error(chat::kErrAsrUnavailable, QStringLiteral("speech input is not configured on this server"));

@@ -7,7 +7,9 @@
 // Frames that were already on the wire when the client learnt that its recording was refused
 // (speech input not configured, or the recording over its cap) are dropped quietly until the next
 // audio_start: a microphone streams 10 frames a second, and counting those as malformed messages
-// would close the socket of a client that did nothing wrong.
+// would close the socket of a client that did nothing wrong. For the same reason, without an ASR
+// provider no binary frame is ever a protocol violation, and once a recording or listening stream
+// has ended, frames still in flight are dropped until the next one starts.
 
 #include <QByteArray>
 #include <QJsonObject>
@@ -45,6 +47,8 @@ public:
     // Ends the recording and starts recognition (a previous one still running is cancelled).
     std::optional<Refusal> finish(const QString &correlationId);
     void cancel();
+    // A listening stream ended (listen_stop, a cap): its late frames are dropped quietly.
+    void dropLateFrames() { m_lateFrames = true; }
 
 signals:
     void transcribed(const QString &text);
@@ -55,6 +59,7 @@ private:
     const ChatSettings &m_settings;
     bool m_recording = false;
     bool m_discarding = false;  // the recording was refused: its late frames and audio_end are dropped
+    bool m_lateFrames = false;  // a stream ended: frames still in flight are dropped until the next start
     int m_rate = 0;
     QByteArray m_recorded;
     QPointer<AsrJob> m_job;

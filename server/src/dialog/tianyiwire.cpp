@@ -2,6 +2,7 @@
 
 #include "base/config.h"
 #include "dialog/chatsession.h"
+#include "dialog/listeningsession.h"
 #include "prompt/personacard.h"
 
 #include <QJsonArray>
@@ -103,6 +104,10 @@ void TianyiWire::handleMessage(const QJsonObject &message)
         s.speechStart(message);
     } else if (type == chat::kAudioEnd) {
         s.speechFinish();
+    } else if (type == listen::kListenStart) {
+        s.listenStart(message);
+    } else if (type == listen::kListenStop) {
+        s.listenStop();
     } else if (type == chat::kAuth) {
         const QJsonValue token = message.value(QStringLiteral("token"));
         if (!token.isString() || token.toString().isEmpty())
@@ -158,6 +163,7 @@ void TianyiWire::hello()
                 {QStringLiteral("token_expires_at"), s.tokenExpiresAt()},
                 {QStringLiteral("persona"), personaHello(*services.persona, services.config->web)},
                 {QStringLiteral("speech_input"), services.asr != nullptr},
+                {QStringLiteral("listening"), services.asr != nullptr}, // listen_start is accepted
                 {QStringLiteral("audio"), QJsonObject{{QStringLiteral("format"), QStringLiteral("pcm_s16le")},
                                                       {QStringLiteral("sample_rate"), s.ttsSampleRate()},
                                                       {QStringLiteral("mode"), m_jsonAudio ? QStringLiteral("json") : QStringLiteral("binary")},
@@ -205,6 +211,13 @@ void TianyiWire::turnAudio(int turn, int sentence, int seq, int sampleRate, bool
 void TianyiWire::transcript(const QString &text)
 {
     session().sendJson({{QStringLiteral("type"), chat::kTranscript}, {QStringLiteral("text"), text}, {QStringLiteral("final"), true}});
+}
+
+void TianyiWire::listenEvent(const QString &type, const QJsonObject &fields)
+{
+    QJsonObject out = fields;
+    out.insert(QStringLiteral("type"), type);
+    session().sendJson(out);
 }
 
 void TianyiWire::error(const QString &code, const QString &message, const QJsonObject &extra)

@@ -1,8 +1,8 @@
 #pragma once
 // Tianyi's own chat protocol (docs/protocol.md) on "/ws": a first {"type":"auth"} message or
 // ?token= for older clients, hello, chat / stop / audio_start + binary PCM + audio_end / ping /
-// auth with a fresh token; turn events as JSON, turn audio as binary frames or, with ?audio=json,
-// as JSON with base64 PCM and lip-sync volumes.
+// auth with a fresh token / listen_start + binary PCM + listen_stop (hands-free); turn events as
+// JSON, turn audio as binary frames or, with ?audio=json, as JSON with base64 PCM and lip-sync volumes.
 
 #include "dialog/chatwire.h"
 
@@ -20,6 +20,7 @@ public:
     void turnEvent(int turn, const QString &type, const QJsonObject &fields) override;
     void turnAudio(int turn, int sentence, int seq, int sampleRate, bool last, const QByteArray &pcm) override;
     void transcript(const QString &text) override;
+    void listenEvent(const QString &type, const QJsonObject &fields) override;
     void error(const QString &code, const QString &message, const QJsonObject &extra) override;
 
 private:

@@ -446,7 +446,7 @@ void TurnPipeline::playbackComplete()
     maybeComplete();
 }
 
-void TurnPipeline::interrupt(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop)
+void TurnPipeline::interrupt(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop, const QString &reason)
 {
     if (m_finished)
         return;
@@ -456,8 +456,12 @@ void TurnPipeline::interrupt(std::optional<qint64> playedMs, bool notifyClient, 
     if (m_services.metrics)
         m_services.metrics->observe(QStringLiteral("tianyi_chat_stop_seconds"), {}, double(stopMs) / 1000.0);
     qCInfo(lcWs) << "turn interrupted" << (playedMs ? QStringLiteral("after %1 ms heard").arg(*playedMs) : QStringLiteral("(no played_ms)"));
-    if (notifyClient)
-        m_sink.turnEvent(m_turnNo, chat::kStopped, {{QStringLiteral("stop_ms"), stopMs}});
+    if (notifyClient) {
+        QJsonObject stopped{{QStringLiteral("stop_ms"), stopMs}};
+        if (!reason.isEmpty())
+            stopped.insert(QStringLiteral("reason"), reason);
+        m_sink.turnEvent(m_turnNo, chat::kStopped, stopped);
+    }
     finish(chat::kInterrupted, heardText(playedMs), notifyClient);
 }
 

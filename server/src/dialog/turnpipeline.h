@@ -54,7 +54,7 @@ public:
     // For clients that play the audio after it was sent and say when they are done (Open-LLM-VTuber's
     // frontend-playback-complete): a turn whose audio is all sent tells the sink turnSynthesized and
     // stays open until playbackComplete(), so a stop during the playback still stores only what was
-    // heard. Before start().
+    // heard. Before the last audio is sent (a session that starts listening holds its running turn).
     void holdUntilPlayback() { m_holdForPlayback = true; }
     void playbackComplete();
 
@@ -62,7 +62,8 @@ public:
     // Barge-in (explicit stop, implied by a new chat, or disconnect with notifyClient=false):
     // cancels the LLM stream, queued and running TTS; sends stopped; stores what was heard (by
     // playedMs when given, else the sentences whose audio was fully sent), then sends turn_end interrupted.
-    void interrupt(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop);
+    // A reason (e.g. "voice") is named in `stopped`.
+    void interrupt(std::optional<qint64> playedMs, bool notifyClient, const QElapsedTimer &sinceStop, const QString &reason = {});
 
     bool isFinished() const { return m_finished; }
     int turnNo() const { return m_turnNo; }
