@@ -1,4 +1,5 @@
 // tianyi-fake-upstream: the fake upstream AI services as a process (see README.md).
+#include "fakefunasr.h"
 #include "fakeserver.h"
 
 #include <QCommandLineParser>
@@ -7,6 +8,7 @@
 #include <QHostAddress>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <memory>
 #include <cstdio>
 
 using namespace tianyi::fake;
@@ -25,7 +27,11 @@ static const char kFaultHelp[] =
     "  reasoning (reasoning text before the reply)  no-usage  openai|vllm|ollama|llamacpp (dialect)\n"
     "Per-request knobs (headers): x-fake-ttft-ms x-fake-tokens-per-second x-fake-variant x-fake-retry-after-ms\n"
     "  x-fake-retry-after-s x-fake-fail-times x-fake-cut-after x-fake-drip-ms x-fake-dimensions x-fake-max-batch\n"
-    "Control: GET /_fake/requests (every request recorded, JSON), DELETE /_fake/requests (clear).\n";
+    "Control: GET /_fake/requests (every request recorded, JSON), DELETE /_fake/requests (clear).\n"
+    "FunASR (--funasr-port): quirks per connection by URL path ws://HOST:PORT/fault/NAME[,NAME...]:\n"
+    "  python (is_final mirrors is_speaking)  no-final-flag (is_final never true)  extras (timestamp, stamp_sents)\n"
+    "  segments (an offline segment mid-stream)  close (close frame 1011 after the first audio)  reset (TCP drop)\n"
+    "  malformed (broken JSON)  huge (a 1 MiB message)  flood (endless text in small messages)  stall (never answers)\n";
 
 static bool loadScript(const QString &path, FakeOptions &options, QString *error)
 {
@@ -78,7 +84,14 @@ int main(int argc, char *argv[])
     const QCommandLineOption ttsRate(QStringLiteral("tts-sample-rate"), QStringLiteral("GPT-SoVITS: sample rate of the audio."), QStringLiteral("HZ"), QString::number(defaults.ttsSampleRate));
     const QCommandLineOption asrLatency(QStringLiteral("asr-latency-ms"), QStringLiteral("Transcription: answer delay."), QStringLiteral("MS"), QString::number(defaults.asrLatencyMs));
     const QCommandLineOption asrText(QStringLiteral("asr-text"), QStringLiteral("Transcription: text returned."), QStringLiteral("TEXT"), defaults.asrText);
-    parser.addOptions({port, host, ttft, tps, reply, script, noUsage, variant, dims, ttsFirst, ttsRtf, ttsRate, asrLatency, asrText});
+    const QCommandLineOption funasrPort(QStringLiteral("funasr-port"), QStringLiteral("Also serve a fake FunASR 2pass WebSocket on this port (0 = any; its URL is printed)."), QStringLiteral("N"));
+    const QCommandLineOption funasrText(QStringLiteral("funasr-text"), QStringLiteral("FunASR: text recognized; repeat for one per connection in order (then the default, 你好)."), QStringLiteral("TEXT"));
+    const QCommandLineOption funasrLatency(QStringLiteral("funasr-final-latency-ms"), QStringLiteral("FunASR: delay of the final result after {\"is_speaking\":false}."), QStringLiteral("MS"), QStringLiteral("0"));
+    const QCommandLineOption funasrQuirks(QStringLiteral("funasr-quirks"), QStringLiteral("FunASR: quirks for every connection (comma list, as the /fault/NAME path)."), QStringLiteral("NAMES"));
+    const QCommandLineOption funasrCert(QStringLiteral("funasr-cert"), QStringLiteral("FunASR: serve wss:// with this PEM certificate (needs --funasr-key)."), QStringLiteral("FILE"));
+    const QCommandLineOption funasrKey(QStringLiteral("funasr-key"), QStringLiteral("FunASR: the PEM private key (RSA) of --funasr-cert."), QStringLiteral("FILE"));
+    parser.addOptions({port, host, ttft, tps, reply, script, noUsage, variant, dims, ttsFirst, ttsRtf, ttsRate, asrLatency, asrText,
+                       funasrPort, funasrText, funasrLatency, funasrQuirks, funasrCert, funasrKey});
     parser.process(app);
 
     FakeOptions options;
@@ -119,5 +132,31 @@ int main(int argc, char *argv[])
     }
     std::printf("tianyi-fake-upstream listening on http://%s:%d\n", qPrintable(parser.value(host)), int(server.serverPort()));
     std::fflush(stdout);
+
+    std::unique_ptr<FakeFunAsrServer> funasr;
+    if (parser.isSet(funasrPort)) {
+        FakeFunAsrOptions fo;
+        fo.texts = parser.values(funasrText);
+        fo.finalLatencyMs = parser.value(funasrLatency).toInt();
+        fo.quirks = parser.value(funasrQuirks).split(QLatin1Char(','), Qt::SkipEmptyParts);
+        std::unique_ptr<QSslConfiguration> tls;
+        if (parser.isSet(funasrCert)) {
+            QString error;
+            tls = FakeFunAsrServer::tlsFromFiles(parser.value(funasrCert), parser.value(funasrKey), &error);
+            if (!tls) {
+                std::fprintf(stderr, "tianyi-fake-upstream: --funasr-cert / --funasr-key: %s\n", qPrintable(error));
+                return 2;
+            }
+        }
+        const bool secure = bool(tls);
+        funasr = std::make_unique<FakeFunAsrServer>(fo, std::move(tls));
+        const int fp = parser.value(funasrPort).toInt(&ok);
+        if (!ok || fp < 0 || fp > 65535 || !funasr->listen(QHostAddress(parser.value(host)), quint16(fp))) {
+            std::fprintf(stderr, "tianyi-fake-upstream: cannot listen for FunASR on %s:%s\n", qPrintable(parser.value(host)), qPrintable(parser.value(funasrPort)));
+            return 1;
+        }
+        std::printf("tianyi-fake-upstream FunASR listening on %s://%s:%d\n", secure ? "wss" : "ws", qPrintable(parser.value(host)), int(funasr->port()));
+        std::fflush(stdout);
+    }
     return app.exec();
 }

@@ -396,7 +396,13 @@ std::vector<ConfigKey> buildKeys()
     keys.push_back(secretKey("asr.api_key", [](Config &c) -> QByteArray & { return c.asr.apiKey; }, "Bearer key for the ASR API."));
     keys.push_back(textKey("asr.model", [](Config &c) -> QString & { return c.asr.model; }, "Transcription model."));
     keys.push_back(textKey("asr.language", [](Config &c) -> QString & { return c.asr.language; }, "Optional language hint (e.g. zh)."));
-    keys.push_back(integerKey("asr.timeout_ms", [](Config &c) -> int & { return c.asr.timeoutMs; }, 100, kMaxInt, "Request timeout."));
+    keys.push_back(integerKey("asr.timeout_ms", [](Config &c) -> int & { return c.asr.timeoutMs; }, 100, kMaxInt,
+                              "Request timeout. funasr: also the longest wait to connect and for the final transcript after the "
+                              "utterance ended."));
+    keys.push_back(textKey("asr.ca_file", [](Config &c) -> QString & { return c.asr.caFile; },
+                           "funasr over wss://: PEM file of certificates to trust besides the system's. A self-signed server "
+                           "certificate listed here (FunASR's runtime ships one) is accepted as-is even when its name does not "
+                           "match the host; nothing else is. Empty: only the system's CAs."));
     // voice
     keys.push_back(integerKey("voice.speech_min_ms", [](Config &c) -> int & { return c.voice.speechMinMs; }, 30, 2000,
                               "Voiced audio needed before speech_start (shorter sounds are clicks, not speech)."));

@@ -117,6 +117,7 @@ struct AsrSettings {
     QString model = QStringLiteral("FunAudioLLM/SenseVoiceSmall");
     QString language;
     int timeoutMs = 30000;
+    QString caFile;                    // funasr wss://: extra trusted certificates (PEM); exact matches are pinned
 };
 
 // Hands-free listening: voice activity detection and endpointing of the microphone stream

@@ -5,6 +5,7 @@
 #include "upstream/demollmresponder.h"
 #include "upstream/embedder.h"
 #include "upstream/espeaktts.h"
+#include "upstream/funasrclient.h"
 #include "upstream/gptsovitspool.h"
 #include "upstream/hashingembedder.h"
 #include "upstream/llm.h"
@@ -51,8 +52,16 @@ std::unique_ptr<Providers> Providers::create(const Config &config, WorkerPool &w
     else
         p->m_embedder = std::make_unique<OpenAiEmbedder>(config.embedding, metrics);
 
-    if (!config.asr.baseUrl.isEmpty())
+    if (config.asr.baseUrl.isEmpty()) {
+        // no speech input
+    } else if (config.asr.provider == QLatin1String("funasr")) {
+        auto funasr = std::make_unique<FunAsrClient>(config.asr);
+        if (!funasr->initialize(error))
+            return nullptr;
+        p->m_asr = std::move(funasr);
+    } else {
         p->m_asr = std::make_unique<OpenAiAsrClient>(config.asr);
+    }
 
     const QJsonObject d = p->describe();
     for (auto it = d.constBegin(); it != d.constEnd(); ++it) {

@@ -1,6 +1,7 @@
 #pragma once
 // Builds the four AI services from the configuration: a real client when its base URL is set,
-// else the built-in offline provider. One place decides, logs and reports (/readyz) the choice.
+// else the built-in offline provider (ASR: none; asr.provider picks the OpenAI-compatible or the
+// FunASR client). One place decides, logs and reports (/readyz) the choice.
 
 #include "base/config.h"
 #include "upstream/ttsvoicebook.h"
