@@ -351,6 +351,10 @@ class Report:
                     self.targets.append((f"listening CPU: {sessions} sessions streaming {room} < 10 % of one core",
                                          f"{f(100 * share, 2)} %", share < 0.10, ""))
             self.out("")
+        # What the figures mean and what dominates them: hand-written next to the results.
+        notes = os.path.join(os.path.dirname(self.args.analysis), "listening.md")
+        if os.path.exists(notes) and not rec.get("smoke"):
+            self.out(open(notes).read().rstrip(), "")
 
     # --- the whole report ---------------------------------------------------------------------------
     def write(self):
