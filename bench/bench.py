@@ -333,8 +333,11 @@ class Bench:
         wav = os.path.join(self.work, "listen.wav")
         subprocess.run(["espeak-ng", "-v", "cmn", "-w", wav, LISTEN_TEXT], check=True, capture_output=True)
         has_funasr = self.fake_has("--funasr-port")  # the fake FunASR server (streaming partials), when built in
-        fake = self.spawn("fake-listening", [self.fake_bin, "--port", "0", "--reply", LISTEN_REPLY] + LISTEN_FAKE_ARGS
-                          + (["--funasr-port", "0", "--funasr-text", LISTEN_TEXT] if has_funasr else []))
+        # The fake FunASR recognizes one --funasr-text per connection (one per utterance), then its default: one for every
+        # utterance the runs can speak. The background LLM requests get well-formed answers (SCRIPT), as in every scenario.
+        funasr_args = ["--funasr-port", "0"] + ["--funasr-text", LISTEN_TEXT] * 3000 if has_funasr else []
+        fake = self.spawn("fake-listening", [self.fake_bin, "--port", "0", "--reply", LISTEN_REPLY, "--script",
+                                             os.path.join(self.work, "script.json")] + LISTEN_FAKE_ARGS + funasr_args)
         fake_url = self.wait_for(fake, r"listening on (http://\S+)")
         funasr = self.find_in_output(fake, r"(wss?://[0-9.:]+\S*)") if has_funasr else None
         asr = ({"TIANYI_ASR_PROVIDER": "funasr", "TIANYI_ASR_BASE_URL": funasr} if funasr
