@@ -2,6 +2,8 @@
 // binary and json audio, stop, ping, speech input, close codes, malformed server messages, caps.
 #include "scriptedchatserver.h"
 #include "tianyi/chatclient.h"
+#include "tianyi/pcmpacer.h"
+#include "tianyi/speechrecording.h"
 #include "tianyi/turnrecorder.h"
 
 #include <QSignalSpy>
@@ -366,6 +368,74 @@ private slots:
         QVERIFY2(violations.isEmpty(), qPrintable(recorder.violations().join(QLatin1Char('\n'))));
         QVERIFY(recorder.turn(5)->stopped);
         QCOMPARE(recorder.turn(5)->status, chat::kInterrupted);
+    }
+
+    // The pacer sends frame k once the clock passed start + (k + 1) * 20 ms, catches up after a late
+    // wake-up, and fills the time after the queued audio with room sound. Driven by tick() with chosen
+    // times: no waiting on the wall clock.
+    void pacerSendsByTheClock()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        client.startListening();
+        PcmPacer pacer(&client);
+        QSignalSpy drained(&pacer, &PcmPacer::queueDrained);
+        QByteArray speech(640 * 3, '\x11'); // three frames
+        QCOMPARE(pacer.enqueue(speech), 0);
+        pacer.start(false);
+        const qint64 t0 = pacer.startedAtMs();
+        pacer.tick(t0 + 19);
+        QCOMPARE(pacer.sentMs(), 0);
+        pacer.tick(t0 + 20);
+        QCOMPARE(pacer.sentMs(), 20);
+        pacer.tick(t0 + 100); // late: the four frames owed go at once
+        QCOMPARE(pacer.sentMs(), 100);
+        QCOMPARE(drained.count(), 1);
+        // Queued now, it starts at the next frame's audio time.
+        QCOMPARE(pacer.enqueue(QByteArray(640, '\x22')), 100);
+        pacer.tick(t0 + 120);
+        QTRY_COMPARE_WITH_TIMEOUT(server.binarySizes.size(), 6, kWaitMs);
+        QCOMPARE(server.listenAudioBytes, 6 * 640);
+        QCOMPARE(drained.count(), 2);
+        pacer.stop();
+        pacer.tick(t0 + 1000);
+        QCOMPARE(pacer.sentMs(), 120);
+    }
+
+    // A 22.05 kHz stereo recording becomes 16 kHz mono of the same length and pitch; its voiced span is found.
+    void speechRecordingIsConverted()
+    {
+        const int rate = 22050;
+        const int frames = rate; // 1 s: 0.25 s silence, 0.5 s of a 440 Hz tone, 0.25 s silence
+        QByteArray stereo(frames * 4, '\0');
+        for (int i = rate / 4; i < 3 * rate / 4; ++i) {
+            const auto v = qint16(10000 * std::sin(2 * M_PI * 440 * i / rate));
+            for (int c = 0; c < 2; ++c) {
+                stereo[4 * i + 2 * c] = char(v & 0xff);
+                stereo[4 * i + 2 * c + 1] = char((v >> 8) & 0xff);
+            }
+        }
+        QString error;
+        const auto r = speechFromWav(wav::file(stereo, rate, 2), &error);
+        QVERIFY2(r.has_value(), qPrintable(error));
+        QCOMPARE(r->sourceSampleRate, rate);
+        QCOMPARE(r->sourceChannels, 2);
+        QCOMPARE(r->durationMs(), 1000);
+        QVERIFY2(qAbs(r->firstVoicedMs - 250) <= 10 && qAbs(r->lastVoicedMs - 750) <= 10,
+                 qPrintable(QStringLiteral("%1..%2").arg(r->firstVoicedMs).arg(r->lastVoicedMs)));
+        // Still 440 Hz: rising zero crossings over the middle 0.4 s.
+        int crossings = 0;
+        const auto sample = [&](int i) { return qint16(quint8(r->pcm[2 * i]) | (quint8(r->pcm[2 * i + 1]) << 8)); };
+        for (int i = 16000 * 3 / 10; i < 16000 * 7 / 10; ++i)
+            crossings += sample(i - 1) < 0 && sample(i) >= 0 ? 1 : 0;
+        QVERIFY2(qAbs(crossings - 176) <= 2, qPrintable(QString::number(crossings)));
+        // Refusals name the problem.
+        QVERIFY(!speechFromWav(wav::header(16000, 1, 100, 8) + QByteArray(100, '\x80'), &error));
+        QVERIFY2(error.contains(QStringLiteral("8-bit")), qPrintable(error));
+        QVERIFY(!speechFromWav(wav::file(QByteArray(400, '\0'), 96000), &error));
+        QVERIFY2(error.contains(QStringLiteral("96000 Hz")), qPrintable(error));
+        QVERIFY(!speechFromWav(QByteArray("RIFF"), &error));
     }
 
     void authByUrlForOlderServers()
