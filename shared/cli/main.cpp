@@ -84,7 +84,8 @@ int main(int argc, char **argv)
         S("silence-ms"), S("listen: after the recording, wait this long in the quiet room for the end of speech (then listen_stop)."),
         S("N"), S("3000"));
     const QCommandLineOption noiseDbfs = t.option(
-        S("noise-dbfs"), S("listen: the room is white noise at this RMS level instead of digital silence, e.g. -60."), S("DB"));
+        S("noise-dbfs"), S("listen, and load with --listen or --voice: the room is white noise at this RMS level instead of digital silence, "
+          "e.g. -60."), S("DB"));
 
     t.section(S("Account and connection"), S("chat and repl log in with --token, else --user and the password, else the "
                                               "access_token in --token-file."));

@@ -159,7 +159,8 @@ private slots:
             QVERIFY2(sectionOf(QLatin1String(talk)) == 0, talk);
         for (const char *account : {"register", "login", "--server URL", "--user NAME", "--password PW", "--token TOKEN", "--token-file FILE"})
             QVERIFY2(sectionOf(QLatin1String(account)) == 1, account);
-        for (const char *load : {"load", "--users N", "--duration-s S", "--fake URL", "--json-file FILE", "--sample-pid PID"})
+        for (const char *load : {"load", "--users N", "--duration-s S", "--fake URL", "--json-file FILE", "--sample-pid PID", "--voice FILE.wav",
+                                 "--listen"})
             QVERIFY2(sectionOf(QLatin1String(load)) == 2, load);
         // No option comes before the first group: the load options used to lead the list.
         QVERIFY2(!r.out.left(at.first()).contains(QStringLiteral("\n  --")), qPrintable(r.out));
