@@ -518,10 +518,12 @@ void CliSession::onEvent(const ChatEvent &e)
         // A failed recognition of this run's utterance ends it too; a refusal saying listening:false stopped the stream.
         const QString code = e.str(QStringLiteral("code"));
         const bool streamStopped = e.json.value(QStringLiteral("listening")).toBool(true) == false;
-        const bool ourUtteranceFailed = code == QLatin1String("asr_failed") && m_utterance >= 0 && e.utterance() == m_utterance;
+        const bool ourUtteranceFailed = (code == chat::kErrAsrFailed || code == chat::kErrAsrBusy) && m_utterance >= 0 && e.utterance() == m_utterance;
+        // Before `listening`, any refusal of listen_start (unsupported_audio, rate_limited, speech_input_busy, ...) ends the run.
+        const bool listenRefused = !m_listeningAnswered;
         if (e.kind == K::Error && e.turn < 0
             && (code == chat::kErrAsrUnavailable || code == chat::kErrRateExceeded || code == chat::kErrListenTimeout
-                || streamStopped || ourUtteranceFailed)) {
+                || code == chat::kErrUnsupportedAudio || streamStopped || ourUtteranceFailed || listenRefused)) {
             err(QStringLiteral("server error: %1: %2").arg(code, e.str(QStringLiteral("message"))));
             finishListening(kExitRefused);
             return;
@@ -691,6 +693,7 @@ void CliSession::onListeningEvent(const ChatEvent &e)
     using K = ChatEvent::Kind;
     switch (e.kind) {
     case K::Listening: {
+        m_listeningAnswered = true;
         const ListeningInfo info = ListeningInfo::fromJson(e.json);
         note(QStringLiteral("[she listens: endpointing %1 ms, interruption after %2 ms of speech]")
                  .arg(info.endpointingMs)

@@ -133,6 +133,7 @@ private:
     QTimer m_quietRoom;              // after the recording: how long to wait for speech_end
     bool m_stderrIsTerminal = false;
     bool m_partialShown = false;     // a partial transcript sits on the current stderr line
+    bool m_listeningAnswered = false; // `listening` arrived: listen_start was accepted
     bool m_heardSpeech = false;      // speech_start arrived
     bool m_speechEnded = false;
     bool m_haveFinal = false;

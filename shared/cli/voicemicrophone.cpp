@@ -90,13 +90,14 @@ void VoiceMicrophone::onEvent(const ChatEvent &e)
     }
     if (e.kind == K::Error && e.turn < 0) {
         const QString code = e.str(QStringLiteral("code"));
-        const bool stopped = code == chat::kErrAsrUnavailable || e.json.value(QStringLiteral("listening")).toBool(true) == false;
+        // Before `listening` every refusal means listen_start failed; afterwards listening:false says the stream ended.
+        const bool stopped = !m_ready || code == chat::kErrAsrUnavailable || e.json.value(QStringLiteral("listening")).toBool(true) == false;
         if (stopped) {
             m_pacer.stop();
             if (!m_ready)
                 emit failed(QStringLiteral("listen_start refused: %1: %2").arg(code, e.str(QStringLiteral("message"))));
             over(QStringLiteral("stream_stopped"));
-        } else if (code == QLatin1String("asr_failed") && m_speaking && e.utterance() == m_t.utterance) {
+        } else if ((code == chat::kErrAsrFailed || code == chat::kErrAsrBusy) && m_speaking && e.utterance() == m_t.utterance) {
             over(QStringLiteral("asr_failed"));
         }
         return;

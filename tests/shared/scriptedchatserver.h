@@ -105,6 +105,7 @@ public:
     int finishHeldTurnAfterMs = -1;    // >= 0: ...or until this long has passed, then complete it
     bool audioBeforeSentence = false;  // break guarantee 1 (audio of sentence 1 before its sentence event)
     bool asrAvailable = true;          // false: listen_start gets error asr_unavailable
+    QString listenStartError;          // non-empty: listen_start is refused with this error code
     QString heardText = QStringLiteral("你好天依"); // what the toy recognizer hears in any speech
 
     // Sends raw messages to every connected client (malformed input tests).
@@ -342,10 +343,10 @@ private:
     {
         const QString type = m.value(QStringLiteral("type")).toString();
         if (type == chat::kListenStart) {
-            if (!asrAvailable) {
+            if (!asrAvailable || !listenStartError.isEmpty()) {
                 send(socket, QJsonObject{{QStringLiteral("type"), chat::kError},
-                                         {QStringLiteral("code"), chat::kErrAsrUnavailable},
-                                         {QStringLiteral("message"), QStringLiteral("no speech recognition is configured")}});
+                                         {QStringLiteral("code"), asrAvailable ? listenStartError : chat::kErrAsrUnavailable},
+                                         {QStringLiteral("message"), QStringLiteral("listen_start refused")}});
                 return;
             }
             conn.listening = true;

@@ -538,6 +538,12 @@ private slots:
         const CliRun r = runCli(scripted(server, {QStringLiteral("listen"), quiet}));
         CHECK_RUN(r, 1);
         QVERIFY2(r.err.contains(QStringLiteral("asr_unavailable")), qPrintable(describe(r)));
+        // Any other refusal of listen_start ends the run the same way.
+        ScriptedChatServer picky;
+        picky.listenStartError = chat::kErrUnsupportedAudio;
+        const CliRun refused = runCli(scripted(picky, {QStringLiteral("listen"), quiet}));
+        CHECK_RUN(refused, 1);
+        QVERIFY2(refused.err.contains(QStringLiteral("unsupported_audio")), qPrintable(describe(refused)));
     }
 
     // A recording without speech: the server never hears any, and the run says so (exit 8).

@@ -68,6 +68,12 @@ inline const QString kErrInternal = QStringLiteral("internal");
 inline const QString kErrRateExceeded = QStringLiteral("rate_exceeded");
 inline const QString kErrUtteranceTooLong = QStringLiteral("utterance_too_long");
 inline const QString kErrListenTimeout = QStringLiteral("listen_timeout");
+// Refusals of listen_start and failures of one utterance (docs/protocol.md "Listening").
+inline const QString kErrUnsupportedAudio = QStringLiteral("unsupported_audio");   // listen_start: only 16 kHz pcm_s16le
+inline const QString kErrAlreadyListening = QStringLiteral("already_listening");
+inline const QString kErrSpeechInputBusy = QStringLiteral("speech_input_busy");    // push-to-talk and listening exclude each other
+inline const QString kErrAsrFailed = QStringLiteral("asr_failed");                 // {utterance, kind}: that utterance
+inline const QString kErrAsrBusy = QStringLiteral("asr_busy");                     // {utterance}: not recognized
 
 // Turn statuses (turn_end.status and stored turns).
 inline const QString kCompleted = QStringLiteral("completed");
