@@ -91,6 +91,7 @@ int main(int argc, char **argv)
     }
     const QList<QPair<QString, QByteArray>> inputs = {
         {QStringLiteral("speech"), lasting(audio::concat({sentence, audio::silence(300)}), seconds)},
+        {QStringLiteral("room_-60dbfs"), audio::whiteNoise(seconds * 1000, -60, 3)},
         {QStringLiteral("noise_-40dbfs"), audio::whiteNoise(seconds * 1000, -40, 1)},
         {QStringLiteral("noise_-25dbfs"), audio::whiteNoise(seconds * 1000, -25, 2)},
     };

@@ -1,9 +1,11 @@
 // Hands-free listening end to end: a real server in-process, a real WebSocket client streaming
 // microphone-like PCM (espeak-ng speech, noise, silence from tests/support/speechaudio), the real
 // MicrophoneStream, and a fake ASR upstream (the OpenAI-compatible batch path; the fake speaks the
-// real /audio/transcriptions format). Audio is sent faster than real time, within a raised rate
+// real /audio/transcriptions format), and the streaming path through the fake FunASR 2pass server
+// (partial transcripts). Audio is sent faster than real time, within a raised rate
 // cap, except where the behaviour depends on wall time (her playback, barge-in, the listen timeout).
 #include "chatfixture.h"
+#include "fakefunasr.h"
 #include "speechaudio.h"
 #include "voice/microphonestream.h"
 
@@ -71,6 +73,21 @@ ChatFixture::Options listeningOptions(const std::function<void(Config &)> &more 
             more(c);
     };
     return o;
+}
+
+// The recognizer answers an empty text (no words heard) to everything.
+ChatFixture::Options recognizerHearsNoWords()
+{
+    ChatFixture::Options o = listeningOptions();
+    o.fake.asrText = QString();
+    return o;
+}
+
+// She starts her five-sentence reply: true once its first audio has arrived.
+bool askForHerLongReply(ChatTestClient &c)
+{
+    c.chat(QStringLiteral("说五句话"));
+    return c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; });
 }
 
 QJsonObject listenStartMessage(int rate = 16000, const QString &format = QStringLiteral("pcm_s16le"))
@@ -215,6 +232,34 @@ private:
         // "stall": never answered
     }
 };
+
+// The streaming path: the fake FunASR server recognizes each connection's text in order.
+struct FunAsrListening {
+    explicit FunAsrListening(const QStringList &texts, const std::function<void(Config &)> &more = {})
+        : funasr(fake::FakeFunAsrOptions{texts, QStringLiteral("你好"), 0, {}, false})
+    {
+        funasr.listen(QHostAddress::LocalHost, 0);
+        fx = std::make_unique<ChatFixture>(listeningOptions([this, more](Config &c) {
+            c.asr.provider = QStringLiteral("funasr");
+            c.asr.baseUrl = funasr.url();
+            c.asr.timeoutMs = 2000;
+            if (more)
+                more(c);
+        }));
+    }
+    fake::FakeFunAsrServer funasr;
+    std::unique_ptr<ChatFixture> fx;
+};
+
+QList<QJsonObject> partials(const ChatTestClient &c)
+{
+    QList<QJsonObject> out;
+    for (const QJsonObject &t : allOf(c, chat::kTranscript)) {
+        if (!t.value(QStringLiteral("final")).toBool(true))
+            out.append(t);
+    }
+    return out;
+}
 
 } // namespace
 
@@ -461,9 +506,7 @@ private slots:
     {
         if (!m_vad)
             QSKIP("MicrophoneStream has no voice detection yet");
-        ChatFixture::Options o = listeningOptions();
-        o.fake.asrText = QString();
-        ChatFixture fx(o);
+        ChatFixture fx(recognizerHearsNoWords());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
         sendPcm(c, sa::concat({speech(QStringLiteral("你好")), sa::silence(1500)}));
@@ -474,6 +517,39 @@ private slots:
         QCOMPARE(c.first(chat::kTurnStart, 1).value(QStringLiteral("user_text")).toString(), QStringLiteral("typed"));
         QCOMPARE(c.countType(chat::kTurnStart), 1);
         QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_utterances_total{outcome=\"empty\"} 1")));
+    }
+
+    void oneRecognizerPerSession()
+    {
+        if (!m_vad)
+            QSKIP("MicrophoneStream has no voice detection yet");
+        // A slow recognizer: the second utterance waits for the first's final, the third is refused.
+        ChatFixture::Options o = listeningOptions();
+        o.fake.asrLatencyMs = 3000;
+        ChatFixture fx(o);
+        ChatTestClient c;
+        QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
+        QElapsedTimer clock;
+        clock.start();
+        QList<qint64> asrRequestsAt;
+        QObject::connect(&fx.fake, &fake::FakeServer::requestRecorded, [&] {
+            if (fx.fake.recordedCount(kAsrPath) > asrRequestsAt.size())
+                asrRequestsAt.append(clock.elapsed());
+        });
+        const QByteArray said = sa::concat({speech(QStringLiteral("今天天气很好")), sa::silence(1000)});
+        sendPcm(c, sa::concat({said, said, said}));
+        QVERIFY(c.waitFor([&] { return allOf(c, QStringLiteral("speech_end")).size() == 3; }));
+        QVERIFY(c.waitForType(chat::kError));
+        QCOMPARE(errorCode(c), QStringLiteral("asr_busy"));
+        QCOMPARE(allOf(c, chat::kError).first().value(QStringLiteral("utterance")).toInt(), 3);
+        QVERIFY(c.waitFor([&] { return finals(c).size() == 2; }, 30000));
+        // The second request left only once the first was answered (the fake answers after 3 s).
+        QCOMPARE(asrRequestsAt.size(), 2);
+        QVERIFY2(asrRequestsAt.at(1) - asrRequestsAt.at(0) >= 2990, qPrintable(QString::number(asrRequestsAt.at(1) - asrRequestsAt.at(0))));
+        QCOMPARE(finals(c).at(0).value(QStringLiteral("utterance")).toInt(), 1);
+        QCOMPARE(finals(c).at(1).value(QStringLiteral("utterance")).toInt(), 2);
+        QCOMPARE(fx.fake.recordedCount(kAsrPath), 2);
+        QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_utterances_total{outcome=\"refused\"} 1")));
     }
 
     void asrFailuresThenListeningGoesOn_data()
@@ -589,8 +665,7 @@ private slots:
         ChatFixture fx(listeningOptions());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         // Her voice leaking back from the speaker: speech far below voice.echo_gate_dbfs, streamed
         // at the microphone's pace while she plays (espeak stands in for her own voice).
         const QByteArray leak = sa::scaledDb(sa::concat({speech(QStringLiteral("第一句话说完了，第二句话也说完了")), sa::silence(300),
@@ -617,8 +692,7 @@ private slots:
         ChatTestClient c;
         QVERIFY(c.openAndHello(fx.port(), user.token));
         QVERIFY(startListening(c));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         QElapsedTimer sinceFirstAudio;
         sinceFirstAudio.start();
         // Let the client play the first sentence whole, then talk over her (room-level speech).
@@ -676,6 +750,48 @@ private slots:
                           << storedSentences << "of 5 sentences after" << heardWindowMs << "ms of playback";
     }
 
+    void voiceStopWithoutWordsIsAFalseInterruption()
+    {
+        if (!m_vad)
+            QSKIP("MicrophoneStream has no voice detection yet");
+        // A batch recognizer confirms on duration alone; when its final then has no words, she
+        // stays stopped (nothing to resume), no turn starts, and it is counted.
+        ChatFixture fx(recognizerHearsNoWords());
+        ChatTestClient c;
+        QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
+        QVERIFY(askForHerLongReply(c));
+        streamRealtime(c, sa::concat({sa::silence(200), speech(QStringLiteral("今天天气很好")), sa::silence(1500)}),
+                       [&] { return c.indexOfType(chat::kStopped, 1) >= 0; });
+        QVERIFY(c.waitForType(chat::kStopped, 1));
+        sendPcm(c, sa::silence(1500));
+        QVERIFY(c.waitFor([&] { return finals(c).size() == 1; }));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1));
+        QCOMPARE(finals(c).first().value(QStringLiteral("text")).toString(), QString());
+        QCOMPARE(c.countType(chat::kTurnStart), 1);
+        QCOMPARE(c.first(chat::kTurnEnd, 1).value(QStringLiteral("status")).toString(), chat::kInterrupted);
+        QVERIFY(QString::fromUtf8(fx.app().metrics().render()).contains(QStringLiteral("tianyi_listen_false_interruptions_total 1")));
+    }
+
+    void typedChatDuringHerPlaybackStoresWhatWasPlayed()
+    {
+        // While listening, her turn stays open until the client has played it; a typed chat then
+        // stops it, and what is stored is what was played, not every sentence that was sent.
+        ChatFixture fx(listeningOptions());
+        ChatTestClient c;
+        QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
+        QVERIFY(askForHerLongReply(c));
+        QVERIFY(c.waitFor([&] { return c.sentenceAudioComplete(1, 4); })); // all sent, long before it is played
+        QVERIFY(c.indexOfType(chat::kTurnEnd, 1) < 0);                    // held for the playback
+        c.chat(QStringLiteral("typed"));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 2));
+        const QJsonObject end1 = c.first(chat::kTurnEnd, 1);
+        QCOMPARE(end1.value(QStringLiteral("status")).toString(), chat::kInterrupted);
+        const QList<SentAudio> sent = sentencesOf(c, 1);
+        QCOMPARE(sent.size(), 5);
+        QVERIFY2(!end1.value(QStringLiteral("text")).toString().contains(sent.last().text), qPrintable(end1.value(QStringLiteral("text")).toString()));
+        QCOMPARE(checkTurnOrder(c.messages, 1), QString());
+    }
+
     void shortSoundWhileSheSpeaksUnducks()
     {
         if (!m_vad)
@@ -684,8 +800,7 @@ private slots:
         ChatFixture fx(listeningOptions([](Config &c) { c.voice.interruptionMinMs = 2500; }));
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
-        c.chat(QStringLiteral("说五句话"));
-        QVERIFY(c.waitFor([&] { return c.indexOf([](const ChatMessage &m) { return m.isAudio(); }) >= 0; }));
+        QVERIFY(askForHerLongReply(c));
         streamRealtime(c, sa::concat({sa::silence(300), speech(QStringLiteral("嗯，好的")), sa::silence(1200)}));
         QVERIFY(c.waitForType(QStringLiteral("unduck"), 1));
         QVERIFY(c.waitForType(chat::kTurnEnd, 1, 30000));
@@ -697,6 +812,95 @@ private slots:
         const QJsonObject dropped = finals(c).first();
         QCOMPARE(dropped.value(QStringLiteral("dropped")).toBool(), true);
         QCOMPARE(fx.fake.recordedCount(kAsrPath), 0); // not even recognized
+    }
+
+    // ---- the streaming path (FunASR 2pass: partial transcripts) ----------------------------------
+
+    void funAsrPartialsThenFinal()
+    {
+        if (!m_vad)
+            QSKIP("MicrophoneStream has no voice detection yet");
+        FunAsrListening f({QStringLiteral("今天天气很好，我们去公园吧")});
+        ChatTestClient c;
+        QVERIFY2(openListening(*f.fx, c), qPrintable(f.fx->error()));
+        sendPcm(c, sa::concat({sa::silence(300), speech(QStringLiteral("今天天气很好，我们去公园吧")), sa::silence(1500)}));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1));
+        const QList<QJsonObject> parts = partials(c);
+        QVERIFY(parts.size() >= 2);
+        for (int i = 0; i < parts.size(); ++i) {
+            QCOMPARE(parts.at(i).value(QStringLiteral("utterance")).toInt(), 1);
+            if (i > 0) // identical partials are not relayed
+                QVERIFY(parts.at(i).value(QStringLiteral("text")).toString() != parts.at(i - 1).value(QStringLiteral("text")).toString());
+        }
+        QCOMPARE(finals(c).size(), 1);
+        QCOMPARE(finals(c).first().value(QStringLiteral("text")).toString(), QStringLiteral("今天天气很好，我们去公园吧"));
+        // Partials come before the final, and the final before its turn.
+        const int lastPartial = c.indexOf([](const ChatMessage &m) { return m.type() == chat::kTranscript && !m.json.value(QStringLiteral("final")).toBool(); });
+        const int final = c.indexOf([](const ChatMessage &m) { return m.type() == chat::kTranscript && m.json.value(QStringLiteral("final")).toBool(); });
+        QVERIFY(lastPartial < final);
+        QVERIFY(final < c.indexOfType(chat::kTurnStart, 1));
+        QCOMPARE(c.first(chat::kTurnStart, 1).value(QStringLiteral("user_text")).toString(), QStringLiteral("今天天气很好，我们去公园吧"));
+        // One recognizer connection per utterance, fed the utterance from before its first syllable.
+        QCOMPARE(f.funasr.connectionCount(), 1);
+        QVERIFY(f.funasr.sessions().first().endReceived);
+    }
+
+    void funAsrFailureThenListeningGoesOn_data()
+    {
+        QTest::addColumn<QString>("quirk");
+        QTest::newRow("close") << QStringLiteral("close");
+        QTest::newRow("reset") << QStringLiteral("reset");
+        QTest::newRow("malformed") << QStringLiteral("malformed");
+        QTest::newRow("stall (a dead ASR)") << QStringLiteral("stall");
+    }
+    void funAsrFailureThenListeningGoesOn()
+    {
+        if (!m_vad)
+            QSKIP("MicrophoneStream has no voice detection yet");
+        QFETCH(QString, quirk);
+        FunAsrListening f({QStringLiteral("第一次"), QStringLiteral("第二次说")});
+        f.funasr.options().quirks = {quirk};
+        ChatTestClient c;
+        QVERIFY2(openListening(*f.fx, c), qPrintable(f.fx->error()));
+        sendPcm(c, sa::concat({speech(QStringLiteral("今天天气很好")), sa::silence(1500)}));
+        QVERIFY(c.waitForType(chat::kError));
+        const QJsonObject error = allOf(c, chat::kError).first();
+        QCOMPARE(error.value(QStringLiteral("code")).toString(), QStringLiteral("asr_failed"));
+        QCOMPARE(error.value(QStringLiteral("utterance")).toInt(), 1);
+        QVERIFY(!error.value(QStringLiteral("kind")).toString().isEmpty());
+        QCOMPARE(finals(c).size(), 0);
+        f.funasr.options().quirks.clear();
+        sendPcm(c, sa::concat({speech(QStringLiteral("今天天气很好")), sa::silence(1500)}));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 1));
+        QCOMPARE(c.first(chat::kTurnStart, 1).value(QStringLiteral("user_text")).toString(), QStringLiteral("第二次说"));
+        QCOMPARE(allOf(c, chat::kError).size(), 1);
+        qInfo().noquote() << quirk << "->" << error.value(QStringLiteral("kind")).toString();
+    }
+
+    void funAsrBargeInNeedsWords()
+    {
+        if (!m_vad)
+            QSKIP("MicrophoneStream has no voice detection yet");
+        FunAsrListening f({QStringLiteral("等一下，今天天气很好")});
+        ChatTestClient c;
+        QVERIFY2(openListening(*f.fx, c), qPrintable(f.fx->error()));
+        QVERIFY(askForHerLongReply(c));
+        streamRealtime(c, sa::concat({sa::silence(200), speech(QStringLiteral("等一下，今天天气很好")), sa::silence(1500)}),
+                       [&] { return c.indexOfType(chat::kStopped, 1) >= 0; });
+        QVERIFY(c.waitForType(chat::kStopped, 1));
+        sendPcm(c, sa::silence(1500));
+        QVERIFY(c.waitForType(chat::kTurnEnd, 2, 30000));
+        // With a streaming recognizer the stop waits for a partial with words: duck, partial, stopped.
+        const int duck = c.indexOfType(QStringLiteral("duck"), 1);
+        const int firstPartial = c.indexOf([](const ChatMessage &m) { return m.type() == chat::kTranscript && !m.json.value(QStringLiteral("final")).toBool(); });
+        const int stopped = c.indexOfType(chat::kStopped, 1);
+        QVERIFY(duck >= 0 && firstPartial >= 0);
+        QVERIFY(duck < firstPartial);
+        QVERIFY(firstPartial < stopped);
+        QCOMPARE(c.messages.at(stopped).json.value(QStringLiteral("reason")).toString(), QStringLiteral("voice"));
+        QCOMPARE(checkTurnOrder(c.messages, 1), QString());
+        QCOMPARE(c.first(chat::kTurnEnd, 1).value(QStringLiteral("status")).toString(), chat::kInterrupted);
+        QCOMPARE(c.first(chat::kTurnStart, 2).value(QStringLiteral("user_text")).toString(), QStringLiteral("等一下，今天天气很好"));
     }
 };
 

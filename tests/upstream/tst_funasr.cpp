@@ -432,15 +432,25 @@ private slots:
         // 60 ms messages at 24 kHz.
         QCOMPARE(fake->sessions().first().binaryMessages, int((1500 * 48 + 2879) / 2880));
 
+        // A recording longer than a live stream may buffer (chat.max_audio_input_seconds can allow it).
+        fake->options().texts.clear();
+        AsrJob *longJob = client.transcribe(tone((FunAsrStream::kMaxUnsentSeconds + 5) * 1000), kRate, {}, &owner);
+        QSignalSpy longFinished(longJob, &AsrJob::finished);
+        QSignalSpy longFailed(longJob, &AsrJob::failed);
+        QTRY_VERIFY_WITH_TIMEOUT(longFinished.count() + longFailed.count() == 1, 30000);
+        QCOMPARE(longFinished.count(), 1);
+        QCOMPARE(longFinished.first().first().toString(), QStringLiteral("你好"));
+        QCOMPARE(fake->sessions().at(1).pcmBytes, qint64(FunAsrStream::kMaxUnsentSeconds + 5) * 1000 * 32);
+
         // A cancelled push-to-talk job says nothing and closes its connection.
         fake->options().finalLatencyMs = 60000; // the final cannot win the race with cancel()
         AsrJob *cancelled = client.transcribe(tone(1500), kRate, {}, &owner);
         QSignalSpy cancelledFinished(cancelled, &AsrJob::finished);
         QSignalSpy cancelledFailed(cancelled, &AsrJob::failed);
-        QTRY_VERIFY(fake->connectionCount() == 2 && fake->sessions().at(1).pcmBytes > 0);
+        QTRY_VERIFY(fake->connectionCount() == 3 && fake->sessions().at(2).pcmBytes > 0);
         cancelled->cancel();
-        QTRY_VERIFY(fake->sessions().at(1).closed);
-        QVERIFY(fake->sessions().at(1).closedByClient);
+        QTRY_VERIFY(fake->sessions().at(2).closed);
+        QVERIFY(fake->sessions().at(2).closedByClient);
         fake->options().finalLatencyMs = 0;
         AsrJob *after = client.transcribe(tone(800), kRate, {}, &owner); // a later job on the same fake completes
         QSignalSpy afterFinished(after, &AsrJob::finished);
@@ -476,15 +486,25 @@ private slots:
         QVERIFY2(error.contains(QStringLiteral("asr.ca_file")), qPrintable(error));
     }
 
-    // FunASR's runtime serves wss:// with a self-signed certificate: refused unless asr.ca_file lists it.
+    // A self-signed certificate (FunASR's runtime serves wss:// by default) is refused unless
+    // asr.ca_file lists it. FunASR's own sample certificate (CN=alibaba) gets its own advice.
+    void selfSignedTlsNeedsTheCaFile_data()
+    {
+        QTest::addColumn<QString>("subject");
+        QTest::addColumn<QString>("advice");
+        QTest::newRow("own certificate") << QStringLiteral("/CN=funasr-test") << QStringLiteral("put it (PEM) in asr.ca_file");
+        QTest::newRow("like FunASR's sample") << QStringLiteral("/O=alibaba/CN=alibaba") << QStringLiteral("your own --certfile/--keyfile");
+    }
     void selfSignedTlsNeedsTheCaFile()
     {
+        QFETCH(QString, subject);
+        QFETCH(QString, advice);
         QTemporaryDir dir;
         const QString cert = dir.filePath(QStringLiteral("server.crt")), key = dir.filePath(QStringLiteral("server.key"));
         QProcess openssl;
         openssl.start(QStringLiteral("openssl"), {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"),
                                                   QStringLiteral("-nodes"), QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert,
-                                                  QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"), QStringLiteral("/CN=funasr-test")});
+                                                  QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"), subject});
         if (!openssl.waitForFinished(60000) || openssl.exitCode() != 0)
             QSKIP("openssl cannot make a certificate here");
         QString tlsError;
@@ -511,6 +531,7 @@ private slots:
         QVERIFY(refused.error.has_value());
         QCOMPARE(int(refused.error->kind), int(UpstreamErrorKind::Network));
         QVERIFY2(refused.error->message.contains(QStringLiteral("asr.ca_file")), qPrintable(refused.error->message));
+        QVERIFY2(refused.error->message.contains(advice), qPrintable(refused.error->message));
 
         s.caFile = cert;
         FunAsrClient trusting(s);

@@ -401,8 +401,8 @@ std::vector<ConfigKey> buildKeys()
                               "utterance ended."));
     keys.push_back(textKey("asr.ca_file", [](Config &c) -> QString & { return c.asr.caFile; },
                            "funasr over wss://: PEM file of certificates to trust besides the system's. A self-signed server "
-                           "certificate listed here (FunASR's runtime ships one) is accepted as-is even when its name does not "
-                           "match the host; nothing else is. Empty: only the system's CAs."));
+                           "certificate listed here is accepted as-is (pinned) even when its name does not match the host. "
+                           "Empty: only the system's CAs. See docs/asr.md (FunASR's own sample certificate is expired)."));
     // voice
     keys.push_back(integerKey("voice.speech_min_ms", [](Config &c) -> int & { return c.voice.speechMinMs; }, 30, 2000,
                               "Voiced audio needed before speech_start (shorter sounds are clicks, not speech)."));

@@ -374,6 +374,11 @@ void ChatSession::interruptTurn(std::optional<qint64> playedMs, bool notifyClien
         return;
     TurnPipeline *turn = m_turn;
     m_turn = nullptr;
+    if (!playedMs && m_listening && !m_wire->holdsTurnsUntilPlayback()) {
+        // A listening client's turns stay open while it plays them, so "the sentences whose audio
+        // was sent" would store what it never heard: the playback estimate says what it did.
+        playedMs = m_playback.playedMs(turn->turnNo(), monotonicMs());
+    }
     turn->interrupt(playedMs, notifyClient, sinceStop, reason);
 }
 

@@ -132,6 +132,7 @@ void ListeningSession::cancel()
             m_metrics->addGauge(kListeningGauge, {}, -1);
     }
     m_speaking = nullptr;
+    m_refused.reset();
     for (auto &u : m_utterances) {
         if (u->stream) {
             u->stream->disconnect(this);

@@ -18,7 +18,8 @@ namespace tianyi {
 namespace {
 
 // Certificate problems that a certificate listed in asr.ca_file may overrule: it is the exact
-// certificate the operator chose to trust (FunASR's runtime ships a self-signed one for "localhost").
+// certificate the operator chose to trust (typically self-signed, for a name or address other than
+// the one in asr.base_url). An expired certificate is not overruled.
 bool pinnable(QSslError::SslError e)
 {
     switch (e) {
@@ -41,6 +42,18 @@ QString describe(const QList<QSslError> &errors)
         parts << e.errorString();
     parts.removeDuplicates();
     return parts.join(QStringLiteral("; "));
+}
+
+// The sample certificate in FunASR's source tree (runtime/ssl_key/server.crt, "CN=alibaba"), which
+// its runtime serves unless started with --certfile: it expired on 2024-06-17 and its private key is
+// published next to it, so trusting it would authenticate nobody.
+bool isFunAsrSampleCertificate(const QList<QSslError> &errors)
+{
+    return std::any_of(errors.begin(), errors.end(), [](const QSslError &e) {
+        const QSslCertificate &c = e.certificate();
+        return !c.isNull() && c.subjectInfo(QSslCertificate::CommonName).contains(QStringLiteral("alibaba"))
+            && c.subjectInfo(QSslCertificate::Organization).contains(QStringLiteral("alibaba"));
+    });
 }
 
 // transcribe() for push-to-talk: one stream fed the whole recording at once.
@@ -68,13 +81,14 @@ private:
 
 } // namespace
 
-FunAsrStream::FunAsrStream(const FunAsrEndpoint &endpoint, int sampleRate, const QString &correlationId, QObject *parent)
+FunAsrStream::FunAsrStream(const FunAsrEndpoint &endpoint, int sampleRate, const QString &correlationId, QObject *parent,
+                           qsizetype maxUnsentBytes)
     : AsrStream(parent)
     , m_endpoint(endpoint)
     , m_sampleRate(sampleRate)
     , m_correlationId(correlationId)
     , m_chunkBytes(std::max<qsizetype>(2, qsizetype(sampleRate) * kChunkMs / 1000 * 2))
-    , m_maxUnsentBytes(qsizetype(std::max(sampleRate, 1)) * 2 * kMaxUnsentSeconds)
+    , m_maxUnsentBytes(maxUnsentBytes > 0 ? maxUnsentBytes : qsizetype(std::max(sampleRate, 1)) * 2 * kMaxUnsentSeconds)
     , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
 {
     m_socket->setMaxAllowedIncomingFrameSize(kMaxMessageBytes);
@@ -202,7 +216,8 @@ void FunAsrStream::sendAudio(bool all)
         sent = m_unsent.size();
     }
     m_unsent.remove(0, sent);
-    if (m_socket->bytesToWrite() > m_maxUnsentBytes)
+    // Twice the audio cap: WebSocket framing adds a few bytes per message to a full buffer handed over at once.
+    if (m_socket->bytesToWrite() > 2 * m_maxUnsentBytes)
         fail({UpstreamErrorKind::Network, QStringLiteral("%1 does not read the audio (%2 s queued)").arg(where()).arg(kMaxUnsentSeconds), 0});
 }
 
@@ -293,11 +308,12 @@ void FunAsrStream::onDisconnected()
         return;
     if (!m_connected) {
         if (!m_sslErrors.isEmpty()) {
+            const QString advice = isFunAsrSampleCertificate(m_sslErrors)
+                ? QStringLiteral("This is the sample certificate of FunASR's source tree (expired, its private key public): start "
+                                 "funasr-wss-server-2pass with your own --certfile/--keyfile and put that certificate in asr.ca_file")
+                : QStringLiteral("For a self-signed certificate put it (PEM) in asr.ca_file");
             fail({UpstreamErrorKind::Network,
-                  QStringLiteral("%1: TLS certificate refused (%2). FunASR's runtime uses a self-signed certificate by default: "
-                                 "put that certificate (PEM) in asr.ca_file, see docs/asr.md")
-                      .arg(where(), describe(m_sslErrors)),
-                  0});
+                  QStringLiteral("%1: TLS certificate refused (%2). %3; see docs/asr.md").arg(where(), describe(m_sslErrors), advice), 0});
             return;
         }
         fail({UpstreamErrorKind::Network,
@@ -402,7 +418,7 @@ AsrStream *FunAsrClient::openStream(int sampleRate, const QString &correlationId
 
 AsrJob *FunAsrClient::transcribe(const QByteArray &pcm, int sampleRate, const QString &correlationId, QObject *parent)
 {
-    AsrStream *stream = openStream(sampleRate, correlationId, nullptr);
+    auto *stream = new FunAsrStream(m_endpoint, sampleRate, correlationId, nullptr, pcm.size());
     auto *job = new FunAsrJob(stream, parent);
     stream->feed(pcm);
     stream->finish();

@@ -54,7 +54,10 @@ public:
     // How long a close handshake may take before the connection is dropped.
     static constexpr int kCloseGraceMs = 1000;
 
-    FunAsrStream(const FunAsrEndpoint &endpoint, int sampleRate, const QString &correlationId, QObject *parent);
+    // maxUnsentBytes: 0 = kMaxUnsentSeconds of audio; transcribe() passes the size of a recording it
+    // already holds (bounded by chat.max_audio_input_seconds).
+    FunAsrStream(const FunAsrEndpoint &endpoint, int sampleRate, const QString &correlationId, QObject *parent,
+                 qsizetype maxUnsentBytes = 0);
     ~FunAsrStream() override;
 
     void feed(const QByteArray &pcm) override;

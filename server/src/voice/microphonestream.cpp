@@ -1,11 +1,14 @@
 #include "voice/microphonestream.h"
 
+#include "base/logging.h"
 #include "voice/voiceactivitydetector.h"
 
 #include <QPointer>
 #include <QtEndian>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -44,6 +47,8 @@ MicrophoneStream::MicrophoneStream(const VoiceSettings &settings, QObject *paren
     connect(&m_silenceTimer, &QTimer::timeout, this, &MicrophoneStream::checkSilenceDeadline);
     connect(m_clock, &voice::StreamClock::advanced, this, &MicrophoneStream::checkSilenceDeadline);
     armSilenceDeadline();
+    if (!m_detector->isValid())
+        qCWarning(lcAsr) << "WebRTC audio processing refused its configuration: this microphone stream hears no speech";
 }
 
 MicrophoneStream::~MicrophoneStream() = default;
@@ -66,8 +71,10 @@ void MicrophoneStream::append(const QByteArray &pcm)
         return;
     }
 
-    const char *data = pcm.constData();
-    qsizetype left = pcm.size();
+    // A shared copy: `data` stays valid even if a slot changes the caller's array while we emit.
+    const QByteArray input = pcm;
+    const char *data = input.constData();
+    qsizetype left = input.size();
     if (!m_partialFrame.isEmpty()) {
         const qsizetype take = std::min<qsizetype>(left, kFrameBytes - m_partialFrame.size());
         m_partialFrame.append(data, take);
@@ -75,16 +82,17 @@ void MicrophoneStream::append(const QByteArray &pcm)
         left -= take;
         if (m_partialFrame.size() < kFrameBytes)
             return;
-        const QByteArray frame = m_partialFrame;
-        m_partialFrame.clear();
-        if (!processFrame(frame.constData()))
+        std::array<char, kFrameBytes> frame;
+        std::memcpy(frame.data(), m_partialFrame.constData(), kFrameBytes);
+        m_partialFrame.resize(0);   // keeps its one-frame capacity
+        if (!processFrame(frame.data()))
             return;
     }
     for (; left >= kFrameBytes; data += kFrameBytes, left -= kFrameBytes) {
         if (!processFrame(data))
             return;
     }
-    // The rest (an odd byte included) waits for the next call. `pcm` is the caller's: copied.
+    // The rest (an odd byte included) waits for the next call.
     m_partialFrame.append(data, left);
     flushUtteranceAudio();
 }
@@ -162,9 +170,11 @@ void MicrophoneStream::finish()
     const voice::EndpointerStep step = m_endpointer.finish();
     if (!step.ended)
         return;
+    QPointer<MicrophoneStream> alive(this);
     if (!m_utteranceAudio.isEmpty())
         emit speechAudio(std::exchange(m_utteranceAudio, QByteArray()));
-    emit speechEnded(step.durationMs);
+    if (alive)
+        emit speechEnded(step.durationMs);
 }
 
 void MicrophoneStream::setEchoGuard(bool on)

@@ -61,12 +61,15 @@ signals:
     void speechStarted(const QByteArray &leadingPcm);
     // More PCM of the utterance in progress, in order (pauses inside it included).
     void speechAudio(const QByteArray &pcm);
-    // The utterance has lasted voice.interruption_min_ms of speech (once per utterance).
+    // The utterance has lasted voice.interruption_min_ms of speech (once per utterance; voiced
+    // time: pauses do not count, so a cough followed by silence never gets here).
     void speechSustained();
     // Endpointing: voice.endpointing_ms of silence after speech, the utterance cap, or finish().
+    // durationMs: from the first voiced frame to the end of the last one.
     void speechEnded(int durationMs);
     // A cap of the stream was hit: code utterance_too_long (the utterance is ended, the stream goes
-    // on), rate_exceeded or listen_timeout (the stream stops: nothing more is processed).
+    // on), rate_exceeded or listen_timeout (the stream stops: nothing more is processed). An
+    // utterance the cap ends gets its speechEnded before this signal. message names the limit.
     void capExceeded(const QString &code, const QString &message, bool streamStopped);
 
 private:

@@ -25,8 +25,7 @@ class AudioFrame;
 namespace tianyi::voice {
 
 struct FrameVerdict {
-    bool voiced = false;          // speech, after the gates
-    bool detectorVoiced = false;  // what WebRTC's detector said before the gates
+    bool voiced = false;          // speech: WebRTC's detector said so and no gate overruled it
     double levelDbfs = kDigitalSilenceDbfs;
 };
 
