@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-SCENARIOS = ["latency", "capacity", "idle", "original", "isolation", "memory", "soak"]
+SCENARIOS = ["latency", "capacity", "idle", "original", "isolation", "memory", "soak", "listening"]
 
 # The fake upstream's fixed latencies: LLM TTFT 200 ms, 40 tokens/s; GPT-SoVITS first
 # chunk 150 ms, RTF 0.2. The reply's first sentence has an early comma (the first-clause cut matters).
@@ -51,6 +51,18 @@ BASE_ENV = {
     "TIANYI_AUDIO_KEEP": "false",
 }
 PRODUCTION_ARGON2 = {"TIANYI_AUTH_ARGON2_OPS_LIMIT": "2", "TIANYI_AUTH_ARGON2_MEM_LIMIT_KIB": "65536"}
+
+
+# Listening: the fakes answer at once (ASR, LLM and TTS latency 0), so that everything between the
+# client receiving speech_end and the first audio frame of her reply is the server's own time (plus the
+# fakes' processing and the loopback hops, counted against the server). The recording is espeak-ng
+# Mandarin made at bench time (no binary file in the repository); one sentence without a pause, so
+# that endpointing cuts it into exactly one utterance.
+LISTEN_FAKE_ARGS = ["--ttft-ms", "0", "--tokens-per-second", "0", "--tts-first-chunk-ms", "0", "--tts-rtf", "0",
+                    "--asr-latency-ms", "0", "--asr-text", "你好天依今天我们一起唱歌吧"]
+LISTEN_TEXT = "你好天依今天我们一起唱歌吧"
+LISTEN_REPLY = "[开心]好呀，我们一起唱歌吧！"
+LISTEN_NOISE_DBFS = -60  # the "low noise" room: far below speech (about -20 dBFS), above a silent room's digital zeros
 
 
 def capacity_passed(run):
@@ -314,6 +326,57 @@ class Bench:
                         "--history-rate", 1, "--sample-ms", 1000 if self.smoke else 10000, "--baseline-s", 2 if self.smoke else 10, sample=server)
         self.stop(server)
         return {"server_env": env, "runs": [run]}
+
+    def scenario_listening(self):
+        """7: hands-free listening. (a) speech_end -> first audio of her reply at 1, 10, 100 listening sessions, fakes at
+        zero latency; (b) the server's CPU while 100 listening sessions stream a quiet room (silence, then low noise)."""
+        wav = os.path.join(self.work, "listen.wav")
+        subprocess.run(["espeak-ng", "-v", "cmn", "-w", wav, LISTEN_TEXT], check=True, capture_output=True)
+        has_funasr = self.fake_has("--funasr-port")  # the fake FunASR server (streaming partials), when built in
+        # The fake FunASR recognizes one --funasr-text per connection (one per utterance), then its default: one for every
+        # utterance the runs can speak. The background LLM requests get well-formed answers (SCRIPT), as in every scenario.
+        funasr_args = ["--funasr-port", "0"] + ["--funasr-text", LISTEN_TEXT] * 3000 if has_funasr else []
+        fake = self.spawn("fake-listening", [self.fake_bin, "--port", "0", "--reply", LISTEN_REPLY, "--script",
+                                             os.path.join(self.work, "script.json")] + LISTEN_FAKE_ARGS + funasr_args)
+        fake_url = self.wait_for(fake, r"listening on (http://\S+)")
+        funasr = self.find_in_output(fake, r"(wss?://[0-9.:]+\S*)") if has_funasr else None
+        asr = ({"TIANYI_ASR_PROVIDER": "funasr", "TIANYI_ASR_BASE_URL": funasr} if funasr
+               else {"TIANYI_ASR_PROVIDER": "openai", "TIANYI_ASR_BASE_URL": fake_url + "/v1"})
+        server, url, env = self.start_server("listening", {**asr, "TIANYI_LLM_BASE_URL": fake_url + "/v1", "TIANYI_TTS_BASE_URLS": fake_url})
+        env = {**env, "TIANYI_ASR_PROVIDER": asr["TIANYI_ASR_PROVIDER"]}
+        levels = [1, 2] if self.smoke else [1, 10, 100]
+        duration = 6 if self.smoke else 45
+        runs = []
+        for n in levels:
+            runs.append(self.load(url, f"voice-{n}", "--users", n, "--voice", wav, "--duration-s", duration if n > 1 or self.smoke else 90,
+                                  "--ramp-s", min(3, duration / 2), "--think-ms", 500, "--sample-ms", 1000 if self.smoke else 5000,
+                                  sample=server, fake=False, timeout=600))
+        hold = 2 if self.smoke else 30
+        quiet_users = 2 if self.smoke else 100
+        for label, noise in (("silence", None), ("noise", LISTEN_NOISE_DBFS)):
+            extra = ["--noise-dbfs", noise] if noise is not None else []
+            runs.append(self.load(url, f"listen-idle-{label}-{quiet_users}", "--users", quiet_users, "--listen", "--idle", "--hold-s", hold,
+                                  "--sample-ms", 1000, *extra, sample=server, fake=False, timeout=600))
+        self.stop(server)
+        self.stop(fake)
+        return {"server_env": env, "runs": runs, "asr": "funasr (fake, streaming partials)" if funasr else "openai (fake, one request per utterance)",
+                "fake_listening": {"args": LISTEN_FAKE_ARGS, "reply": LISTEN_REPLY}, "recording_text": LISTEN_TEXT,
+                "noise_dbfs": LISTEN_NOISE_DBFS}
+
+    def fake_has(self, option):
+        r = subprocess.run([self.fake_bin, "--help"], capture_output=True, text=True)
+        return option in r.stdout
+
+    def find_in_output(self, p, pattern, timeout=5):
+        """A pattern in a process's stdout once it printed it (None if it never does)."""
+        path = os.path.join(self.work, p.bench_name + ".out")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, open(path, errors="replace").read())
+            if m:
+                return m.group(1)
+            time.sleep(0.05)
+        return None
 
     def run(self, only):
         self.start_fake()

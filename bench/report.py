@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-ORDER = ["latency", "capacity", "idle", "original", "isolation", "memory", "soak"]
+ORDER = ["latency", "capacity", "idle", "original", "isolation", "memory", "soak", "listening"]
 
 
 def f(x, digits=1):
@@ -296,6 +296,65 @@ class Report:
             self.plot("soak-fds", {"title": "Soak: server open files and threads", "x_label": "minutes", "y_label": "count",
                                    "series": [{"name": "open fds", "points": [[mins(s), s["fds"]] for s in samples]},
                                               {"name": "threads", "points": [[mins(s), s.get("threads", 0)] for s in samples]}]})
+
+    def listening(self):
+        rec = self.records["listening"]
+        self.header("listening", "7. Listening: hands-free voice turns")
+        self.out("Every session opens a listening stream (`listen_start`) and streams 16 kHz PCM in real time, 20 ms frames "
+                 "paced by the monotonic clock (`tianyi-cli load --voice FILE.wav`, `--listen`). A voice turn speaks an "
+                 f"espeak-ng recording of “{rec.get('recording_text', '')}” into the stream, then the quiet room goes on; "
+                 "each session speaks again 500 ms after her turn ended (while listening, the server holds `turn_end` until "
+                 "her audio has played). The fakes answer at once (ASR, LLM and TTS latency 0; ASR: "
+                 f"{rec.get('asr', '?')}), so everything after the server's endpointing decision is the server's own time.", "",
+                 "**Server-added, defined:** from the moment the client receives `speech_end` (the server's endpointing "
+                 "decision) to the first audio frame of her reply, on the client's monotonic clock. It contains the final "
+                 "transcript's request to the fake ASR, the turn start, the LLM request and the first TTS request to the "
+                 "fakes, and the loopback hops; the fakes' own processing is counted against the server. `speech_end` after "
+                 "the voice is measured from when the recording's last voiced 10 ms (RMS above −40 dBFS) were spoken: it is "
+                 "`voice.endpointing_ms` by design, plus up to one 20 ms frame and the trip to the client.", "",
+                 "| listening sessions | voice turns (ok/started) | no turn / ASR failed | speech_end → first audio P50 / P95 / P99 / max ms "
+                 "| speech_end → final transcript P50 / P99 | speech_end → turn_start P50 / P99 | speech_end after the voice P50 / P99 ms | server CPU |",
+                 "|---|---|---|---|---|---|---|---|")
+        target_run = None
+        for r in rec.get("runs", []):
+            v = r.get("voice")
+            if not v or not r["label"].startswith("voice-"):
+                continue
+            t = r["turns"]
+            self.out(f"| {r['sessions']} | {t['completed']}/{t['started']} | {v.get('no_turn', 0)} / {v.get('asr_failed', 0)} "
+                     f"| **{pct(v['first_audio_after_speech_end_ms'], 'p50', 'p95', 'p99', 'max')}** "
+                     f"| {pct(v['final_after_speech_end_ms'], 'p50', 'p99')} | {pct(v['turn_start_after_speech_end_ms'], 'p50', 'p99')} "
+                     f"| {pct(v['speech_end_after_voice_ms'], 'p50', 'p99')} "
+                     f"| {f(100 * r.get('server', {}).get('cpu_share_of_one_core', 0))} % of a core |")
+            if r["sessions"] == 100 or (self.records["listening"].get("smoke") and target_run is None):
+                target_run = r
+        self.out("")
+        if target_run:
+            a = target_run["voice"]["first_audio_after_speech_end_ms"]
+            p99 = a.get("p99")
+            self.targets.append((f"listening: speech_end → first audio, server-added, P99 < 20 ms at {target_run['sessions']} listening sessions",
+                                 f"P99 {f(p99)} ms (P50 {f(a.get('p50'))} ms)", p99 is not None and p99 < 20,
+                                 "" if p99 is not None and p99 < 20 else "see the listening section"))
+        idle = [r for r in rec.get("runs", []) if r["label"].startswith("listen-idle-")]
+        if idle:
+            self.out("CPU of listening: the sessions stream a quiet room in real time (no speech) for the hold; server CPU = "
+                     "(utime + stime) delta from `/proc/PID/stat` over the hold / its wall time, as a share of one core.", "",
+                     "| room | listening sessions | hold s | server CPU | per session | RSS start / end MiB |", "|---|---|---|---|---|---|")
+            for r in idle:
+                s = r.get("server", {})
+                room = "digital silence" if r["voice"].get("room_dbfs") is None else f"white noise {f(r['voice']['room_dbfs'])} dBFS"
+                share = s.get("cpu_share_of_one_core")
+                sessions = r["voice"].get("listening_sessions", r["sessions"])
+                self.out(f"| {room} | {sessions} | {f(s.get('cpu_wall_s'))} | **{f(None if share is None else 100 * share, 2)} % of one core** "
+                         f"| {f(None if share is None else 100 * share / max(sessions, 1), 3)} % | {f(s.get('rss_start_kib', 0) / 1024)} / {f(s.get('rss_end_kib', 0) / 1024)} |")
+                if share is not None:
+                    self.targets.append((f"listening CPU: {sessions} sessions streaming {room} < 10 % of one core",
+                                         f"{f(100 * share, 2)} %", share < 0.10, ""))
+            self.out("")
+        # What the figures mean and what dominates them: hand-written next to the results.
+        notes = os.path.join(os.path.dirname(self.args.analysis), "listening.md")
+        if os.path.exists(notes) and not rec.get("smoke"):
+            self.out(open(notes).read().rstrip(), "")
 
     # --- the whole report ---------------------------------------------------------------------------
     def write(self):

@@ -3,7 +3,7 @@
 # fake upstream at fixed latencies, JSON results + PNG plots in docs/benchmarks/, the report in
 # docs/benchmarks.md. See bench/README.md.
 #
-#   bench/run.sh [--only latency,capacity,idle,original,isolation,memory,soak] [--soak-s 1800] [--keep-logs DIR]
+#   bench/run.sh [--only latency,capacity,idle,original,isolation,memory,soak,listening] [--soak-s 1800] [--keep-logs DIR]
 #   bench/run.sh --smoke [--build-dir DIR] [--out DIR]     (a tiny pass of every scenario; ctest runs it)
 #
 # Options: --build-dir DIR (default build/release, configured and built first unless --no-build),

@@ -6,6 +6,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSocketNotifier>
@@ -39,6 +40,9 @@ CliSession::CliSession(Options options, QObject *parent)
 {
     m_stopTimer.setSingleShot(true);
     connect(&m_stopTimer, &QTimer::timeout, this, &CliSession::sendStop);
+    m_quietRoom.setSingleShot(true);
+    connect(&m_quietRoom, &QTimer::timeout, this, &CliSession::onQuietRoomOver);
+    m_stderrIsTerminal = ::isatty(STDERR_FILENO) == 1;
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this]() {
         err(QStringLiteral("error: no answer within %1 ms").arg(m_opt.timeoutMs));
@@ -57,6 +61,10 @@ void CliSession::out(const QString &text)
 
 void CliSession::err(const QString &text)
 {
+    if (m_partialShown) { // the partial transcript's line is replaced, not left half-overwritten
+        std::fputs("\r\033[K", stderr);
+        m_partialShown = false;
+    }
     if (m_midLine) {
         out(QStringLiteral("\n"));
         m_midLine = false;
@@ -79,6 +87,13 @@ void CliSession::finish(int code)
     m_finished = true;
     m_stopTimer.stop();
     m_timeout.stop();
+    m_quietRoom.stop();
+    if (m_pacer)
+        m_pacer->stop();
+    if (m_partialShown) {
+        std::fputs("\n", stderr);
+        m_partialShown = false;
+    }
     if (m_stdin)
         m_stdin->setEnabled(false);
     if (m_midLine) {
@@ -96,7 +111,7 @@ void CliSession::start()
         doRegister();
     else if (m_opt.command == QLatin1String("login"))
         doLogin();
-    else
+    else if (m_opt.command != QLatin1String("listen") || loadRecording())
         startChat();
 }
 
@@ -256,6 +271,17 @@ void CliSession::openSocket(const QString &accessToken)
     });
     if (m_opt.command == QLatin1String("chat"))
         m_timeout.start(m_opt.timeoutMs);
+    if (m_opt.command == QLatin1String("listen")) {
+        m_pacer = new PcmPacer(m_chat, this);
+        m_pacer->setRoomSound(m_opt.noiseDbfs);
+        connect(m_pacer, &PcmPacer::queueDrained, this, &CliSession::onRecordingSent);
+        connect(m_pacer, &PcmPacer::sendFailed, this, [this]() {
+            err(QStringLiteral("error: the microphone stream could not be sent (socket closed or its queue full)"));
+            finish(kExitClosed);
+        });
+        // The recording plays in real time: the timeout counts from when it could have ended.
+        m_timeout.start(int(std::min<qint64>(m_opt.timeoutMs + m_recording.durationMs() + m_opt.silenceMs, std::numeric_limits<int>::max())));
+    }
     m_chat->open(m_opt.server, accessToken, m_opt.audio);
 }
 
@@ -296,6 +322,13 @@ void CliSession::onHello()
         err(QStringLiteral("[connected as %1, talking with %2]").arg(h.nickname.isEmpty() ? h.username : h.nickname, h.personaName));
     if (m_opt.command == QLatin1String("chat")) {
         sendChat(m_opt.text);
+        return;
+    }
+    if (m_opt.command == QLatin1String("listen")) {
+        note(QStringLiteral("[listening: %1 (%2 ms) is spoken in real time, then a quiet room]")
+                 .arg(QDir::toNativeSeparators(m_opt.text))
+                 .arg(m_recording.durationMs()));
+        m_chat->startListening();
         return;
     }
     // repl
@@ -472,6 +505,30 @@ void CliSession::writeSentenceWav(const RecordedTurn &turn, int index)
 void CliSession::onEvent(const ChatEvent &e)
 {
     using K = ChatEvent::Kind;
+    if (e.isListening() || (e.kind == K::Transcript && m_opt.command == QLatin1String("listen"))) {
+        onListeningEvent(e);
+        return;
+    }
+    if (m_opt.command == QLatin1String("listen")) {
+        if (e.kind == K::TurnStart && m_voiceTurn < 0 && m_heardSpeech)
+            m_voiceTurn = e.turn;
+        if (e.kind == K::Audio && e.turn == m_voiceTurn && m_replyFirstAudioAtMs < 0)
+            m_replyFirstAudioAtMs = e.receivedMs;
+        // The stream's refusals: no ASR, or a cap that stopped it. utterance_too_long only ends the utterance.
+        // A failed recognition of this run's utterance ends it too; a refusal saying listening:false stopped the stream.
+        const QString code = e.str(QStringLiteral("code"));
+        const bool streamStopped = e.json.value(QStringLiteral("listening")).toBool(true) == false;
+        const bool ourUtteranceFailed = (code == chat::kErrAsrFailed || code == chat::kErrAsrBusy) && m_utterance >= 0 && e.utterance() == m_utterance;
+        // Before `listening`, any refusal of listen_start (unsupported_audio, rate_limited, speech_input_busy, ...) ends the run.
+        const bool listenRefused = !m_listeningAnswered;
+        if (e.kind == K::Error && e.turn < 0
+            && (code == chat::kErrAsrUnavailable || code == chat::kErrRateExceeded || code == chat::kErrListenTimeout
+                || code == chat::kErrUnsupportedAudio || streamStopped || ourUtteranceFailed || listenRefused)) {
+            err(QStringLiteral("server error: %1: %2").arg(code, e.str(QStringLiteral("message"))));
+            finishListening(kExitRefused);
+            return;
+        }
+    }
     switch (e.kind) {
     case K::Emotion:
         if (!m_opt.json) {
@@ -502,7 +559,10 @@ void CliSession::onEvent(const ChatEvent &e)
         break;
     case K::Stopped:
         if (!m_opt.json)
-            err(QStringLiteral("[stopped turn %1 in %2 ms]").arg(e.turn).arg(e.integer(QStringLiteral("stop_ms"))));
+            err(QStringLiteral("[stopped turn %1 in %2 ms%3]")
+                    .arg(e.turn)
+                    .arg(e.integer(QStringLiteral("stop_ms")))
+                    .arg(e.str(QStringLiteral("reason")) == chat::kStopReasonVoice ? QStringLiteral(": you spoke") : QString()));
         break;
     case K::Error: {
         const qint64 retry = e.integer(QStringLiteral("retry_after_ms"));
@@ -531,6 +591,11 @@ void CliSession::onEvent(const ChatEvent &e)
     case K::Hello:
     case K::TurnStart:
     case K::Sentence:
+    case K::Listening:
+    case K::SpeechStart:
+    case K::SpeechEnd:
+    case K::Duck:
+    case K::Unduck:
     case K::Other:
         break;
     }
@@ -541,6 +606,8 @@ void CliSession::onTurnEnd(const ChatEvent &e)
     const RecordedTurn *t = m_recorder->turn(e.turn);
     if (!t)
         return;
+    if (m_opt.command == QLatin1String("listen") && e.turn != m_voiceTurn)
+        return; // a turn of another device of this user
     for (auto it = t->sentences.cbegin(); it != t->sentences.cend(); ++it)
         writeSentenceWav(*t, it.key());
     if (m_midLine) {
@@ -552,7 +619,7 @@ void CliSession::onTurnEnd(const ChatEvent &e)
         wavs += m_written.contains({t->turn, it.key()}) ? 1 : 0;
     const QString wavDir = wavs > 0 ? QDir::toNativeSeparators(turnDir(t->turn)) : QString();
     if (m_opt.json) {
-        QJsonObject line = t->toJson();
+        QJsonObject line = m_opt.command == QLatin1String("listen") ? listenJson(t) : t->toJson();
         if (!wavDir.isEmpty())
             line.insert(QStringLiteral("wav_dir"), wavDir);
         out(QString::fromUtf8(QJsonDocument(line).toJson(QJsonDocument::Compact)) + QLatin1Char('\n'));
@@ -572,6 +639,10 @@ void CliSession::onTurnEnd(const ChatEvent &e)
     }
     if (t->status == chat::kFailed)
         m_exitAfterTurn = kExitTurnFailed;
+    if (m_opt.command == QLatin1String("listen")) {
+        finishListening(m_sawViolation ? kExitViolation : m_exitAfterTurn);
+        return;
+    }
     if (t->sentAtMs < 0 || m_inFlight == 0)
         return; // a turn this client did not start (speech input)
     // Done when the turn of the newest chat ended (a barge-in ends older turns first).
@@ -582,6 +653,172 @@ void CliSession::onTurnEnd(const ChatEvent &e)
         finish(m_sawViolation ? kExitViolation : m_exitAfterTurn);
     else
         prompt();
+}
+
+// ---- listen ---------------------------------------------------------------------------------
+
+bool CliSession::loadRecording()
+{
+    QFile f(m_opt.text);
+    // Bounded: a 600 s stereo 48 kHz file is 115 MB; anything larger is refused unread.
+    constexpr qint64 kMaxFileBytes = qint64(kMaxSpeechFileSeconds) * 48000 * 2 * 2 + 4096;
+    if (!f.open(QIODevice::ReadOnly)) {
+        err(QStringLiteral("error: cannot read %1: %2").arg(m_opt.text, f.errorString()));
+        finish(kExitUsage);
+        return false;
+    }
+    if (f.size() > kMaxFileBytes) {
+        err(QStringLiteral("error: %1 is larger than a %2 s recording").arg(m_opt.text).arg(kMaxSpeechFileSeconds));
+        finish(kExitUsage);
+        return false;
+    }
+    QString problem;
+    const std::optional<SpeechRecording> r = speechFromWav(f.readAll(), &problem);
+    if (!r) {
+        err(QStringLiteral("error: %1 cannot be spoken: %2").arg(m_opt.text, problem));
+        finish(kExitUsage);
+        return false;
+    }
+    m_recording = *r;
+    if (m_recording.sourceSampleRate != PcmPacer::kSampleRate || m_recording.sourceChannels != 1)
+        note(QStringLiteral("[%1: %2 Hz, %3 channel(s), converted to 16 kHz mono]")
+                 .arg(QDir::toNativeSeparators(m_opt.text))
+                 .arg(m_recording.sourceSampleRate)
+                 .arg(m_recording.sourceChannels));
+    return true;
+}
+
+void CliSession::onListeningEvent(const ChatEvent &e)
+{
+    using K = ChatEvent::Kind;
+    switch (e.kind) {
+    case K::Listening: {
+        m_listeningAnswered = true;
+        const ListeningInfo info = ListeningInfo::fromJson(e.json);
+        note(QStringLiteral("[she listens: endpointing %1 ms, interruption after %2 ms of speech]")
+                 .arg(info.endpointingMs)
+                 .arg(info.interruptionMinMs));
+        if (m_pacer && !m_pacer->running()) {
+            m_pacer->enqueue(m_recording.pcm);
+            m_pacer->start();
+        }
+        break;
+    }
+    case K::SpeechStart:
+        m_heardSpeech = true;
+        if (m_utterance < 0)
+            m_utterance = e.utterance();
+        note(QStringLiteral("[speech started: utterance %1]").arg(e.utterance()));
+        break;
+    case K::Transcript:
+        showTranscript(Transcript::fromJson(e.json));
+        break;
+    case K::SpeechEnd:
+        if (e.utterance() != m_utterance && m_utterance >= 0)
+            break; // a later utterance (a cough during her reply): not the one this run spoke
+        m_speechEnded = true;
+        m_speechMs = e.integer(QStringLiteral("duration_ms"));
+        m_speechEndAtMs = e.receivedMs;
+        m_quietRoom.stop();
+        note(QStringLiteral("[speech ended: utterance %1, %2 ms]").arg(e.utterance()).arg(m_speechMs));
+        if (m_haveFinal && m_finalText.trimmed().isEmpty()) {
+            err(QStringLiteral("error: the server heard nothing she could answer in %1").arg(m_opt.text));
+            finishListening(kExitNoSpeech);
+        }
+        break;
+    case K::Duck:
+        note(QStringLiteral("[she lowers her voice: turn %1]").arg(e.turn));
+        break;
+    case K::Unduck:
+        note(QStringLiteral("[her voice back: turn %1]").arg(e.turn));
+        break;
+    default:
+        break;
+    }
+}
+
+void CliSession::showTranscript(const Transcript &t)
+{
+    if (m_utterance >= 0 && t.utterance >= 0 && t.utterance != m_utterance)
+        return;
+    if (!t.final) {
+        if (m_partials.size() < kMaxPartialsKept)
+            m_partials.append(t.text);
+        if (m_opt.json)
+            return;
+        if (m_stderrIsTerminal) { // one line, rewritten as the words come
+            if (m_midLine) {
+                out(QStringLiteral("\n"));
+                m_midLine = false;
+            }
+            const QByteArray line = QStringLiteral("\r\033[K[hearing: %1]").arg(t.text).toUtf8();
+            std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
+            std::fflush(stderr);
+            m_partialShown = true;
+        } else {
+            err(QStringLiteral("[hearing: %1]").arg(t.text));
+        }
+        return;
+    }
+    m_haveFinal = true;
+    m_finalText = t.text;
+    note(QStringLiteral("[heard: %1]").arg(t.text));
+    if (t.text.trimmed().isEmpty() && m_speechEnded) {
+        err(QStringLiteral("error: the server heard nothing she could answer in %1").arg(m_opt.text));
+        finishListening(kExitNoSpeech);
+    }
+}
+
+// The recording has been spoken; the room goes quiet. Endpointing should follow within
+// voice.endpointing_ms; if nothing was heard, or no speech_end comes, the run ends here.
+void CliSession::onRecordingSent()
+{
+    note(QStringLiteral("[end of the recording; a quiet room follows]"));
+    m_quietRoom.start(m_opt.silenceMs);
+}
+
+void CliSession::onQuietRoomOver()
+{
+    if (m_finished || m_speechEnded)
+        return;
+    if (!m_heardSpeech) {
+        err(QStringLiteral("error: the server heard no speech in %1 (%2 ms of quiet after it)").arg(m_opt.text).arg(m_opt.silenceMs));
+        finishListening(kExitNoSpeech);
+        return;
+    }
+    // Heard, but not ended (a noisy room): listen_stop ends the utterance as if its speech had ended.
+    note(QStringLiteral("[no end of speech after %1 ms of quiet: listen_stop]").arg(m_opt.silenceMs));
+    if (m_pacer)
+        m_pacer->stop();
+    m_chat->stopListening();
+}
+
+void CliSession::finishListening(int code)
+{
+    if (m_pacer)
+        m_pacer->stop();
+    if (m_chat && m_chat->isListening())
+        m_chat->stopListening();
+    finish(code);
+}
+
+// --json of listen: the turn's line plus what was heard and when.
+QJsonObject CliSession::listenJson(const RecordedTurn *t) const
+{
+    QJsonObject line = t->toJson();
+    auto msOrNull = [](qint64 v) { return v >= 0 ? QJsonValue(v) : QJsonValue(QJsonValue::Null); };
+    const qint64 voicedEndAt = m_recording.lastVoicedMs >= 0 && m_pacer ? m_pacer->spokenAtMs(m_recording.lastVoicedMs) : -1;
+    line.insert(QStringLiteral("heard"), QJsonObject{
+        {QStringLiteral("utterance"), m_utterance},
+        {QStringLiteral("text"), m_finalText},
+        {QStringLiteral("partials"), QJsonArray::fromStringList(m_partials)},
+        {QStringLiteral("speech_ms"), msOrNull(m_speechMs)},
+        // speech_end's arrival after the recording's last voiced 10 ms were spoken (endpointing + transport).
+        {QStringLiteral("speech_end_after_voice_ms"), msOrNull(voicedEndAt >= 0 && m_speechEndAtMs >= 0 ? m_speechEndAtMs - voicedEndAt : -1)},
+        {QStringLiteral("first_audio_after_speech_end_ms"),
+         msOrNull(m_speechEndAtMs >= 0 && m_replyFirstAudioAtMs >= 0 ? m_replyFirstAudioAtMs - m_speechEndAtMs : -1)},
+    });
+    return line;
 }
 
 void CliSession::onDisconnected(int code, const QString &reason)

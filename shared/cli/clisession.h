@@ -3,13 +3,17 @@
 
 #include "tianyi/apiclient.h"
 #include "tianyi/chatclient.h"
+#include "tianyi/pcmpacer.h"
+#include "tianyi/speechrecording.h"
 #include "tianyi/turnrecorder.h"
 
 #include <QByteArray>
+#include <QJsonObject>
 #include <QList>
 #include <QObject>
 #include <QSet>
 #include <QString>
+#include <QStringList>
 #include <QTimer>
 #include <QUrl>
 
@@ -27,14 +31,15 @@ enum Exit {
     kExitTurnFailed = 5,   // turn_end with status failed
     kExitTimeout = 6,
     kExitViolation = 7,    // the server broke guarantee 1 or 2 of the protocol
+    kExitNoSpeech = 8,     // listen: the server heard no speech, or nothing she could answer
 };
 
 // The repl's commands, one per line ("/help  lists ..."), for /help and --help.
 QString replCommandsHelp();
 
 struct Options {
-    QString command;       // register | login | chat | repl
-    QString text;          // chat
+    QString command;       // register | login | chat | repl | listen
+    QString text;          // chat; listen: the WAV file
     QUrl server;
     QString user;
     QString password;
@@ -46,6 +51,8 @@ struct Options {
     qint64 stopAfterMs = -1;
     bool json = false;
     int timeoutMs = 120000;
+    int silenceMs = 3000;          // listen: quiet room after the recording before listen_stop
+    double noiseDbfs = -200;       // listen: the room's noise level (<= -120: digital silence)
 };
 
 class CliSession : public QObject
@@ -70,6 +77,14 @@ private:
     void onHello();
     void onEvent(const client::ChatEvent &event);
     void onTurnEnd(const client::ChatEvent &event);
+    // listen: the recording (read before connecting), then the events of the listening stream.
+    bool loadRecording();
+    void onListeningEvent(const client::ChatEvent &event);
+    void onRecordingSent();
+    void onQuietRoomOver();
+    void showTranscript(const client::Transcript &transcript);
+    void finishListening(int code);
+    QJsonObject listenJson(const client::RecordedTurn *turn) const;
     void onDisconnected(int code, const QString &reason);
     void sendChat(const QString &text);
     void sendStop();
@@ -111,6 +126,25 @@ private:
     QString m_runDir;                // --out: this run's own folder, made at the first WAV
     bool m_runDirFailed = false;
     QSet<QPair<qint64, int>> m_written;
+
+    // listen
+    client::SpeechRecording m_recording;
+    client::PcmPacer *m_pacer = nullptr;
+    QTimer m_quietRoom;              // after the recording: how long to wait for speech_end
+    bool m_stderrIsTerminal = false;
+    bool m_partialShown = false;     // a partial transcript sits on the current stderr line
+    bool m_listeningAnswered = false; // `listening` arrived: listen_start was accepted
+    bool m_heardSpeech = false;      // speech_start arrived
+    bool m_speechEnded = false;
+    bool m_haveFinal = false;
+    QString m_finalText;
+    QStringList m_partials;          // bounded by kMaxPartialsKept
+    qint64 m_utterance = -1;
+    qint64 m_speechMs = -1;          // speech_end.duration_ms
+    qint64 m_speechEndAtMs = -1;     // monotonic arrival of speech_end
+    qint64 m_voiceTurn = -1;         // the turn her reply to the utterance runs in
+    qint64 m_replyFirstAudioAtMs = -1;
+    static constexpr int kMaxPartialsKept = 1000;
 };
 
 } // namespace tianyi::cli

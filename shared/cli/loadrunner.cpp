@@ -166,6 +166,7 @@ struct LoadRunner::User {
     bool awaitingStart = false;   // chat sent, no turn_start yet
     double firstText = -1, firstAudio = -1, stopSent = -1;
     std::function<void()> helloWaiter;
+    std::unique_ptr<VoiceMicrophone> mic;   // --listen
 };
 
 // One direct "turn" against the fake: the completion stream through the server's text stages, then
@@ -221,11 +222,37 @@ QJsonObject LoadRunner::summary(std::vector<double> v)
 
 void LoadRunner::start()
 {
+    if (!m_opt.voiceWav.isEmpty()) {
+        m_opt.listen = true;
+        QFile f(m_opt.voiceWav);
+        QString problem = f.open(QIODevice::ReadOnly) ? QString() : f.errorString();
+        std::optional<SpeechRecording> r;
+        if (problem.isEmpty() && f.size() <= qint64(kMaxSpeechFileSeconds) * 48000 * 4 + 4096)
+            r = speechFromWav(f.readAll(), &problem);
+        if (!r) {
+            m_clock.start();
+            fail(QStringLiteral("--voice %1: %2").arg(m_opt.voiceWav, problem.isEmpty() ? QStringLiteral("too large") : problem));
+            return;
+        }
+        m_recording = *r;
+        if (m_recording.lastVoicedMs < 0) {
+            m_clock.start();
+            fail(QStringLiteral("--voice %1: no speech in it").arg(m_opt.voiceWav));
+            return;
+        }
+    }
+    m_micTimer.setTimerType(Qt::PreciseTimer);
+    connect(&m_micTimer, &QTimer::timeout, this, [this]() {
+        const qint64 now = monotonicMs();
+        for (auto &u : m_sessions)
+            if (u->mic)
+                u->mic->tick(now);
+    });
     m_clock.start();
     m_listenOverflowsAtRunStart = listenOverflows();
     m_watchdog.start(m_opt.timeoutS * 1000);
     sampleServer(QStringLiteral("start"));
-    if (!m_opt.fake.isEmpty() && !m_opt.idle)
+    if (!m_opt.fake.isEmpty() && !m_opt.idle && m_opt.voiceWav.isEmpty()) // voice turns: the fakes run at zero latency, nothing to subtract
         runBaseline(m_opt.warmup);
     else
         startSetup();
@@ -386,9 +413,26 @@ void LoadRunner::startSetup()
             }
             for (int s = 0; s < sessions; ++s) {
                 User *u = m_sessions[size_t(s)].get();
-                connect(&u->chat, &ChatClient::helloReceived, this, [u](const Hello &) {
-                    if (auto w = std::move(u->helloWaiter))
-                        w();
+                connect(&u->chat, &ChatClient::helloReceived, this, [this, u, s](const Hello &) {
+                    if (!m_opt.listen) {
+                        if (auto w = std::move(u->helloWaiter))
+                            w();
+                        return;
+                    }
+                    // Ready once the listening stream is open (the setup waits for it like for hello).
+                    u->mic = std::make_unique<VoiceMicrophone>(&u->chat, m_recording.pcm, m_recording.lastVoicedMs, m_opt.noiseDbfs,
+                                                               quint32(s + 1));
+                    connect(u->mic.get(), &VoiceMicrophone::ready, this, [this, u]() {
+                        if (!m_micTimer.isActive())
+                            m_micTimer.start(kMicTickMs);
+                        if (auto w = std::move(u->helloWaiter))
+                            w();
+                    });
+                    connect(u->mic.get(), &VoiceMicrophone::failed, this, [this, s](const QString &why) {
+                        fail(QStringLiteral("session %1: %2").arg(s).arg(why));
+                    });
+                    connect(u->mic.get(), &VoiceMicrophone::turnOver, this, [this, s](const VoiceTiming &t) { voiceTurnOver(s, t); });
+                    u->mic->open();
                 });
                 connect(&u->chat, &ChatClient::disconnected, this, [this, u, s](int code, const QString &reason) {
                     ++m_closed;
@@ -418,6 +462,8 @@ void LoadRunner::startSetup()
                     }
                 });
                 connect(&u->chat, &ChatClient::serverError, this, [this, u, s](const ChatEvent &e) {
+                    if (u->mic)
+                        return; // voice turns end through their microphone
                     if (u->inTurn && u->awaitingStart && e.turn < 0) { // the chat was refused (rate_limited, ...)
                         ++m_refused;
                         u->inTurn = false;
@@ -425,7 +471,7 @@ void LoadRunner::startSetup()
                     }
                 });
                 connect(&u->chat, &ChatClient::turnEnded, this, [this, u, s](const ChatEvent &e) {
-                    if (!u->inTurn)
+                    if (!u->inTurn || u->mic)
                         return;
                     u->inTurn = false;
                     const QString status = e.str(QStringLiteral("status"));
@@ -478,9 +524,12 @@ void LoadRunner::startWarmup()
     s.begin = [this](int slot) { startTurn(slot); };
     s.allDone = [this]() {
         m_measuring = false;
-        for (auto *v : {&m_ttft, &m_firstAudio, &m_stopRtt, &m_serverStop, &m_total, &m_serverTtft})
+        for (auto *v : {&m_ttft, &m_firstAudio, &m_stopRtt, &m_serverStop, &m_total, &m_serverTtft, &m_vSpeechEnd, &m_vFinal, &m_vTurnStart,
+                        &m_vFirstText, &m_vFirstAudio, &m_vTurnEnd})
             v->clear();
         m_started = m_completed = m_interrupted = m_failedTurns = m_refused = m_stopsSent = 0;
+        m_voiceNoTurn = m_voiceAsrFailed = m_voiceStreamStopped = 0;
+        m_voiceTurns = QJsonArray();
         QTimer::singleShot(1000, this, &LoadRunner::startMeasured);
     };
     s.start();
@@ -499,6 +548,8 @@ void LoadRunner::startMeasured()
         // Let the server settle (hello sent, buffers shrunk) before reading its memory.
         QTimer::singleShot(2000, this, [this]() {
             sampleServer(QStringLiteral("sessions_open"));
+            if (m_opt.listen) // the server's CPU while every session streams its microphone
+                sampleServer(QStringLiteral("measure_start"));
             QTimer::singleShot(int(m_opt.holdS * 1000), this, [this]() { finishMeasured(); });
         });
         return;
@@ -525,6 +576,16 @@ void LoadRunner::startMeasured()
 void LoadRunner::startTurn(int s)
 {
     User *u = m_sessions[size_t(s)].get();
+    if (u->mic) {
+        u->inTurn = true;
+        ++m_started;
+        if (!u->mic->speak()) {
+            ++m_failedTurns;
+            u->inTurn = false;
+            turnDone(s);
+        }
+        return;
+    }
     u->inTurn = true;
     u->awaitingStart = true;
     u->firstText = u->firstAudio = u->stopSent = -1;
@@ -544,6 +605,56 @@ void LoadRunner::startTurn(int s)
             u->chat.stop(t->turn);
         });
     }
+}
+
+void LoadRunner::voiceTurnOver(int s, const VoiceTiming &t)
+{
+    User *u = m_sessions[size_t(s)].get();
+    if (!u->inTurn)
+        return;
+    u->inTurn = false;
+    m_completed += t.outcome == chat::kCompleted;
+    m_interrupted += t.outcome == chat::kInterrupted;
+    m_failedTurns += t.outcome == chat::kFailed;
+    m_voiceNoTurn += t.outcome == QLatin1String("no_turn");
+    m_voiceAsrFailed += t.outcome == QLatin1String("asr_failed");
+    m_voiceStreamStopped += t.outcome == QLatin1String("stream_stopped");
+    auto keep = [](std::vector<double> &v, qint64 ms) {
+        if (ms >= 0)
+            v.push_back(double(ms));
+    };
+    keep(m_vSpeechEnd, t.speechEndAfterVoiceMs);
+    keep(m_vFinal, t.finalAfterSpeechEndMs);
+    keep(m_vTurnStart, t.turnStartAfterSpeechEndMs);
+    keep(m_vFirstText, t.firstTextAfterSpeechEndMs);
+    keep(m_vFirstAudio, t.firstAudioAfterSpeechEndMs);
+    if (t.outcome == chat::kCompleted)
+        keep(m_vTurnEnd, t.turnEndAfterSpeechEndMs);
+    if (m_voiceTurns.size() < kMaxVoiceTurnsKept) {
+        QJsonObject row = t.toJson();
+        row.insert(QStringLiteral("session"), s);
+        m_voiceTurns.append(row);
+    }
+    turnDone(s);
+}
+
+QJsonObject LoadRunner::voiceResult() const
+{
+    return {{QStringLiteral("recording"), QJsonObject{{QStringLiteral("file"), m_opt.voiceWav},
+                                                      {QStringLiteral("duration_ms"), m_recording.durationMs()},
+                                                      {QStringLiteral("first_voiced_ms"), m_recording.firstVoicedMs},
+                                                      {QStringLiteral("last_voiced_ms"), m_recording.lastVoicedMs}}},
+            {QStringLiteral("room_dbfs"), m_opt.noiseDbfs <= -120 ? QJsonValue(QJsonValue::Null) : QJsonValue(m_opt.noiseDbfs)},
+            {QStringLiteral("no_turn"), m_voiceNoTurn},
+            {QStringLiteral("asr_failed"), m_voiceAsrFailed},
+            {QStringLiteral("stream_stopped"), m_voiceStreamStopped},
+            {QStringLiteral("speech_end_after_voice_ms"), summary(m_vSpeechEnd)},
+            {QStringLiteral("final_after_speech_end_ms"), summary(m_vFinal)},
+            {QStringLiteral("turn_start_after_speech_end_ms"), summary(m_vTurnStart)},
+            {QStringLiteral("first_text_after_speech_end_ms"), summary(m_vFirstText)},
+            {QStringLiteral("first_audio_after_speech_end_ms"), summary(m_vFirstAudio)},
+            {QStringLiteral("turn_end_after_speech_end_ms"), summary(m_vTurnEnd)},
+            {QStringLiteral("per_turn"), m_voiceTurns}};
 }
 
 void LoadRunner::turnDone(int s)
@@ -705,6 +816,11 @@ void LoadRunner::finishMeasured()
                                                {QStringLiteral("error_kinds"), m_loginErrorKinds}}},
         {QStringLiteral("history"), QJsonObject{{QStringLiteral("latency_ms"), summary(m_historyMs)}, {QStringLiteral("errors"), m_historyErrors}}},
     };
+    if (m_opt.listen) {
+        QJsonObject voice = voiceResult();
+        voice.insert(QStringLiteral("listening_sessions"), int(std::count_if(m_sessions.cbegin(), m_sessions.cend(), [](const auto &u) { return u->mic != nullptr; })));
+        m_result.insert(QStringLiteral("voice"), voice);
+    }
     if (m_opt.samplePid > 0) {
         QJsonObject server{{QStringLiteral("pid"), m_opt.samplePid}, {QStringLiteral("samples"), m_samples}};
         auto find = [&](const QString &label) {
@@ -726,7 +842,10 @@ void LoadRunner::finishMeasured()
         if (!start.isEmpty() && !end.isEmpty()) {
             const double cpu = end.value(QStringLiteral("cpu_s")).toDouble() - start.value(QStringLiteral("cpu_s")).toDouble();
             server.insert(QStringLiteral("cpu_s"), cpu);
-            server.insert(QStringLiteral("cpu_share_of_one_core"), wallS > 0 ? cpu / wallS : 0.0);
+            // Idle listening: the CPU over the hold only (from the samples' own times), not the 2 s of settling before it.
+            const double spanS = m_opt.idle ? end.value(QStringLiteral("t_s")).toDouble() - start.value(QStringLiteral("t_s")).toDouble() : wallS;
+            server.insert(QStringLiteral("cpu_wall_s"), spanS);
+            server.insert(QStringLiteral("cpu_share_of_one_core"), spanS > 0 ? cpu / spanS : 0.0);
             server.insert(QStringLiteral("cpu_ms_per_turn"), m_started > 0 ? 1000.0 * cpu / m_started : 0.0);
             double rssMax = 0;
             for (const QJsonValue &v : m_samples)
@@ -737,7 +856,7 @@ void LoadRunner::finishMeasured()
         }
         m_result.insert(QStringLiteral("server"), server);
     }
-    done(m_started == m_completed + m_interrupted + m_failedTurns + m_refused ? 0 : 1);
+    done(m_started == m_completed + m_interrupted + m_failedTurns + m_refused + m_voiceNoTurn + m_voiceAsrFailed + m_voiceStreamStopped ? 0 : 1);
 }
 
 void LoadRunner::fail(const QString &why)
@@ -774,8 +893,12 @@ void LoadRunner::done(int code)
         else
             note(QStringLiteral("cannot write %1").arg(m_opt.jsonFile));
     }
-    for (auto &u : m_sessions)
+    m_micTimer.stop();
+    for (auto &u : m_sessions) {
+        if (u->mic)
+            u->mic->close();
         u->chat.close();
+    }
     QTimer::singleShot(0, qApp, [code]() { QCoreApplication::exit(code); });
 }
 

@@ -9,8 +9,15 @@
 // user chats at the same moment, once) or a steady schedule (ramp, think time or pacing, duration),
 // optionally with a login storm, history reads and stops; or idle (sockets held open, nothing sent).
 // With --sample-pid the server's RSS, open files and CPU time are read from /proc during the run.
+//
+// Hands-free (--listen, implied by --voice FILE.wav): every session opens a listening stream after its
+// hello and streams the sound of a quiet room in real time (--noise-dbfs) for the whole run; with
+// --voice each turn speaks the recording into it instead of sending a chat, and is timed from the
+// listening stream's events (voicemicrophone.h); with --idle the sessions only listen for --hold-s.
 
 #include "tianyi/apiclient.h"
+#include "tianyi/speechrecording.h"
+#include "voicemicrophone.h"
 
 #include <QElapsedTimer>
 #include <QJsonArray>
@@ -55,6 +62,9 @@ struct LoadOptions {
     bool warmup = true;         // one unmeasured turn per session before measuring
     int timeoutS = 600;
     QString jsonFile;           // also write the result here
+    bool listen = false;        // every session streams its microphone (room sound) in real time
+    QString voiceWav;           // non-empty: turns are spoken (this recording) instead of typed; implies listen
+    double noiseDbfs = -200;    // the room between turns: <= -120 digital silence, else white noise RMS
 };
 
 class LoadRunner : public QObject
@@ -82,6 +92,8 @@ private:
     void startMeasured();
     static qint64 listenOverflows();
     void startTurn(int session);
+    void voiceTurnOver(int session, const VoiceTiming &timing);
+    QJsonObject voiceResult() const;
     void turnDone(int session);
     void startStorm();
     void sampleServer(const QString &label);
@@ -121,6 +133,14 @@ private:
     int m_nextStormUser = 0;
     qint64 m_listenOverflowsAtStart = 0, m_listenOverflowsAtRunStart = 0;
     std::unique_ptr<Schedule> m_schedule;         // the baseline's, then the measured phase's
+    // hands-free
+    client::SpeechRecording m_recording;
+    QTimer m_micTimer;                            // drives every session's microphone
+    std::vector<double> m_vSpeechEnd, m_vFinal, m_vTurnStart, m_vFirstText, m_vFirstAudio, m_vTurnEnd;
+    int m_voiceNoTurn = 0, m_voiceAsrFailed = 0, m_voiceStreamStopped = 0;
+    QJsonArray m_voiceTurns;                      // per turn, at most kMaxVoiceTurnsKept
+    static constexpr int kMaxVoiceTurnsKept = 5000;
+    static constexpr int kMicTickMs = 5;          // wake-ups; each microphone sends 20 ms frames when due
 };
 
 } // namespace tianyi::cli

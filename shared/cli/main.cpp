@@ -20,13 +20,15 @@ const char *const kDescription =
     "  export TIANYI_CLI_PASSWORD='correct horse battery'   # keeps the password out of ps\n"
     "  tianyi-cli --user NAME register\n"
     "  tianyi-cli --user NAME chat \"你好，天依！\"\n"
+    "  tianyi-cli --user NAME listen hello.wav                 # speak to her hands-free from a recording\n"
     "  tianyi-cli --user NAME --out wavs repl";
 
 const char *const kExitCodes =
     "Exit codes: 0 ok, 1 the server refused (bad password, name taken, chat refused),\n"
     "2 usage or local file error, 3 server unreachable, 4 chat socket closed by the server\n"
     "(4001 bad token, 4003 too many sessions, ...), 5 the turn failed, 6 timeout,\n"
-    "7 the server broke the protocol's ordering guarantees.";
+    "7 the server broke the protocol's ordering guarantees, 8 listen: no speech was heard\n"
+    "(or nothing she could answer).";
 
 int usage(const QString &message)
 {
@@ -56,6 +58,12 @@ int main(int argc, char **argv)
                            "handled here and never sent to her:\n")
                              + replCommandsHelp()
                              + S("\nAt the end of input it waits for the running turn, then exits."));
+    t.command(S("listen FILE.wav"),
+              S("Hands-free: opens the listening stream (listen_start) and speaks the recording into it in real time, 20 ms "
+                "frames paced by the clock, as a microphone would; then a quiet room until the server ends the utterance. "
+                "Partial transcripts update one line, the final one and her streamed reply follow; it exits after her turn_end. "
+                "The WAV is 16-bit PCM, mono or stereo, 8..48 kHz (converted to 16 kHz mono; 16 kHz mono is sent as it is); "
+                "anything else is refused with exit code 2."));
     const QCommandLineOption outDir = t.option(
         S("out"),
         S("Save her voice: every run makes a new folder DIR/<date>_<time>/ (never reusing an earlier one), with one folder per "
@@ -70,7 +78,14 @@ int main(int argc, char **argv)
                                               S("binary|json"), S("binary"));
     const QCommandLineOption stopAfter = t.option(
         S("stop-after-ms"), S("Interrupt her N ms after each chat (a stop with played_ms = the audio received so far)."), S("N"));
-    const QCommandLineOption timeout = t.option(S("timeout-ms"), S("chat: give up after N ms."), S("N"), S("120000"));
+    const QCommandLineOption timeout = t.option(S("timeout-ms"), S("chat: give up after N ms (listen: after the recording)."), S("N"),
+                                                S("120000"));
+    const QCommandLineOption silenceMs = t.option(
+        S("silence-ms"), S("listen: after the recording, wait this long in the quiet room for the end of speech (then listen_stop)."),
+        S("N"), S("3000"));
+    const QCommandLineOption noiseDbfs = t.option(
+        S("noise-dbfs"), S("listen, and load with --listen or --voice: the room is white noise at this RMS level instead of digital silence, "
+          "e.g. -60."), S("DB"));
 
     t.section(S("Account and connection"), S("chat and repl log in with --token, else --user and the password, else the "
                                               "access_token in --token-file."));
@@ -115,6 +130,14 @@ int main(int argc, char **argv)
     const auto sampleMs = t.option(S("sample-ms"), S("Sampling period."), S("MS"), S("10000"));
     const auto prefix = t.option(S("prefix"), S("Account name prefix (default: unique per run)."), S("NAME"));
     const auto setupConcurrency = t.option(S("setup-concurrency"), S("Registrations, logins and socket opens in flight."), S("N"), S("64"));
+    const auto voice = t.option(
+        S("voice"),
+        S("Voice turns: every session opens a listening stream and each turn speaks this recording into it in real time "
+          "(then a quiet room) instead of sending a chat; timed from speech_end (see bench/README.md). Same WAV formats as listen."),
+        S("FILE.wav"));
+    const QCommandLineOption listenAll = t.option(
+        S("listen"), S("Every session streams its microphone (a quiet room, --noise-dbfs) in real time for the whole run; with "
+                       "--idle: no turns, the server's CPU over --hold-s."));
     const auto jsonFile = t.option(S("json-file"), S("Also write the result JSON to FILE (\"load --json FILE\" does the same)."),
                                    S("FILE"));
 
@@ -122,14 +145,15 @@ int main(int argc, char **argv)
     t.command(S("-h, --help"), S("This help."));
     t.command(S("-v, --version"), S("The version."));
     t.footer(QString::fromUtf8(kExitCodes));
-    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("chat TEXT | repl | register | login | load"));
+    parser.addPositionalArgument(QStringLiteral("command"), QStringLiteral("chat TEXT | listen FILE.wav | repl | register | login | load"));
     parser.addPositionalArgument(QStringLiteral("text"), QStringLiteral("The message (chat)."), QStringLiteral("[TEXT...]"));
 
     if (!parser.parse(QCoreApplication::arguments()))
         return usage(parser.errorText());
     if (parser.isSet(help)) {
         const QByteArray helpBytes =
-            t.helpText(QStringLiteral("Usage: tianyi-cli [options] chat TEXT | repl | register | login | load"), QString::fromUtf8(kDescription))
+            t.helpText(QStringLiteral("Usage: tianyi-cli [options] chat TEXT | listen FILE.wav | repl | register | login | load"),
+                       QString::fromUtf8(kDescription))
                 .toUtf8();
         std::fwrite(helpBytes.constData(), 1, size_t(helpBytes.size()), stdout);
         return kExitOk;
@@ -169,6 +193,14 @@ int main(int argc, char **argv)
     o.timeoutMs = parser.value(timeout).toInt(&ok);
     if (!ok || o.timeoutMs <= 0)
         return usage(QStringLiteral("--timeout-ms needs a positive number of milliseconds"));
+    o.silenceMs = parser.value(silenceMs).toInt(&ok);
+    if (!ok || o.silenceMs < 0 || o.silenceMs > 600000)
+        return usage(QStringLiteral("--silence-ms needs a number of milliseconds up to 600000"));
+    if (parser.isSet(noiseDbfs)) {
+        o.noiseDbfs = parser.value(noiseDbfs).toDouble(&ok);
+        if (!ok || o.noiseDbfs > -10)
+            return usage(QStringLiteral("--noise-dbfs needs a level in dBFS below -10, e.g. -60"));
+    }
 
     if (o.command == QLatin1String("register") || o.command == QLatin1String("login")) {
         if (o.user.isEmpty())
@@ -177,9 +209,11 @@ int main(int argc, char **argv)
             return usage(QStringLiteral("%1 needs a password: --password or TIANYI_CLI_PASSWORD").arg(o.command));
         if (!args.isEmpty())
             return usage(QStringLiteral("%1 takes no text").arg(o.command));
-    } else if (o.command == QLatin1String("chat") || o.command == QLatin1String("repl")) {
+    } else if (o.command == QLatin1String("chat") || o.command == QLatin1String("repl") || o.command == QLatin1String("listen")) {
         if (o.command == QLatin1String("chat") && o.text.trimmed().isEmpty())
             return usage(QStringLiteral("chat needs the TEXT to send"));
+        if (o.command == QLatin1String("listen") && args.size() != 1)
+            return usage(QStringLiteral("listen needs one WAV file"));
         if (o.command == QLatin1String("repl") && !args.isEmpty())
             return usage(QStringLiteral("repl reads its lines from stdin; it takes no text"));
         const bool haveLogin = !o.user.isEmpty() && !o.password.isEmpty();
@@ -230,6 +264,9 @@ int main(int argc, char **argv)
         l.rounds = qBound(1, parser.value(rounds).toInt(), 1000);
         l.setupConcurrency = qBound(1, parser.value(setupConcurrency).toInt(), 10000);
         l.jsonFile = parser.value(jsonFile);
+        l.voiceWav = parser.value(voice);
+        l.listen = parser.isSet(listenAll) || !l.voiceWav.isEmpty();
+        l.noiseDbfs = o.noiseDbfs;
         // "load --json FILE": load takes no text, so the one positional argument after --json is the file.
         if (parser.isSet(json) && args.size() == 1 && l.jsonFile.isEmpty())
             l.jsonFile = args.takeFirst();

@@ -54,6 +54,8 @@ Hello Hello::fromJson(const QJsonObject &json)
     h.audioFormat = audio.value(QStringLiteral("format")).toString();
     h.sampleRate = audio.value(QStringLiteral("sample_rate")).toInt();
     h.channels = audio.value(QStringLiteral("channels")).toInt();
+    h.speechInput = json.value(QStringLiteral("speech_input")).toBool();
+    h.listening = json.value(QStringLiteral("listening")).toBool();
     return h;
 }
 
@@ -83,6 +85,30 @@ TurnStats TurnStats::fromJson(const QJsonObject &stats)
     return s;
 }
 
+ListeningInfo ListeningInfo::fromJson(const QJsonObject &json)
+{
+    const QJsonObject vad = json.value(QStringLiteral("vad")).toObject();
+    ListeningInfo info;
+    info.endpointingMs = wholeNumber(vad.value(QStringLiteral("endpointing_ms")), -1);
+    info.interruptionMinMs = wholeNumber(vad.value(QStringLiteral("interruption_min_ms")), -1);
+    return info;
+}
+
+Transcript Transcript::fromJson(const QJsonObject &json)
+{
+    Transcript t;
+    t.utterance = wholeNumber(json.value(QStringLiteral("utterance")), -1);
+    t.text = json.value(QStringLiteral("text")).toString();
+    t.final = json.value(QStringLiteral("final")).toBool();
+    return t;
+}
+
+bool ChatEvent::isListening() const
+{
+    return kind == Kind::Listening || kind == Kind::SpeechStart || kind == Kind::SpeechEnd || kind == Kind::Duck
+           || kind == Kind::Unduck;
+}
+
 qint64 ChatEvent::integer(const QString &key, qint64 fallback) const
 {
     return wholeNumber(json.value(key), fallback);
@@ -102,6 +128,11 @@ QString ChatEvent::kindName(Kind kind)
     case Kind::TurnEnd: return QStringLiteral("turn_end");
     case Kind::Stopped: return QStringLiteral("stopped");
     case Kind::Error: return QStringLiteral("error");
+    case Kind::Listening: return QStringLiteral("listening");
+    case Kind::SpeechStart: return QStringLiteral("speech_start");
+    case Kind::SpeechEnd: return QStringLiteral("speech_end");
+    case Kind::Duck: return QStringLiteral("duck");
+    case Kind::Unduck: return QStringLiteral("unduck");
     case Kind::Other: break;
     }
     return QStringLiteral("other");
@@ -123,6 +154,11 @@ ChatEvent::Kind kindOf(const QString &type)
     if (type == chat::kTurnEnd) return K::TurnEnd;
     if (type == chat::kStopped) return K::Stopped;
     if (type == chat::kError) return K::Error;
+    if (type == chat::kListening) return K::Listening;
+    if (type == chat::kSpeechStart) return K::SpeechStart;
+    if (type == chat::kSpeechEnd) return K::SpeechEnd;
+    if (type == chat::kDuck) return K::Duck;
+    if (type == chat::kUnduck) return K::Unduck;
     return K::Other;
 }
 
@@ -185,6 +221,7 @@ void ChatClient::open(const QUrl &baseUrl, const QString &accessToken, AudioMode
     m_mode = mode;
     m_token = accessToken;
     m_hasHello = false;
+    m_listening = false;
     m_hello = Hello();
     m_closeCode = 0;
     m_closeReason.clear();
@@ -337,10 +374,18 @@ void ChatClient::dispatch(ChatEvent &e)
     case K::TextDelta: emit textDelta(e.turn, e.str(QStringLiteral("delta"))); break;
     case K::Sentence: emit sentence(e); break;
     case K::Audio: emit audio(e.audio); break;
-    case K::Transcript: emit transcript(e); break;
+    case K::Transcript:
+        emit transcript(e);
+        emit transcriptReceived(Transcript::fromJson(e.json));
+        break;
     case K::TurnEnd: emit turnEnded(e); break;
-    case K::Stopped: emit stopped(e.turn, e.integer(QStringLiteral("stop_ms"))); break;
+    case K::Stopped: emit stopped(e.turn, e.integer(QStringLiteral("stop_ms")), e.str(QStringLiteral("reason"))); break;
     case K::Error: emit serverError(e); break;
+    case K::Listening: emit listening(ListeningInfo::fromJson(e.json)); break;
+    case K::SpeechStart: emit speechStarted(e.utterance()); break;
+    case K::SpeechEnd: emit speechEnded(e.utterance(), e.integer(QStringLiteral("duration_ms"))); break;
+    case K::Duck: emit ducked(e.turn); break;
+    case K::Unduck: emit unducked(e.turn); break;
     case K::Other: break;
     }
 }
@@ -434,6 +479,26 @@ bool ChatClient::sendAudio(const QByteArray &pcm, int sampleRate, int frameBytes
         if (!sendAudioFrame(pcm.mid(at, frameBytes)))
             return false;
     return endAudio();
+}
+
+bool ChatClient::startListening(int sampleRate)
+{
+    const bool sent = sendText(QJsonObject{{QStringLiteral("type"), chat::kListenStart},
+                                           {QStringLiteral("sample_rate"), sampleRate},
+                                           {QStringLiteral("format"), chat::kPcmS16le}});
+    m_listening = m_listening || sent;
+    return sent;
+}
+
+bool ChatClient::sendListenAudio(const QByteArray &pcm)
+{
+    return sendAudioFrame(pcm);
+}
+
+bool ChatClient::stopListening()
+{
+    m_listening = false;
+    return sendText(QJsonObject{{QStringLiteral("type"), chat::kListenStop}});
 }
 
 QString ChatClient::closeCodeName(int code)

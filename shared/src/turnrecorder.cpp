@@ -342,6 +342,11 @@ void TurnRecorder::onTurnEvent(RecordedTurn &t, const ChatEvent &e)
     case K::TurnStart:
     case K::Hello:
     case K::Pong:
+    case K::Listening:
+    case K::SpeechStart:
+    case K::SpeechEnd:
+    case K::Duck:
+    case K::Unduck:
     case K::Other:
         break;
     }

@@ -2,6 +2,12 @@
 // A tiny stand-in for the server's /ws: a QWebSocketServer on 127.0.0.1 that says hello and answers
 // every chat with a scripted two-sentence turn (binary or json audio, as the client asked).
 // Used by the ChatClient and tianyi-cli tests, which need no real chat server.
+//
+// Listening (v1.1): listen_start is answered by `listening` (or asr_unavailable); the PCM that follows
+// goes through a toy endpointer on the audio's own time (not the wall clock, so the same file always
+// gives the same events): kSpeechMinMs of loud frames -> speech_start, a growing partial of
+// heardText every kPartialEveryMs of loud audio, kEndpointingMs of quiet -> speech_end, the final
+// transcript, and a turn answering it exactly as a chat would.
 
 #include "tianyi/chatprotocol.h"
 #include "tianyi/wav.h"
@@ -25,6 +31,13 @@ class ScriptedChatServer
 {
 public:
     static constexpr int kSampleRate = 32000;
+    // The toy endpointer (audio time, 16 kHz s16le).
+    static constexpr int kListenRate = 16000;
+    static constexpr int kLoudPeak = 1000;          // a frame whose peak is above this is voiced
+    static constexpr int kSpeechMinMs = 100;
+    static constexpr int kPartialEveryMs = 200;
+    static constexpr int kEndpointingMs = 600;
+    static constexpr int kInterruptionMinMs = 500;
 
     // Sentences of the scripted reply: text, emotion id, label, number of audio chunks.
     struct Line {
@@ -91,6 +104,9 @@ public:
     bool holdAfterFirstSentence = false; // stop the turn after sentence 0 until a `stop` arrives
     int finishHeldTurnAfterMs = -1;    // >= 0: ...or until this long has passed, then complete it
     bool audioBeforeSentence = false;  // break guarantee 1 (audio of sentence 1 before its sentence event)
+    bool asrAvailable = true;          // false: listen_start gets error asr_unavailable
+    QString listenStartError;          // non-empty: listen_start is refused with this error code
+    QString heardText = QStringLiteral("你好天依"); // what the toy recognizer hears in any speech
 
     // Sends raw messages to every connected client (malformed input tests).
     void broadcastBinary(const QByteArray &message)
@@ -118,7 +134,20 @@ private:
     struct Conn {
         bool jsonAudio = false;
         int runningTurn = 0;
+        // listening
+        bool listening = false;
+        bool inSpeech = false;
+        int utterances = 0;
+        qint64 loudMs = 0;        // before speech_start: loud audio in a row
+        qint64 speechMs = 0;      // the utterance's audio so far
+        qint64 voicedMs = 0;      // its loud audio
+        qint64 quietMs = 0;       // quiet audio in a row inside the utterance
+        int partials = 0;
     };
+public:
+    QList<int> binarySizes;            // size of every binary message, in order
+    qint64 listenAudioBytes = 0;       // PCM received while listening
+private:
 
     void accept(QWebSocket *socket)
     {
@@ -140,10 +169,20 @@ private:
             received.append(m);
             onMessage(socket, *conn, m);
         });
-        QObject::connect(socket, &QWebSocket::binaryMessageReceived, socket, [this](const QByteArray &b) { receivedBinary.append(b); });
+        QObject::connect(socket, &QWebSocket::binaryMessageReceived, socket, [this, socket, conn](const QByteArray &b) {
+            binarySizes.append(int(b.size()));
+            if (conn->listening) {
+                listenAudioBytes += b.size();
+                hear(socket, *conn, b);
+            } else {
+                receivedBinary.append(b);
+            }
+        });
         send(socket, QJsonObject{{QStringLiteral("type"), chat::kHello},
                                  {QStringLiteral("protocol"), 1},
                                  {QStringLiteral("session_id"), QStringLiteral("s-1")},
+                                 {QStringLiteral("speech_input"), asrAvailable},
+                                 {QStringLiteral("listening"), asrAvailable},
                                  {QStringLiteral("user"), QJsonObject{{QStringLiteral("id"), 7},
                                                                       {QStringLiteral("username"), QStringLiteral("alice")},
                                                                       {QStringLiteral("nickname"), QStringLiteral("Alice")}}},
@@ -223,9 +262,104 @@ private:
                                                                        {QStringLiteral("audio_ms"), audioMs}}}});
     }
 
+    void startTurn(QWebSocket *socket, Conn &conn, const QString &userText)
+    {
+        const int turn = ++turnsStarted;
+        send(socket, QJsonObject{{QStringLiteral("type"), chat::kTurnStart},
+                                 {QStringLiteral("turn"), turn},
+                                 {QStringLiteral("correlation_id"), QStringLiteral("c-%1").arg(turn)},
+                                 {QStringLiteral("user_text"), userText}});
+        sendSentence(socket, conn, turn, 0);
+        if (holdAfterFirstSentence) {
+            conn.runningTurn = turn;
+            if (finishHeldTurnAfterMs >= 0)
+                QTimer::singleShot(finishHeldTurnAfterMs, socket, [this, socket, &conn, turn]() {
+                    if (conn.runningTurn != turn)
+                        return; // stopped meanwhile
+                    conn.runningTurn = 0;
+                    sendSentence(socket, conn, turn, 1);
+                    endTurn(socket, turn, chat::kCompleted, replyText(), 2);
+                });
+            return;
+        }
+        sendSentence(socket, conn, turn, 1);
+        endTurn(socket, turn, chat::kCompleted, replyText(), 2);
+    }
+
+    // Every listening message also carries a field no client knows: clients must ignore it.
+    static QJsonObject listeningMessage(const QString &type, QJsonObject fields)
+    {
+        fields.insert(QStringLiteral("type"), type);
+        fields.insert(QStringLiteral("x_future_field"), QJsonObject{{QStringLiteral("any"), 1}});
+        return fields;
+    }
+
+    void endUtterance(QWebSocket *socket, Conn &conn)
+    {
+        conn.inSpeech = false;
+        const int utterance = conn.utterances;
+        send(socket, listeningMessage(chat::kSpeechEnd, {{QStringLiteral("utterance"), utterance},
+                                                         {QStringLiteral("duration_ms"), conn.speechMs - conn.quietMs}}));
+        send(socket, listeningMessage(chat::kTranscript, {{QStringLiteral("utterance"), utterance},
+                                                          {QStringLiteral("text"), heardText},
+                                                          {QStringLiteral("final"), true}}));
+        if (!heardText.isEmpty())
+            startTurn(socket, conn, heardText);
+    }
+
+    void hear(QWebSocket *socket, Conn &conn, const QByteArray &pcm)
+    {
+        const qint64 ms = wav::durationMs(pcm.size(), kListenRate);
+        const bool loud = wav::peakAmplitude(pcm) > kLoudPeak;
+        if (!conn.inSpeech) {
+            conn.loudMs = loud ? conn.loudMs + ms : 0;
+            if (conn.loudMs < kSpeechMinMs)
+                return;
+            conn.inSpeech = true;
+            conn.speechMs = conn.voicedMs = conn.loudMs;
+            conn.quietMs = 0;
+            conn.partials = 0;
+            send(socket, listeningMessage(chat::kSpeechStart, {{QStringLiteral("utterance"), ++conn.utterances}}));
+            return;
+        }
+        conn.speechMs += ms;
+        if (!loud) {
+            conn.quietMs += ms;
+            if (conn.quietMs >= kEndpointingMs)
+                endUtterance(socket, conn);
+            return;
+        }
+        conn.quietMs = 0;
+        conn.voicedMs += ms;
+        if (conn.voicedMs / kPartialEveryMs > conn.partials && conn.partials + 1 < heardText.size()) {
+            ++conn.partials;
+            send(socket, listeningMessage(chat::kTranscript, {{QStringLiteral("utterance"), conn.utterances},
+                                                              {QStringLiteral("text"), heardText.left(conn.partials)},
+                                                              {QStringLiteral("final"), false}}));
+        }
+    }
+
     void onMessage(QWebSocket *socket, Conn &conn, const QJsonObject &m)
     {
         const QString type = m.value(QStringLiteral("type")).toString();
+        if (type == chat::kListenStart) {
+            if (!asrAvailable || !listenStartError.isEmpty()) {
+                send(socket, QJsonObject{{QStringLiteral("type"), chat::kError},
+                                         {QStringLiteral("code"), asrAvailable ? listenStartError : chat::kErrAsrUnavailable},
+                                         {QStringLiteral("message"), QStringLiteral("listen_start refused")}});
+                return;
+            }
+            conn.listening = true;
+            send(socket, listeningMessage(chat::kListening, {{QStringLiteral("vad"), QJsonObject{{QStringLiteral("endpointing_ms"), kEndpointingMs},
+                                                                                              {QStringLiteral("interruption_min_ms"), kInterruptionMinMs}}}}));
+            return;
+        }
+        if (type == chat::kListenStop) {
+            conn.listening = false;
+            if (conn.inSpeech)
+                endUtterance(socket, conn);
+            return;
+        }
         if (type == chat::kPing) {
             send(socket, QJsonObject{{QStringLiteral("type"), chat::kPong}});
         } else if (type == chat::kStop && conn.runningTurn > 0) {
@@ -234,26 +368,7 @@ private:
             send(socket, QJsonObject{{QStringLiteral("type"), chat::kStopped}, {QStringLiteral("turn"), turn}, {QStringLiteral("stop_ms"), 3}});
             endTurn(socket, turn, chat::kInterrupted, script().at(0).text, 1);
         } else if (type == chat::kChat) {
-            const int turn = ++turnsStarted;
-            send(socket, QJsonObject{{QStringLiteral("type"), chat::kTurnStart},
-                                     {QStringLiteral("turn"), turn},
-                                     {QStringLiteral("correlation_id"), QStringLiteral("c-%1").arg(turn)},
-                                     {QStringLiteral("user_text"), m.value(QStringLiteral("text")).toString()}});
-            sendSentence(socket, conn, turn, 0);
-            if (holdAfterFirstSentence) {
-                conn.runningTurn = turn;
-                if (finishHeldTurnAfterMs >= 0)
-                    QTimer::singleShot(finishHeldTurnAfterMs, socket, [this, socket, &conn, turn]() {
-                        if (conn.runningTurn != turn)
-                            return; // stopped meanwhile
-                        conn.runningTurn = 0;
-                        sendSentence(socket, conn, turn, 1);
-                        endTurn(socket, turn, chat::kCompleted, replyText(), 2);
-                    });
-                return;
-            }
-            sendSentence(socket, conn, turn, 1);
-            endTurn(socket, turn, chat::kCompleted, replyText(), 2);
+            startTurn(socket, conn, m.value(QStringLiteral("text")).toString());
         }
     }
 

@@ -2,6 +2,8 @@
 // binary and json audio, stop, ping, speech input, close codes, malformed server messages, caps.
 #include "scriptedchatserver.h"
 #include "tianyi/chatclient.h"
+#include "tianyi/pcmpacer.h"
+#include "tianyi/speechrecording.h"
 #include "tianyi/turnrecorder.h"
 
 #include <QSignalSpy>
@@ -63,6 +65,8 @@ private:
         QCOMPARE(h.labelFor(QStringLiteral("sad")), QStringLiteral("悲伤"));
         QCOMPARE(h.sampleRate, ScriptedChatServer::kSampleRate);
         QCOMPARE(h.channels, 1);
+        QVERIFY(h.speechInput);
+        QVERIFY(h.listening);
 
         const QUrlQuery query(server.requestUrls.value(0));
         QCOMPARE(server.requestUrls.value(0).path(), QStringLiteral("/ws"));
@@ -227,6 +231,211 @@ private slots:
         QCOMPARE(server.receivedBinary.at(0).size(), 3200);
         QCOMPARE(server.receivedBinary.at(2).size(), 1600);
         QCOMPARE(server.receivedBinary.join(), pcm);
+    }
+
+    // Hands-free: listen_start with the rate and format, PCM as it comes (no header), listen_stop.
+    void listeningStreamIsSent()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QSignalSpy listening(&client, &ChatClient::listening);
+        QVERIFY(!client.isListening());
+        QVERIFY(client.startListening());
+        QVERIFY(client.isListening());
+        QVERIFY(listening.wait(kWaitMs));
+        const ListeningInfo info = listening.at(0).at(0).value<ListeningInfo>();
+        QCOMPARE(info.endpointingMs, qint64(ScriptedChatServer::kEndpointingMs));
+        QCOMPARE(info.interruptionMinMs, qint64(ScriptedChatServer::kInterruptionMinMs));
+        const QByteArray frame(640, '\x01');
+        QVERIFY(client.sendListenAudio(frame));
+        QVERIFY(client.sendListenAudio(frame));
+        QVERIFY(client.stopListening());
+        QVERIFY(!client.isListening());
+        QTRY_COMPARE_WITH_TIMEOUT(server.received.size(), 2, kWaitMs);
+        const QJsonObject start = server.received.at(0);
+        QCOMPARE(start.value(QStringLiteral("type")).toString(), QStringLiteral("listen_start"));
+        QCOMPARE(start.value(QStringLiteral("sample_rate")).toInt(), 16000);
+        QCOMPARE(start.value(QStringLiteral("format")).toString(), QStringLiteral("pcm_s16le"));
+        QCOMPARE(server.received.at(1).value(QStringLiteral("type")).toString(), QStringLiteral("listen_stop"));
+        QCOMPARE(server.binarySizes, (QList<int>{640, 640}));
+        QCOMPARE(server.listenAudioBytes, 1280);
+    }
+
+    void listeningRefusedWithoutAsr()
+    {
+        ScriptedChatServer server;
+        server.asrAvailable = false;
+        ChatClient client;
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QSignalSpy errors(&client, &ChatClient::serverError);
+        QSignalSpy listening(&client, &ChatClient::listening);
+        QVERIFY(!client.hello().listening);
+        client.startListening();
+        QVERIFY(errors.wait(kWaitMs));
+        QCOMPARE(errors.at(0).at(0).value<ChatEvent>().str(QStringLiteral("code")), chat::kErrAsrUnavailable);
+        QCOMPARE(listening.count(), 0);
+    }
+
+    // Every listening message, each with a field no client knows (ignored), parsed into its typed signal;
+    // duck/unduck name her turn but are not part of its stream, so they never count as violations.
+    void listeningMessagesAreParsed()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        TurnRecorder recorder;
+        recorder.attach(&client);
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        QSignalSpy listening(&client, &ChatClient::listening);
+        QSignalSpy speechStart(&client, &ChatClient::speechStarted);
+        QSignalSpy transcripts(&client, &ChatClient::transcriptReceived);
+        QSignalSpy speechEnd(&client, &ChatClient::speechEnded);
+        QSignalSpy ducked(&client, &ChatClient::ducked);
+        QSignalSpy unducked(&client, &ChatClient::unducked);
+        QSignalSpy stopped(&client, &ChatClient::stopped);
+        QSignalSpy errors(&client, &ChatClient::serverError);
+        QSignalSpy events(&client, &ChatClient::event);
+        QSignalSpy bad(&client, &ChatClient::protocolViolation);
+        QSignalSpy violations(&recorder, &TurnRecorder::violation);
+
+        const QString extra = QStringLiteral(",\"x_new\":{\"a\":[1,2]},\"hint\":\"ignored\"}");
+        auto say = [&](const QString &json) { server.broadcastText(json.chopped(1) + extra); };
+        say(QStringLiteral("{\"type\":\"listening\",\"vad\":{\"endpointing_ms\":600,\"interruption_min_ms\":500,\"later\":1}}"));
+        say(QStringLiteral("{\"type\":\"speech_start\",\"utterance\":3}"));
+        say(QStringLiteral("{\"type\":\"transcript\",\"utterance\":3,\"text\":\"你好\",\"final\":false}"));
+        say(QStringLiteral("{\"type\":\"transcript\",\"utterance\":3,\"text\":\"你好天依\",\"final\":true}"));
+        say(QStringLiteral("{\"type\":\"speech_end\",\"utterance\":3,\"duration_ms\":1240}"));
+        // Barge-in by voice during turn 5: duck, stopped by voice, turn_end; then a cough during turn 6: duck, unduck after it ended.
+        say(QStringLiteral("{\"type\":\"turn_start\",\"turn\":5,\"user_text\":\"hi\"}"));
+        say(QStringLiteral("{\"type\":\"duck\",\"turn\":5}"));
+        say(QStringLiteral("{\"type\":\"stopped\",\"turn\":5,\"stop_ms\":2,\"reason\":\"voice\"}"));
+        say(QStringLiteral("{\"type\":\"turn_end\",\"turn\":5,\"status\":\"interrupted\",\"text\":\"\",\"stats\":{}}"));
+        say(QStringLiteral("{\"type\":\"turn_start\",\"turn\":6,\"user_text\":\"你好天依\"}"));
+        say(QStringLiteral("{\"type\":\"duck\",\"turn\":6}"));
+        say(QStringLiteral("{\"type\":\"turn_end\",\"turn\":6,\"status\":\"completed\",\"text\":\"嗯\",\"stats\":{}}"));
+        say(QStringLiteral("{\"type\":\"unduck\",\"turn\":6}"));
+        say(QStringLiteral("{\"type\":\"turn_start\",\"turn\":7,\"user_text\":\"x\"}"));
+        say(QStringLiteral("{\"type\":\"stopped\",\"turn\":7,\"stop_ms\":1}"));
+        say(QStringLiteral("{\"type\":\"turn_end\",\"turn\":7,\"status\":\"interrupted\",\"text\":\"\",\"stats\":{}}"));
+        for (const char *code : {"rate_exceeded", "utterance_too_long", "listen_timeout"})
+            say(QStringLiteral("{\"type\":\"error\",\"code\":\"%1\",\"message\":\"m\"}").arg(QLatin1String(code)));
+        QTRY_COMPARE_WITH_TIMEOUT(events.count(), 19, kWaitMs);
+        QCOMPARE(bad.count(), 0);
+
+        QCOMPARE(listening.count(), 1);
+        const ListeningInfo info = listening.at(0).at(0).value<ListeningInfo>();
+        QCOMPARE(info.endpointingMs, 600);
+        QCOMPARE(info.interruptionMinMs, 500);
+        QCOMPARE(speechStart.count(), 1);
+        QCOMPARE(speechStart.at(0).at(0).toLongLong(), 3);
+        QCOMPARE(transcripts.count(), 2);
+        const Transcript partial = transcripts.at(0).at(0).value<Transcript>();
+        const Transcript final = transcripts.at(1).at(0).value<Transcript>();
+        QCOMPARE(partial.utterance, 3);
+        QCOMPARE(partial.text, QStringLiteral("你好"));
+        QVERIFY(!partial.final);
+        QCOMPARE(final.utterance, 3);
+        QCOMPARE(final.text, QStringLiteral("你好天依"));
+        QVERIFY(final.final);
+        QCOMPARE(speechEnd.count(), 1);
+        QCOMPARE(speechEnd.at(0).at(0).toLongLong(), 3);
+        QCOMPARE(speechEnd.at(0).at(1).toLongLong(), 1240);
+        QCOMPARE(ducked.count(), 2);
+        QCOMPARE(ducked.at(0).at(0).toLongLong(), 5);
+        QCOMPARE(ducked.at(1).at(0).toLongLong(), 6);
+        QCOMPARE(unducked.count(), 1);
+        QCOMPARE(unducked.at(0).at(0).toLongLong(), 6);
+        QCOMPARE(stopped.count(), 2);
+        QCOMPARE(stopped.at(0).at(0).toLongLong(), 5);
+        QCOMPARE(stopped.at(0).at(1).toLongLong(), 2);
+        QCOMPARE(stopped.at(0).at(2).toString(), chat::kStopReasonVoice);
+        QCOMPARE(stopped.at(1).at(2).toString(), QString()); // an explicit stop has no reason
+        QCOMPARE(errors.count(), 3);
+        QCOMPARE(errors.at(0).at(0).value<ChatEvent>().str(QStringLiteral("code")), chat::kErrRateExceeded);
+        QCOMPARE(errors.at(1).at(0).value<ChatEvent>().str(QStringLiteral("code")), chat::kErrUtteranceTooLong);
+        QCOMPARE(errors.at(2).at(0).value<ChatEvent>().str(QStringLiteral("code")), chat::kErrListenTimeout);
+
+        // Kinds and utterance numbers on the event stream too.
+        const QList<ChatEvent::Kind> kinds{ChatEvent::Kind::Listening, ChatEvent::Kind::SpeechStart, ChatEvent::Kind::Transcript,
+                                           ChatEvent::Kind::Transcript, ChatEvent::Kind::SpeechEnd};
+        for (int i = 0; i < kinds.size(); ++i)
+            QCOMPARE(events.at(i).at(0).value<ChatEvent>().kind, kinds.at(i));
+        QCOMPARE(events.at(4).at(0).value<ChatEvent>().utterance(), 3);
+        QCOMPARE(events.at(6).at(0).value<ChatEvent>().kind, ChatEvent::Kind::Duck);
+        QVERIFY(events.at(6).at(0).value<ChatEvent>().isListening());
+        QVERIFY(!events.at(6).at(0).value<ChatEvent>().belongsToTurn());
+        // The recorder saw the voice stop as a stop, and no violation (unduck after turn 6's turn_end is fine).
+        QVERIFY2(violations.isEmpty(), qPrintable(recorder.violations().join(QLatin1Char('\n'))));
+        QVERIFY(recorder.turn(5)->stopped);
+        QCOMPARE(recorder.turn(5)->status, chat::kInterrupted);
+    }
+
+    // The pacer sends frame k once the clock passed start + (k + 1) * 20 ms, catches up after a late
+    // wake-up, and fills the time after the queued audio with room sound. Driven by tick() with chosen
+    // times: no waiting on the wall clock.
+    void pacerSendsByTheClock()
+    {
+        ScriptedChatServer server;
+        ChatClient client;
+        QVERIFY(openAndGreet(client, server, AudioMode::Binary));
+        client.startListening();
+        PcmPacer pacer(&client);
+        QSignalSpy drained(&pacer, &PcmPacer::queueDrained);
+        QByteArray speech(640 * 3, '\x11'); // three frames
+        QCOMPARE(pacer.enqueue(speech), 0);
+        pacer.start(false);
+        const qint64 t0 = pacer.startedAtMs();
+        pacer.tick(t0 + 19);
+        QCOMPARE(pacer.sentMs(), 0);
+        pacer.tick(t0 + 20);
+        QCOMPARE(pacer.sentMs(), 20);
+        pacer.tick(t0 + 100); // late: the four frames owed go at once
+        QCOMPARE(pacer.sentMs(), 100);
+        QCOMPARE(drained.count(), 1);
+        // Queued now, it starts at the next frame's audio time.
+        QCOMPARE(pacer.enqueue(QByteArray(640, '\x22')), 100);
+        pacer.tick(t0 + 120);
+        QTRY_COMPARE_WITH_TIMEOUT(server.binarySizes.size(), 6, kWaitMs);
+        QCOMPARE(server.listenAudioBytes, 6 * 640);
+        QCOMPARE(drained.count(), 2);
+        pacer.stop();
+        pacer.tick(t0 + 1000);
+        QCOMPARE(pacer.sentMs(), 120);
+    }
+
+    // A 22.05 kHz stereo recording becomes 16 kHz mono of the same length and pitch; its voiced span is found.
+    void speechRecordingIsConverted()
+    {
+        const int rate = 22050;
+        const int frames = rate; // 1 s: 0.25 s silence, 0.5 s of a 440 Hz tone, 0.25 s silence
+        QByteArray stereo(frames * 4, '\0');
+        for (int i = rate / 4; i < 3 * rate / 4; ++i) {
+            const auto v = qint16(10000 * std::sin(2 * M_PI * 440 * i / rate));
+            for (int c = 0; c < 2; ++c) {
+                stereo[4 * i + 2 * c] = char(v & 0xff);
+                stereo[4 * i + 2 * c + 1] = char((v >> 8) & 0xff);
+            }
+        }
+        QString error;
+        const auto r = speechFromWav(wav::file(stereo, rate, 2), &error);
+        QVERIFY2(r.has_value(), qPrintable(error));
+        QCOMPARE(r->sourceSampleRate, rate);
+        QCOMPARE(r->sourceChannels, 2);
+        QCOMPARE(r->durationMs(), 1000);
+        QVERIFY2(qAbs(r->firstVoicedMs - 250) <= 10 && qAbs(r->lastVoicedMs - 750) <= 10,
+                 qPrintable(QStringLiteral("%1..%2").arg(r->firstVoicedMs).arg(r->lastVoicedMs)));
+        // Still 440 Hz: rising zero crossings over the middle 0.4 s.
+        int crossings = 0;
+        const auto sample = [&](int i) { return qint16(quint8(r->pcm[2 * i]) | (quint8(r->pcm[2 * i + 1]) << 8)); };
+        for (int i = 16000 * 3 / 10; i < 16000 * 7 / 10; ++i)
+            crossings += sample(i - 1) < 0 && sample(i) >= 0 ? 1 : 0;
+        QVERIFY2(qAbs(crossings - 176) <= 2, qPrintable(QString::number(crossings)));
+        // Refusals name the problem.
+        QVERIFY(!speechFromWav(wav::header(16000, 1, 100, 8) + QByteArray(100, '\x80'), &error));
+        QVERIFY2(error.contains(QStringLiteral("8-bit")), qPrintable(error));
+        QVERIFY(!speechFromWav(wav::file(QByteArray(400, '\0'), 96000), &error));
+        QVERIFY2(error.contains(QStringLiteral("96000 Hz")), qPrintable(error));
+        QVERIFY(!speechFromWav(QByteArray("RIFF"), &error));
     }
 
     void authByUrlForOlderServers()

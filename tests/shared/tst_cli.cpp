@@ -87,6 +87,26 @@ QStringList scripted(const ScriptedChatServer &server, const QStringList &more)
     return QStringList{QStringLiteral("--server"), server.baseUrl().toString(), QStringLiteral("--token"), QStringLiteral("tok")} + more;
 }
 
+// A recording of `text` spoken by the espeak-ng program (22.05 kHz mono: tianyi-cli converts it), made
+// at test time so that no binary file is committed.
+QString spokenWav(const QTemporaryDir &dir, const QString &text)
+{
+    const QString path = dir.filePath(QStringLiteral("spoken.wav"));
+    QProcess espeak;
+    espeak.start(QStringLiteral("espeak-ng"), {QStringLiteral("-v"), QStringLiteral("cmn"), QStringLiteral("-w"), path, text});
+    if (!espeak.waitForFinished(60000) || espeak.exitStatus() != QProcess::NormalExit || espeak.exitCode() != 0)
+        return {};
+    return path;
+}
+
+QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &bytes)
+{
+    QFile f(dir.filePath(name));
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size())
+        return {};
+    return f.fileName();
+}
+
 quint16 closedPort()
 {
     QTcpServer probe;
@@ -106,7 +126,7 @@ private slots:
     {
         const CliRun r = runCli({QStringLiteral("--help")});
         CHECK_RUN(r, 0);
-        for (const char *word : {"register", "login", "chat TEXT", "repl", "/stop", "/quit", "/help", "/ping", "--server URL", "--user NAME",
+        for (const char *word : {"register", "login", "chat TEXT", "listen FILE.wav", "--silence-ms N", "--noise-dbfs DB", "repl", "/stop", "/quit", "/help", "/ping", "--server URL", "--user NAME",
                                  "--password PW", "TIANYI_CLI_PASSWORD", "--audio binary|json", "--out DIR", "--stop-after-ms N", "--json",
                                  "--json-file FILE", "--token-file FILE", "--users N", "Exit codes"})
             QVERIFY2(r.out.contains(QLatin1String(word)), word);
@@ -135,11 +155,12 @@ private slots:
                 section = i > at.at(k) ? k : section;
             return section;
         };
-        for (const char *talk : {"chat TEXT", "repl", "--out DIR", "--json", "--audio", "--stop-after-ms N"})
+        for (const char *talk : {"chat TEXT", "listen FILE.wav", "--silence-ms N", "repl", "--out DIR", "--json", "--audio", "--stop-after-ms N"})
             QVERIFY2(sectionOf(QLatin1String(talk)) == 0, talk);
         for (const char *account : {"register", "login", "--server URL", "--user NAME", "--password PW", "--token TOKEN", "--token-file FILE"})
             QVERIFY2(sectionOf(QLatin1String(account)) == 1, account);
-        for (const char *load : {"load", "--users N", "--duration-s S", "--fake URL", "--json-file FILE", "--sample-pid PID"})
+        for (const char *load : {"load", "--users N", "--duration-s S", "--fake URL", "--json-file FILE", "--sample-pid PID", "--voice FILE.wav",
+                                 "--listen"})
             QVERIFY2(sectionOf(QLatin1String(load)) == 2, load);
         // No option comes before the first group: the load options used to lead the list.
         QVERIFY2(!r.out.left(at.first()).contains(QStringLiteral("\n  --")), qPrintable(r.out));
@@ -415,6 +436,126 @@ private slots:
         const CliRun r = runCli(scripted(server, {QStringLiteral("chat"), QStringLiteral("hi")}));
         CHECK_RUN(r, 0);
         QCOMPARE(server.userAgents.value(0), QStringLiteral("tianyi-cli/0.1.0"));
+    }
+
+    // listen FILE.wav: the recording goes out in real time as 20 ms frames of 16 kHz PCM after
+    // listen_start; the partial and final transcripts, then her reply, are printed; exit 0 after turn_end.
+    void listenSpeaksTheRecording()
+    {
+        QTemporaryDir dir;
+        const QString wav = spokenWav(dir, QStringLiteral("你好天依，今天唱什么歌"));
+        QVERIFY2(!wav.isEmpty(), "espeak-ng (the program, Debian package espeak-ng) is needed to make the recording");
+        ScriptedChatServer server;
+        const CliRun r = runCli(scripted(server, {QStringLiteral("listen"), wav}));
+        CHECK_RUN(r, 0);
+        // Her reply on stdout, as for a typed chat.
+        QCOMPARE(r.out, QStringLiteral("«开心»你好呀！«悲伤»今天有点累。\n"));
+        // Partials, then the final transcript, on stderr.
+        const qsizetype partial = r.err.indexOf(QStringLiteral("[hearing: 你]"));
+        const qsizetype longer = r.err.indexOf(QStringLiteral("[hearing: 你好]"));
+        const qsizetype final = r.err.indexOf(QStringLiteral("[heard: 你好天依]"));
+        QVERIFY2(partial >= 0 && longer > partial && final > longer, qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(QStringLiteral("[speech started: utterance 1]")), qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(QStringLiteral("turn 1 completed")), qPrintable(describe(r)));
+        QVERIFY2(r.err.contains(QStringLiteral("converted to 16 kHz mono")), qPrintable(describe(r)));
+
+        // listen_start, then only PCM frames of 20 ms at 16 kHz, then listen_stop at the end.
+        QCOMPARE(server.received.value(0).value(QStringLiteral("type")).toString(), QStringLiteral("listen_start"));
+        QCOMPARE(server.received.value(0).value(QStringLiteral("sample_rate")).toInt(), 16000);
+        QCOMPARE(server.received.value(0).value(QStringLiteral("format")).toString(), QStringLiteral("pcm_s16le"));
+        QTRY_COMPARE_WITH_TIMEOUT(server.received.last().value(QStringLiteral("type")).toString(), QStringLiteral("listen_stop"), 10000);
+        QCOMPARE(server.received.size(), 2);
+        QVERIFY(!server.binarySizes.isEmpty());
+        for (int size : std::as_const(server.binarySizes))
+            QCOMPARE(size, 640);
+        // The whole recording was spoken (and the quiet room after it until the reply ended).
+        QFile f(wav);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        wav::Format format;
+        QByteArray pcm;
+        QVERIFY(wav::parseFile(f.readAll(), &format, &pcm));
+        const qint64 recordingAt16k = qint64(pcm.size()) * 16000 / format.sampleRate;
+        QVERIFY2(server.listenAudioBytes >= recordingAt16k - 640, qPrintable(QString::number(server.listenAudioBytes)));
+    }
+
+    void listenJson()
+    {
+        QTemporaryDir dir;
+        const QString wav = spokenWav(dir, QStringLiteral("你好天依"));
+        QVERIFY2(!wav.isEmpty(), "espeak-ng (the program) is needed to make the recording");
+        ScriptedChatServer server;
+        const CliRun r = runCli(scripted(server, {QStringLiteral("--json"), QStringLiteral("listen"), wav}));
+        CHECK_RUN(r, 0);
+        const QStringList lines = r.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 1);
+        const QJsonObject j = jsonLine(lines.at(0));
+        QCOMPARE(j.value(QStringLiteral("status")).toString(), QStringLiteral("completed"));
+        QCOMPARE(j.value(QStringLiteral("user_text")).toString(), QStringLiteral("你好天依"));
+        QCOMPARE(j.value(QStringLiteral("text")).toString(), ScriptedChatServer::replyText());
+        const QJsonObject heard = j.value(QStringLiteral("heard")).toObject();
+        QCOMPARE(heard.value(QStringLiteral("utterance")).toInt(), 1);
+        QCOMPARE(heard.value(QStringLiteral("text")).toString(), QStringLiteral("你好天依"));
+        const QJsonArray partials = heard.value(QStringLiteral("partials")).toArray();
+        QVERIFY2(!partials.isEmpty(), qPrintable(lines.at(0)));
+        QCOMPARE(partials.first().toString(), QStringLiteral("你"));
+        QVERIFY(heard.value(QStringLiteral("speech_ms")).toInt() > 0);
+        QVERIFY(heard.value(QStringLiteral("speech_end_after_voice_ms")).isDouble());
+        QVERIFY(heard.value(QStringLiteral("first_audio_after_speech_end_ms")).isDouble());
+    }
+
+    void listenRefusesBadRecordings()
+    {
+        QTemporaryDir dir;
+        ScriptedChatServer server;
+        const QString junk = writeFile(dir, QStringLiteral("junk.wav"), QByteArray("this is not a recording at all, just text"));
+        CliRun r = runCli(scripted(server, {QStringLiteral("listen"), junk}));
+        CHECK_RUN(r, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("junk.wav cannot be spoken")), qPrintable(describe(r)));
+        // 8-bit samples: the error names what the file is and what is needed.
+        const QString eightBit = writeFile(dir, QStringLiteral("8bit.wav"), wav::header(16000, 1, 1600, 8) + QByteArray(1600, '\x80'));
+        r = runCli(scripted(server, {QStringLiteral("listen"), eightBit}));
+        CHECK_RUN(r, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("8-bit")) && r.err.contains(QStringLiteral("16-bit PCM")), qPrintable(describe(r)));
+        // Six channels.
+        const QString surround = writeFile(dir, QStringLiteral("6ch.wav"), wav::file(QByteArray(12 * 160, '\0'), 16000, 6));
+        r = runCli(scripted(server, {QStringLiteral("listen"), surround}));
+        CHECK_RUN(r, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("6 channels")), qPrintable(describe(r)));
+        r = runCli(scripted(server, {QStringLiteral("listen"), dir.filePath(QStringLiteral("missing.wav"))}));
+        CHECK_RUN(r, 2);
+        QVERIFY2(r.err.contains(QStringLiteral("cannot read")), qPrintable(describe(r)));
+        CHECK_RUN(runCli(scripted(server, {QStringLiteral("listen")})), 2);
+        // Nothing was sent for any of them: the file is read before connecting.
+        QVERIFY(server.requestUrls.isEmpty());
+    }
+
+    void listenWithoutAsrIsRefused()
+    {
+        QTemporaryDir dir;
+        ScriptedChatServer server;
+        server.asrAvailable = false;
+        const QString quiet = writeFile(dir, QStringLiteral("quiet.wav"), wav::file(QByteArray(3200, '\0'), 16000));
+        const CliRun r = runCli(scripted(server, {QStringLiteral("listen"), quiet}));
+        CHECK_RUN(r, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("asr_unavailable")), qPrintable(describe(r)));
+        // Any other refusal of listen_start ends the run the same way.
+        ScriptedChatServer picky;
+        picky.listenStartError = chat::kErrUnsupportedAudio;
+        const CliRun refused = runCli(scripted(picky, {QStringLiteral("listen"), quiet}));
+        CHECK_RUN(refused, 1);
+        QVERIFY2(refused.err.contains(QStringLiteral("unsupported_audio")), qPrintable(describe(refused)));
+    }
+
+    // A recording without speech: the server never hears any, and the run says so (exit 8).
+    void listenToSilence()
+    {
+        QTemporaryDir dir;
+        ScriptedChatServer server;
+        const QString quiet = writeFile(dir, QStringLiteral("quiet.wav"), wav::file(QByteArray(16000, '\0'), 16000));
+        const CliRun r = runCli(scripted(server, {QStringLiteral("--silence-ms"), QStringLiteral("200"), QStringLiteral("listen"), quiet}));
+        CHECK_RUN(r, 8);
+        QVERIFY2(r.err.contains(QStringLiteral("heard no speech")), qPrintable(describe(r)));
+        QCOMPARE(server.turnsStarted, 0);
     }
 
     void unauthorizedSocket()

@@ -38,6 +38,8 @@ struct Hello {
     QString audioFormat;
     int sampleRate = 0;
     int channels = 0;
+    bool speechInput = false;    // push-to-talk is accepted (audio_start)
+    bool listening = false;      // hands-free listening is accepted (listen_start)
     QJsonObject raw;
 
     static Hello fromJson(const QJsonObject &json);
@@ -68,9 +70,28 @@ struct TurnStats {
     static TurnStats fromJson(const QJsonObject &stats);
 };
 
+// `listening {vad:{endpointing_ms, interruption_min_ms}}`: the server accepted listen_start.
+struct ListeningInfo {
+    qint64 endpointingMs = -1;       // -1: the server did not say
+    qint64 interruptionMinMs = -1;
+
+    static ListeningInfo fromJson(const QJsonObject &json);
+};
+
+// `transcript {utterance?, text, final}`: a partial (final false) or the final transcript of an
+// utterance (hands-free), or of a push-to-talk recording (no utterance: -1).
+struct Transcript {
+    qint64 utterance = -1;
+    QString text;
+    bool final = false;
+
+    static Transcript fromJson(const QJsonObject &json);
+};
+
 // One message from the server, in arrival order.
 struct ChatEvent {
-    enum class Kind { Hello, Pong, TurnStart, Emotion, TextDelta, Sentence, Audio, Transcript, TurnEnd, Stopped, Error, Other };
+    enum class Kind { Hello, Pong, TurnStart, Emotion, TextDelta, Sentence, Audio, Transcript, TurnEnd, Stopped, Error,
+                      Listening, SpeechStart, SpeechEnd, Duck, Unduck, Other };
 
     Kind kind = Kind::Other;
     QString type;                // the JSON "type" (for binary audio: "audio")
@@ -83,7 +104,13 @@ struct ChatEvent {
     QString str(const QString &key) const { return json.value(key).toString(); }
     qint64 integer(const QString &key, qint64 fallback = -1) const;
 
-    bool belongsToTurn() const { return turn >= 0 && kind != Kind::Hello && kind != Kind::Pong; }
+    // A message of a turn's own stream (guarantees 1 and 2 apply to these). duck/unduck name the turn
+    // she is speaking but belong to the listening stream: they may come after that turn ended.
+    bool belongsToTurn() const { return turn >= 0 && !isListening() && kind != Kind::Hello && kind != Kind::Pong; }
+    // A message of the hands-free listening stream (listening, speech_start/end, duck, unduck).
+    bool isListening() const;
+    // speech_start, transcript and speech_end of hands-free speech: the utterance number, else -1.
+    qint64 utterance() const { return integer(QStringLiteral("utterance"), -1); }
     static QString kindName(Kind kind);
 };
 
@@ -133,6 +160,14 @@ public:
     bool endAudio();
     // All three at once, cut into frames of frameBytes.
     bool sendAudio(const QByteArray &pcm, int sampleRate = 16000, int frameBytes = 3200);
+    // Hands-free: listen_start (answered by listening() or an asr_unavailable serverError), then
+    // microphone PCM with sendListenAudio() as it is recorded, then listen_stop. The same caps as
+    // sendAudioFrame: false (and errorOccurred) when the socket is closed or its queue is full.
+    bool startListening(int sampleRate = chat::kListenSampleRate);
+    bool sendListenAudio(const QByteArray &pcm);
+    bool stopListening();
+    // listen_start was sent and listen_stop not yet.
+    bool isListening() const { return m_listening; }
     // Any JSON message (for tests of malformed input and future types).
     bool sendJson(const QJsonObject &message);
 
@@ -155,7 +190,15 @@ signals:
     void audio(const tianyi::client::AudioChunk &chunk);
     void transcript(const tianyi::client::ChatEvent &event);
     void turnEnded(const tianyi::client::ChatEvent &event);
-    void stopped(qint64 turn, qint64 stopMs);
+    // reason: empty for a stop or a new chat, chat::kStopReasonVoice for a barge-in by voice.
+    void stopped(qint64 turn, qint64 stopMs, const QString &reason);
+    // Hands-free listening.
+    void listening(const tianyi::client::ListeningInfo &info);
+    void speechStarted(qint64 utterance);
+    void transcriptReceived(const tianyi::client::Transcript &transcript);   // partial or final
+    void speechEnded(qint64 utterance, qint64 durationMs);
+    void ducked(qint64 turn);
+    void unducked(qint64 turn);
     void serverError(const tianyi::client::ChatEvent &event);
     void pong();
     // A chat message left the client (sentMs: monotonicMs()).
@@ -183,6 +226,7 @@ private:
     QString m_token;
     bool m_authByMessage = true;
     bool m_hasHello = false;
+    bool m_listening = false;
     bool m_disconnectReported = true;
     Hello m_hello;
     int m_closeCode = 0;

@@ -26,6 +26,12 @@ inline const QString kStop = QStringLiteral("stop");
 inline const QString kAudioStart = QStringLiteral("audio_start");
 inline const QString kAudioEnd = QStringLiteral("audio_end");
 inline const QString kPing = QStringLiteral("ping");
+// Hands-free listening (protocol v1.1): listen_start {sample_rate, format}, then every binary message
+// is microphone PCM (no header) until listen_stop.
+inline const QString kListenStart = QStringLiteral("listen_start");
+inline const QString kListenStop = QStringLiteral("listen_stop");
+constexpr int kListenSampleRate = 16000;
+inline const QString kPcmS16le = QStringLiteral("pcm_s16le");
 
 // Server -> client.
 inline const QString kHello = QStringLiteral("hello");
@@ -40,6 +46,14 @@ inline const QString kTranscript = QStringLiteral("transcript");
 inline const QString kTurnEnd = QStringLiteral("turn_end");
 inline const QString kStopped = QStringLiteral("stopped");
 inline const QString kError = QStringLiteral("error");
+// Listening, each with `utterance` (unique per session) or, for duck/unduck, the `turn` she speaks.
+inline const QString kListening = QStringLiteral("listening");        // {vad:{endpointing_ms, interruption_min_ms}}
+inline const QString kSpeechStart = QStringLiteral("speech_start");   // {utterance}
+inline const QString kSpeechEnd = QStringLiteral("speech_end");       // {utterance, duration_ms}
+inline const QString kDuck = QStringLiteral("duck");                  // {turn}: lower her volume, she may be interrupted
+inline const QString kUnduck = QStringLiteral("unduck");              // {turn}: it was noise; her volume back
+// stopped.reason: absent for an explicit stop or a new chat; "voice" for a barge-in by voice.
+inline const QString kStopReasonVoice = QStringLiteral("voice");
 
 // Error codes of `error` events.
 inline const QString kErrBadRequest = QStringLiteral("bad_request");
@@ -50,6 +64,16 @@ inline const QString kErrLlmUnavailable = QStringLiteral("llm_unavailable");
 inline const QString kErrTtsUnavailable = QStringLiteral("tts_unavailable");
 inline const QString kErrAsrUnavailable = QStringLiteral("asr_unavailable");
 inline const QString kErrInternal = QStringLiteral("internal");
+// Caps of the listening stream.
+inline const QString kErrRateExceeded = QStringLiteral("rate_exceeded");
+inline const QString kErrUtteranceTooLong = QStringLiteral("utterance_too_long");
+inline const QString kErrListenTimeout = QStringLiteral("listen_timeout");
+// Refusals of listen_start and failures of one utterance (docs/protocol.md "Listening").
+inline const QString kErrUnsupportedAudio = QStringLiteral("unsupported_audio");   // listen_start: only 16 kHz pcm_s16le
+inline const QString kErrAlreadyListening = QStringLiteral("already_listening");
+inline const QString kErrSpeechInputBusy = QStringLiteral("speech_input_busy");    // push-to-talk and listening exclude each other
+inline const QString kErrAsrFailed = QStringLiteral("asr_failed");                 // {utterance, kind}: that utterance
+inline const QString kErrAsrBusy = QStringLiteral("asr_busy");                     // {utterance}: not recognized
 
 // Turn statuses (turn_end.status and stored turns).
 inline const QString kCompleted = QStringLiteral("completed");
