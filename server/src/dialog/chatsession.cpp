@@ -403,7 +403,7 @@ void ChatSession::onBinary(const QByteArray &message)
 void ChatSession::speechStart(const QJsonObject &audioStart)
 {
     if (listening()) {
-        sendError(listen::kErrSpeechInputBusy, QStringLiteral("the microphone is listening hands-free; send listen_stop before push-to-talk"));
+        sendError(chat::kErrSpeechInputBusy, QStringLiteral("the microphone is listening hands-free; send listen_stop before push-to-talk"));
         return;
     }
     refuse(m_speech->start(audioStart));
@@ -436,18 +436,18 @@ void ChatSession::listenStart(const QJsonObject &message)
         return; // SpeechInput ignores every binary frame without an ASR provider
     }
     if (listening()) {
-        sendError(listen::kErrAlreadyListening, QStringLiteral("already listening; send listen_stop first to start again"));
+        sendError(chat::kErrAlreadyListening, QStringLiteral("already listening; send listen_stop first to start again"));
         return;
     }
     if (m_speech->isRecording()) {
-        sendError(listen::kErrSpeechInputBusy, QStringLiteral("a push-to-talk recording is open; send audio_end before listen_start"));
+        sendError(chat::kErrSpeechInputBusy, QStringLiteral("a push-to-talk recording is open; send audio_end before listen_start"));
         return;
     }
     const QString format = message.value(QStringLiteral("format")).toString(QStringLiteral("pcm_s16le"));
     const int rate = message.value(QStringLiteral("sample_rate")).toInt(ListeningSession::kSampleRate);
     if (format != QLatin1String("pcm_s16le") || rate != ListeningSession::kSampleRate) {
         m_speech->dropLateFrames(); // the microphone may already be streaming
-        sendError(listen::kErrUnsupportedAudio, QStringLiteral("listening needs sample_rate %1 and format \"pcm_s16le\" (mono)")
+        sendError(chat::kErrUnsupportedAudio, QStringLiteral("listening needs sample_rate %1 and format \"pcm_s16le\" (mono)")
                                                     .arg(ListeningSession::kSampleRate));
         return;
     }
@@ -467,7 +467,7 @@ void ChatSession::listenStart(const QJsonObject &message)
     if (m_turn && !m_turn->isFinished() && !m_wire->holdsTurnsUntilPlayback())
         m_turn->holdUntilPlayback(); // her voice now playing can be interrupted by voice too
     const VoiceSettings &voice = services.config->voice;
-    listenEvent(listen::kListening, {{QStringLiteral("vad"), QJsonObject{{QStringLiteral("endpointing_ms"), voice.endpointingMs},
+    listenEvent(chat::kListening, {{QStringLiteral("vad"), QJsonObject{{QStringLiteral("endpointing_ms"), voice.endpointingMs},
                                                                         {QStringLiteral("interruption_min_ms"), voice.interruptionMinMs}}}});
 }
 
@@ -502,12 +502,12 @@ bool ChatSession::herVoiceAudible() const
 
 void ChatSession::duck(int turn)
 {
-    turnEvent(turn, listen::kDuck, {});
+    turnEvent(turn, chat::kDuck, {});
 }
 
 void ChatSession::unduck(int turn)
 {
-    turnEvent(turn, listen::kUnduck, {});
+    turnEvent(turn, chat::kUnduck, {});
     releaseHeldTurn(); // its playback may have ended while it was ducked
 }
 
@@ -518,7 +518,7 @@ void ChatSession::stopByVoice(int turn)
     if (!m_turn || m_turn->isFinished() || m_turn->turnNo() != turn)
         return; // stopped otherwise meanwhile
     // Only what the client played by now is stored: the estimate, since the client cannot say.
-    interruptTurn(m_playback.playedMs(turn, monotonicMs()), true, sinceStop, listen::kReasonVoice);
+    interruptTurn(m_playback.playedMs(turn, monotonicMs()), true, sinceStop, chat::kStopReasonVoice);
 }
 
 void ChatSession::utteranceFinal(const QString &text)

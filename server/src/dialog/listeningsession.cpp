@@ -188,14 +188,14 @@ void ListeningSession::onSpeechStarted(const QByteArray &leadingPcm)
     u->number = ++m_counter;
     m_lastNumber = u->number;
     m_speaking = u;
-    m_host.listenEvent(listen::kSpeechStart, {{kUtterance, u->number}});
+    m_host.listenEvent(chat::kSpeechStart, {{kUtterance, u->number}});
     if (int(m_utterances.size()) >= kMaxUtterances) {
         // Two utterances already wait for the recognizer: this one is not recognized at all.
         u->refused = true;
         m_refused = std::move(owned);
         if (m_metrics)
             m_metrics->increment(kUtterances, {{QStringLiteral("outcome"), QStringLiteral("refused")}});
-        m_host.listenError(listen::kErrAsrBusy, QStringLiteral("speech recognition is still busy with your previous words; say it again in a moment"),
+        m_host.listenError(chat::kErrAsrBusy, QStringLiteral("speech recognition is still busy with your previous words; say it again in a moment"),
                            {{kUtterance, u->number}});
         return;
     }
@@ -235,7 +235,7 @@ void ListeningSession::onSpeechEnded(int durationMs)
     u->endedAtMs = nowMs();
     if (m_inAppend)
         m_endedByEndpointing = true;
-    m_host.listenEvent(listen::kSpeechEnd, {{kUtterance, u->number}, {QStringLiteral("duration_ms"), durationMs}});
+    m_host.listenEvent(chat::kSpeechEnd, {{kUtterance, u->number}, {QStringLiteral("duration_ms"), durationMs}});
     if (u->refused) {
         m_refused.reset();
         return;
@@ -394,7 +394,7 @@ void ListeningSession::onFailed(Utterance *u, const UpstreamError &error)
     QJsonObject extra{{kUtterance, u->number}, {QStringLiteral("kind"), kind}};
     if (error.retryAfterMs >= 0)
         extra.insert(QStringLiteral("retry_after_ms"), error.retryAfterMs);
-    m_host.listenError(listen::kErrAsrFailed, QStringLiteral("speech recognition failed (%1); listening goes on").arg(kind), extra);
+    m_host.listenError(chat::kErrAsrFailed, QStringLiteral("speech recognition failed (%1); listening goes on").arg(kind), extra);
     if (u == m_speaking) {
         // Still speaking: the rest of it is dropped; speech_end still comes.
         u->failed = true;

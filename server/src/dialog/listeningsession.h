@@ -35,26 +35,6 @@ class Metrics;
 class MicrophoneStream;
 struct UpstreamError;
 
-// The listening protocol's message names and error codes.
-namespace listen {
-// Client -> server.
-inline const QString kListenStart = QStringLiteral("listen_start");
-inline const QString kListenStop = QStringLiteral("listen_stop");
-// Server -> client.
-inline const QString kListening = QStringLiteral("listening");
-inline const QString kSpeechStart = QStringLiteral("speech_start");
-inline const QString kSpeechEnd = QStringLiteral("speech_end");
-inline const QString kDuck = QStringLiteral("duck");
-inline const QString kUnduck = QStringLiteral("unduck");
-inline const QString kReasonVoice = QStringLiteral("voice");
-// Errors.
-inline const QString kErrAsrFailed = QStringLiteral("asr_failed");           // one utterance's recognition failed
-inline const QString kErrAsrBusy = QStringLiteral("asr_busy");               // two utterances already wait for recognition
-inline const QString kErrUnsupportedAudio = QStringLiteral("unsupported_audio");
-inline const QString kErrAlreadyListening = QStringLiteral("already_listening");
-inline const QString kErrSpeechInputBusy = QStringLiteral("speech_input_busy"); // push-to-talk and listening exclude each other
-} // namespace listen
-
 // What a listening stream needs of its chat session.
 class ListeningHost
 {

@@ -104,9 +104,9 @@ void TianyiWire::handleMessage(const QJsonObject &message)
         s.speechStart(message);
     } else if (type == chat::kAudioEnd) {
         s.speechFinish();
-    } else if (type == listen::kListenStart) {
+    } else if (type == chat::kListenStart) {
         s.listenStart(message);
-    } else if (type == listen::kListenStop) {
+    } else if (type == chat::kListenStop) {
         s.listenStop();
     } else if (type == chat::kAuth) {
         const QJsonValue token = message.value(QStringLiteral("token"));
