@@ -1,5 +1,6 @@
 #include "speechaudio.h"
 
+#include <tianyi/speechrecording.h>
 #include <tianyi/wav.h>
 
 #include <QCryptographicHash>
@@ -20,13 +21,9 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kFullScale = 32768.0;
-// Part of the output Nyquist frequency the resampler keeps (the rest is its transition band).
-constexpr double kResampleCutoff = 0.45;
-// Zero crossings of the sinc on each side of a tap: more = steeper filter, slower.
-constexpr int kResampleZeroCrossings = 16;
 constexpr int kEspeakTimeoutMs = 60000;
 // Part of the cache key: bump when the resampler or the synthesis command changes.
-constexpr char kCacheVersion[] = "speechaudio-v1";
+constexpr char kCacheVersion[] = "speechaudio-v2";
 
 std::vector<qint16> samplesOf(const QByteArray &pcm)
 {
@@ -227,36 +224,13 @@ double rmsDbfs(const QByteArray &pcm)
     return std::max(kSilenceDbfs, 20.0 * std::log10(std::sqrt(sum / double(samples.size())) / kFullScale));
 }
 
+// The client library's resampler (tianyi-cli brings its recordings to 16 kHz with it): one
+// windowed-sinc implementation for the product and its tests.
 QByteArray resample(const QByteArray &pcm, int fromRate, int toRate)
 {
     if (fromRate <= 0 || toRate <= 0)
         return {};
-    if (fromRate == toRate)
-        return pcm.left(pcm.size() & ~1);
-    const std::vector<qint16> in = samplesOf(pcm);
-    // Everything is in units of input samples: the filter's cut-off as a fraction of the input rate,
-    // its impulse response h(x) = 2fc * sinc(2fc * x) * blackman(x / halfWidth), unity gain at DC.
-    const double fc = kResampleCutoff * std::min(fromRate, toRate) / fromRate;
-    const double halfWidth = kResampleZeroCrossings / (2.0 * fc);
-    const double step = double(fromRate) / toRate;
-    const auto outCount = size_t(double(in.size()) / step);
-    std::vector<double> out(outCount);
-    for (size_t n = 0; n < outCount; ++n) {
-        const double t = double(n) * step;
-        const long first = std::max(0L, long(std::ceil(t - halfWidth)));
-        const long last = std::min(long(in.size()) - 1, long(std::floor(t + halfWidth)));
-        double acc = 0.0;
-        for (long k = first; k <= last; ++k) {
-            const double x = double(k) - t;
-            const double u = x / halfWidth;
-            const double window = 0.42 + 0.5 * std::cos(kPi * u) + 0.08 * std::cos(2.0 * kPi * u);
-            const double arg = 2.0 * fc * x;
-            const double sinc = arg == 0.0 ? 1.0 : std::sin(kPi * arg) / (kPi * arg);
-            acc += in[size_t(k)] * 2.0 * fc * sinc * window;
-        }
-        out[n] = acc;
-    }
-    return pcmOf(out);
+    return client::resampleMono(pcm, fromRate, toRate);
 }
 
 } // namespace tianyi::test::speechaudio
