@@ -101,20 +101,17 @@ void ListeningSession::start()
 
 void ListeningSession::stop()
 {
-    endMicrophone(true);
+    endMicrophone();
 }
 
-void ListeningSession::endMicrophone(bool finishSpeech)
+void ListeningSession::endMicrophone()
 {
     if (!m_mic)
         return;
     MicrophoneStream *mic = m_mic;
-    if (finishSpeech)
-        mic->finish(); // an utterance in progress ends (speechEnded) and is recognized
-    if (m_speaking) {
-        // The stream had stopped itself (a cap) before it could end the utterance: end it here.
-        onSpeechEnded(int(m_speaking->audioBytes / kBytesPerMs));
-    }
+    // An utterance in progress ends (speechEnded) and is recognized; a stream that a cap stopped
+    // has already ended it, and finish() does nothing more.
+    mic->finish();
     mic->disconnect(this);
     m_mic = nullptr;
     mic->deleteLater(); // we may be inside one of its signals
@@ -133,13 +130,8 @@ void ListeningSession::cancel()
     }
     m_speaking = nullptr;
     m_refused.reset();
-    for (auto &u : m_utterances) {
-        if (u->stream) {
-            u->stream->disconnect(this);
-            u->stream->cancel();
-            u->stream->deleteLater();
-        }
-    }
+    for (auto &u : m_utterances)
+        releaseStream(u.get());
     m_utterances.clear();
 }
 
@@ -158,16 +150,7 @@ void ListeningSession::append(const QByteArray &pcm)
     m_arrivals.push_back({m_bytesIn, nowMs()});
     while (int(m_arrivals.size()) > kMaxArrivals)
         m_arrivals.pop_front();
-    m_inAppend = true;
-    m_endedByEndpointing = false;
-    m_capEndedUtterance = false;
-    QPointer<ListeningSession> self(this);
     m_mic->append(pcm);
-    if (!self)
-        return;
-    m_inAppend = false;
-    if (m_endedByEndpointing && !m_capEndedUtterance)
-        observeEndpointing();
 }
 
 void ListeningSession::observeEndpointing()
@@ -225,7 +208,7 @@ void ListeningSession::onSpeechSustained()
     maybeConfirm(m_speaking);
 }
 
-void ListeningSession::onSpeechEnded(int durationMs)
+void ListeningSession::onSpeechEnded(int durationMs, voice::UtteranceEnd why)
 {
     Utterance *u = m_speaking;
     if (!u)
@@ -233,8 +216,8 @@ void ListeningSession::onSpeechEnded(int durationMs)
     m_speaking = nullptr;
     u->ended = true;
     u->endedAtMs = nowMs();
-    if (m_inAppend)
-        m_endedByEndpointing = true;
+    if (why == voice::UtteranceEnd::Silence)
+        observeEndpointing();
     m_host.listenEvent(chat::kSpeechEnd, {{kUtterance, u->number}, {QStringLiteral("duration_ms"), durationMs}});
     if (u->refused) {
         m_refused.reset();
@@ -267,12 +250,11 @@ void ListeningSession::onCapExceeded(const QString &code, const QString &message
     if (streamStopped) {
         extra.insert(QStringLiteral("listening"), false); // the client must send listen_start again
     } else {
-        m_capEndedUtterance = true;
         extra.insert(kUtterance, m_lastNumber);
     }
     m_host.listenError(code, message, extra);
     if (streamStopped)
-        endMicrophone(false); // inside the stream's own signal: it is not called again
+        endMicrophone(); // inside the stream's own signal: it is not called again
 }
 
 // ---- recognition ------------------------------------------------------------------------------
@@ -295,11 +277,6 @@ void ListeningSession::openStream(Utterance *u)
     connect(stream, &AsrStream::failed, this, [this, number](const UpstreamError &error) {
         if (Utterance *x = find(number))
             onFailed(x, error);
-    });
-    u->watchdog.setSingleShot(true);
-    connect(&u->watchdog, &QTimer::timeout, this, [this, number]() {
-        if (Utterance *x = find(number))
-            onFailed(x, {UpstreamErrorKind::Timeout, QStringLiteral("the recognizer gave no answer"), 0, -1});
     });
     const QByteArray buffered = std::exchange(u->waitingPcm, QByteArray());
     if (!buffered.isEmpty())
@@ -326,10 +303,10 @@ void ListeningSession::feed(Utterance *u, const QByteArray &pcm)
 
 void ListeningSession::finishRecognition(Utterance *u)
 {
-    if (!u->stream)
-        return;
-    u->watchdog.start(m_config.asr.timeoutMs + kAsrGraceMs);
-    u->stream->finish();
+    // The stream answers within asr.timeout_ms or fails with Timeout (AsrStream's contract, kept
+    // by each client's own timer).
+    if (u->stream)
+        u->stream->finish();
 }
 
 void ListeningSession::onPartial(Utterance *u, const QString &text)
@@ -345,7 +322,6 @@ void ListeningSession::onPartial(Utterance *u, const QString &text)
 
 void ListeningSession::onFinal(Utterance *u, const QString &text)
 {
-    u->watchdog.stop();
     if (m_metrics && u->endedAtMs >= 0)
         m_metrics->observe(kAsrLatency, {}, double(nowMs() - u->endedAtMs) / 1000.0);
     const QString trimmed = text.trimmed();
@@ -382,7 +358,6 @@ void ListeningSession::onFinal(Utterance *u, const QString &text)
 
 void ListeningSession::onFailed(Utterance *u, const UpstreamError &error)
 {
-    u->watchdog.stop();
     const QString kind = UpstreamError::kindName(error.kind);
     qCWarning(lcAsr).noquote() << "utterance" << u->number << "not recognized:" << kind << error.message;
     if (m_metrics) {
@@ -398,11 +373,7 @@ void ListeningSession::onFailed(Utterance *u, const UpstreamError &error)
     if (u == m_speaking) {
         // Still speaking: the rest of it is dropped; speech_end still comes.
         u->failed = true;
-        if (u->stream) {
-            u->stream->disconnect(this);
-            u->stream->cancel();
-            u->stream->deleteLater();
-        }
+        releaseStream(u);
         return;
     }
     dropUtterance(u);
@@ -436,17 +407,23 @@ void ListeningSession::dropUtterance(Utterance *u)
 {
     if (u == m_speaking)
         m_speaking = nullptr;
-    if (u->stream) {
-        u->stream->disconnect(this);
-        u->stream->cancel();
-        u->stream->deleteLater();
-    }
+    releaseStream(u);
     const auto it = std::find_if(m_utterances.begin(), m_utterances.end(), [u](const auto &p) { return p.get() == u; });
     if (it != m_utterances.end())
         m_utterances.erase(it);
     // The next utterance waited for this one's recognizer.
     if (!m_utterances.empty() && m_utterances.front()->waiting)
         openStream(m_utterances.front().get());
+}
+
+void ListeningSession::releaseStream(Utterance *u)
+{
+    if (!u->stream)
+        return;
+    u->stream->disconnect(this);
+    u->stream->cancel();
+    u->stream->deleteLater();
+    u->stream = nullptr;
 }
 
 } // namespace tianyi

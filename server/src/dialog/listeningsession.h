@@ -16,6 +16,7 @@
 // never grows the session's memory or its upstream connections.
 
 #include "base/config.h"
+#include "voice/endpointer.h"
 
 #include <QByteArray>
 #include <QElapsedTimer>
@@ -23,7 +24,6 @@
 #include <QObject>
 #include <QPointer>
 #include <QString>
-#include <QTimer>
 #include <deque>
 #include <memory>
 
@@ -62,8 +62,6 @@ class ListeningSession : public QObject
 public:
     static constexpr int kSampleRate = 16000;
     static constexpr int kBytesPerMs = kSampleRate * 2 / 1000;
-    // A dead ASR (no final, no failure) is given up this long after its own timeout.
-    static constexpr int kAsrGraceMs = 5000;
     // Arrival times kept for the endpointing-delay metric (one per append; a few seconds of audio).
     static constexpr int kMaxArrivals = 512;
 
@@ -104,13 +102,12 @@ private:
         qint64 endedAtMs = -1;
         qint64 audioBytes = 0;
         QString lastPartial;
-        QTimer watchdog;            // a dead ASR
     };
 
     void onSpeechStarted(const QByteArray &leadingPcm);
     void onSpeechAudio(const QByteArray &pcm);
     void onSpeechSustained();
-    void onSpeechEnded(int durationMs);
+    void onSpeechEnded(int durationMs, voice::UtteranceEnd why);
     void onCapExceeded(const QString &code, const QString &message, bool streamStopped);
     void onPartial(Utterance *u, const QString &text);
     void onFinal(Utterance *u, const QString &text);
@@ -122,9 +119,10 @@ private:
     void maybeConfirm(Utterance *u);
     void resolveDuck(Utterance *u, bool confirmed);
     void dropUtterance(Utterance *u);  // remove, then open the next waiting one
-    // Listening ends: at listen_stop the stream ends its utterance itself (finishSpeech); after a cap
-    // that stopped the stream, the utterance in progress is ended here.
-    void endMicrophone(bool finishSpeech);
+    void releaseStream(Utterance *u);  // cancel its recognition: no signal of it any more
+    // Listening ends (listen_stop, or a cap that stopped the stream): an utterance in progress
+    // ends as if its speech had ended and is still recognized.
+    void endMicrophone();
     void observeEndpointing();
     Utterance *find(int number) const;
     qint64 nowMs() const { return m_clock.elapsed(); }
@@ -150,9 +148,6 @@ private:
     };
     std::deque<Arrival> m_arrivals;
     qint64 m_bytesIn = 0;
-    bool m_inAppend = false;
-    bool m_endedByEndpointing = false;  // a speechEnded during this append
-    bool m_capEndedUtterance = false;   // utterance_too_long during this append
 };
 
 } // namespace tianyi

@@ -125,7 +125,7 @@ bool MicrophoneStream::processFrame(const char *frameBytes)
             return false;
     }
     if (step.ended) {
-        if (!emitEnd(step.durationMs))
+        if (!emitEnd(step.durationMs, step.end))
             return false;
         if (step.end == voice::UtteranceEnd::LengthCap) {
             emit capExceeded(kUtteranceTooLong,
@@ -150,13 +150,13 @@ bool MicrophoneStream::flushUtteranceAudio()
     return alive && !m_stopped;
 }
 
-bool MicrophoneStream::emitEnd(int durationMs)
+bool MicrophoneStream::emitEnd(int durationMs, voice::UtteranceEnd why)
 {
     if (!flushUtteranceAudio())
         return false;
     QPointer<MicrophoneStream> alive(this);
     armSilenceDeadline();
-    emit speechEnded(durationMs);
+    emit speechEnded(durationMs, why);
     return alive && !m_stopped;
 }
 
@@ -174,7 +174,7 @@ void MicrophoneStream::finish()
     if (!m_utteranceAudio.isEmpty())
         emit speechAudio(std::exchange(m_utteranceAudio, QByteArray()));
     if (alive)
-        emit speechEnded(step.durationMs);
+        emit speechEnded(step.durationMs, step.end);
 }
 
 void MicrophoneStream::setEchoGuard(bool on)

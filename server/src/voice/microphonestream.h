@@ -64,9 +64,10 @@ signals:
     // The utterance has lasted voice.interruption_min_ms of speech (once per utterance; voiced
     // time: pauses do not count, so a cough followed by silence never gets here).
     void speechSustained();
-    // Endpointing: voice.endpointing_ms of silence after speech, the utterance cap, or finish().
-    // durationMs: from the first voiced frame to the end of the last one.
-    void speechEnded(int durationMs);
+    // Endpointing: voice.endpointing_ms of silence after speech (Silence), the utterance cap
+    // (LengthCap), or finish() (Finished). durationMs: from the first voiced frame to the end of
+    // the last one.
+    void speechEnded(int durationMs, tianyi::voice::UtteranceEnd why);
     // A cap of the stream was hit: code utterance_too_long (the utterance is ended, the stream goes
     // on), rate_exceeded or listen_timeout (the stream stops: nothing more is processed). An
     // utterance the cap ends gets its speechEnded before this signal. message names the limit.
@@ -77,7 +78,7 @@ private:
     // the caller must then return at once.
     bool processFrame(const char *frameBytes);
     bool flushUtteranceAudio();
-    bool emitEnd(int durationMs);
+    bool emitEnd(int durationMs, voice::UtteranceEnd why);
     void stop(const QString &code, const QString &message);
     void armSilenceDeadline();
     void checkSilenceDeadline();
