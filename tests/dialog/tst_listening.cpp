@@ -7,7 +7,6 @@
 #include "chatfixture.h"
 #include "fakefunasr.h"
 #include "speechaudio.h"
-#include "voice/microphonestream.h"
 
 #include <QElapsedTimer>
 #include <QtTest>
@@ -47,18 +46,6 @@ QByteArray trimmedSpeech(const QString &text)
     while (last > first && std::abs(samples[last - 1]) < kQuiet)
         --last;
     return pcm.mid(first * 2, (last - first) * 2);
-}
-
-// The real MicrophoneStream finds speech in speech (the interface was agreed before the voice
-// detection was written; until it is there, the tests that need it are skipped, not failed).
-bool voiceDetectionPresent()
-{
-    VoiceSettings settings;
-    MicrophoneStream mic(settings);
-    bool started = false;
-    QObject::connect(&mic, &MicrophoneStream::speechStarted, [&](const QByteArray &) { started = true; });
-    mic.append(sa::concat({sa::silence(300), speech(QStringLiteral("你好，今天天气很好")), sa::silence(1000)}));
-    return started;
 }
 
 ChatFixture::Options listeningOptions(const std::function<void(Config &)> &more = {})
@@ -267,16 +254,10 @@ class TestListening : public QObject
 {
     Q_OBJECT
 
-private:
-    bool m_vad = false;
-
 private slots:
     void initTestCase()
     {
         QVERIFY2(!speech(QStringLiteral("你好")).isEmpty(), "espeak-ng is needed (packaging/install-deps.sh test)");
-        m_vad = voiceDetectionPresent();
-        if (!m_vad)
-            qWarning("MicrophoneStream does not detect speech yet: the tests that need voice detection are skipped");
     }
 
     // ---- the protocol around the stream (no voice detection needed) ----------------------------
@@ -419,8 +400,6 @@ private slots:
 
     void pausesInsideOneUtterance()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -463,8 +442,6 @@ private slots:
 
     void twoUtterancesTwoTurns()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -485,8 +462,6 @@ private slots:
 
     void noiseSilenceAndCoughStartNothing()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -504,8 +479,6 @@ private slots:
 
     void emptyFinalStartsNoTurn()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(recognizerHearsNoWords());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -521,8 +494,6 @@ private slots:
 
     void oneRecognizerPerSession()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         // A slow recognizer: the second utterance waits for the first's final, the third is refused.
         ChatFixture::Options o = listeningOptions();
         o.fake.asrLatencyMs = 3000;
@@ -565,8 +536,6 @@ private slots:
     }
     void asrFailuresThenListeningGoesOn()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         QFETCH(QString, behaviour);
         QFETCH(QString, kind);
         ScriptedAsr asr;
@@ -604,8 +573,6 @@ private slots:
 
     void utteranceTooLongStillCounts()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions([](Config &c) { c.voice.maxUtteranceSeconds = 1; }));
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -621,8 +588,6 @@ private slots:
 
     void rateExceededEndsListening()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions([](Config &c) { c.voice.maxBytesPerSecond = 32000; }));
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -645,8 +610,6 @@ private slots:
 
     void listenTimeoutEndsListening()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions([](Config &c) { c.voice.maxSilentSeconds = 5; }));
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -660,8 +623,6 @@ private slots:
 
     void herOwnVoiceNeitherDucksNorStops()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions());
         ChatTestClient c;
         QVERIFY2(openListening(fx, c), qPrintable(fx.error()));
@@ -684,8 +645,6 @@ private slots:
 
     void bargeInByVoice()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         ChatFixture fx(listeningOptions());
         QVERIFY2(fx.started(), qPrintable(fx.error()));
         const ChatUser user = fx.user();
@@ -752,8 +711,6 @@ private slots:
 
     void voiceStopWithoutWordsIsAFalseInterruption()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         // A batch recognizer confirms on duration alone; when its final then has no words, she
         // stays stopped (nothing to resume), no turn starts, and it is counted.
         ChatFixture fx(recognizerHearsNoWords());
@@ -794,8 +751,6 @@ private slots:
 
     void shortSoundWhileSheSpeaksUnducks()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         // A backchannel shorter than voice.interruption_min_ms: duck, then unduck, and she goes on.
         ChatFixture fx(listeningOptions([](Config &c) { c.voice.interruptionMinMs = 2500; }));
         ChatTestClient c;
@@ -818,8 +773,6 @@ private slots:
 
     void funAsrPartialsThenFinal()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         FunAsrListening f({QStringLiteral("今天天气很好，我们去公园吧")});
         ChatTestClient c;
         QVERIFY2(openListening(*f.fx, c), qPrintable(f.fx->error()));
@@ -855,8 +808,6 @@ private slots:
     }
     void funAsrFailureThenListeningGoesOn()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         QFETCH(QString, quirk);
         FunAsrListening f({QStringLiteral("第一次"), QStringLiteral("第二次说")});
         f.funasr.options().quirks = {quirk};
@@ -879,8 +830,6 @@ private slots:
 
     void funAsrBargeInNeedsWords()
     {
-        if (!m_vad)
-            QSKIP("MicrophoneStream has no voice detection yet");
         FunAsrListening f({QStringLiteral("等一下，今天天气很好")});
         ChatTestClient c;
         QVERIFY2(openListening(*f.fx, c), qPrintable(f.fx->error()));
