@@ -160,15 +160,9 @@ class Bench:
         return p
 
     def wait_for(self, p, pattern, timeout=60):
-        path = os.path.join(self.work, p.bench_name + ".out")
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, open(path, errors="replace").read())
-            if m:
-                return m.group(1)
-            if p.poll() is not None:
-                break
-            time.sleep(0.05)
+        found = self.find_in_output(p, pattern, timeout)
+        if found is not None:
+            return found
         err = open(os.path.join(self.work, p.bench_name + ".err"), errors="replace").read()[-3000:]
         raise RuntimeError(f"{p.bench_name} did not start: {err}")
 
@@ -368,15 +362,17 @@ class Bench:
         return option in r.stdout
 
     def find_in_output(self, p, pattern, timeout=5):
-        """A pattern in a process's stdout once it printed it (None if it never does)."""
+        """A pattern in a process's stdout once it printed it (None if it never does, or exits first)."""
         path = os.path.join(self.work, p.bench_name + ".out")
         deadline = time.time() + timeout
-        while time.time() < deadline:
+        while True:
+            exited = p.poll() is not None  # read once more after the exit: its last lines are in the file
             m = re.search(pattern, open(path, errors="replace").read())
             if m:
                 return m.group(1)
+            if exited or time.time() >= deadline:
+                return None
             time.sleep(0.05)
-        return None
 
     def run(self, only):
         self.start_fake()
