@@ -8,7 +8,8 @@
 //
 // Tests look at what was uploaded through dynamic properties of the FakeServer (set on every
 // accepted upload): "fakeAsrLastFile" (QByteArray, the file part), "fakeAsrLastFields" (QVariantMap of
-// the plain fields) and "fakeAsrLastContentType" (QByteArray, the file part's Content-Type).
+// the plain fields) and "fakeAsrLastContentType" (QByteArray, the file part's Content-Type);
+// "fakeAsrAnswered" (int) counts the transcriptions answered so far.
 
 #include "fakeserver.h"
 
@@ -172,6 +173,8 @@ void handleTranscription(FakeExchange *ex)
     QTimer::singleShot(latency, ex, [guard, text, format, fields = up.fields] {
         if (!guard || guard->clientGone())
             return;
+        FakeServer *answering = guard->server();
+        answering->setProperty("fakeAsrAnswered", answering->property("fakeAsrAnswered").toInt() + 1);
         if (format == QLatin1String("text")) {
             guard->reply(200, "text/plain; charset=utf-8", text.toUtf8());
             return;
